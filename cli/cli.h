@@ -1,0 +1,89 @@
+/* What every subcommand of the kansoku CLI shares: common options, exit codes, the printer
+ * of diagnostics, JSON lines on stdout and the progress bar on stderr. */
+#ifndef KS_CLI_H
+#define KS_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kansoku/ks_core.h"
+
+enum { KS_EXIT_OK = 0, KS_EXIT_FAIL = 1, KS_EXIT_USAGE = 2 };
+
+struct ks_cli {
+    const char *cmd;     /* "geo", "db info", ... for messages */
+    const char *usage;   /* synopsis lines, printed on usage errors */
+    const char *help;    /* the full --help text (synopsis included) */
+    bool quiet, verbose, json;
+    const char *db_path; /* --db, else $KANSOKU_DB, else "kansoku.db" */
+    const char *geo_dir; /* --geo-dir, else $KANSOKU_GEO_DIR, else the install default */
+    struct ks_diag diag; /* prints "kansoku: CMD: LOC: what: msg" on stderr */
+    uint64_t diag_count;
+};
+
+/* Long options every subcommand accepts; subcommands append their own and end with {0}. */
+#define KS_CLI_COMMON_OPTS                                                                     \
+    {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},                       \
+        {"verbose", no_argument, NULL, 'v'}, {"json", no_argument, NULL, 0x100},               \
+        {"db", required_argument, NULL, 0x101}, {"geo-dir", required_argument, NULL, 0x102}
+#define KS_CLI_COMMON_SHORT "hqv"
+
+/* Text for the common options, to end each subcommand's --help. */
+#define KS_CLI_COMMON_HELP                                                                     \
+    "Common options:\n"                                                                        \
+    "  -h, --help         show this help and exit\n"                                          \
+    "  -q, --quiet        print only errors on stderr\n"                                      \
+    "  -v, --verbose      print more about the work on stderr\n"                              \
+    "      --json         results as JSON lines on stdout\n"                                  \
+    "      --db PATH      the store (default $KANSOKU_DB, else ./kansoku.db)\n"                \
+    "      --geo-dir DIR  geolocation data (default $KANSOKU_GEO_DIR, else the install dir)\n"
+
+void ks_cli_init(struct ks_cli *cli, const char *cmd, const char *usage, const char *help);
+
+/* Handles a common option returned by getopt_long. Returns 1 if it was one (and done), 0 if
+ * the option is the subcommand's own, or -1 after printing help (exit 0) or usage (exit 2):
+ * then *exit_code holds the code to return. */
+int ks_cli_common_opt(struct ks_cli *cli, int opt, const char *arg, int *exit_code);
+
+/* Prints "kansoku CMD: MSG" and the usage to stderr; returns KS_EXIT_USAGE. */
+int ks_cli_usage_error(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3);
+
+/* Prints "kansoku: CMD: MSG" to stderr (always, even with -q). */
+void ks_cli_error(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3);
+/* Prints "kansoku: CMD: MSG" to stderr unless -q. */
+void ks_cli_warn(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3);
+/* Prints to stderr only with -v. */
+void ks_cli_info(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3);
+
+/* Writes obj as one compact JSON line to stdout and releases it (json_decref). */
+void ks_cli_json_line(json_t *obj);
+
+/* A progress bar on stderr for work of known size: drawn only when stderr is a terminal and
+ * not with -q, at most 5 redraws a second, cleared by ks_progress_done. */
+struct ks_progress {
+    bool enabled;
+    uint64_t total, done;
+    int64_t last_draw_ms;
+    const char *label;
+};
+void ks_progress_start(struct ks_progress *p, const struct ks_cli *cli, const char *label,
+                       uint64_t total);
+void ks_progress_update(struct ks_progress *p, uint64_t done);
+void ks_progress_done(struct ks_progress *p);
+
+/* Subcommand entry points (argv[0] is the subcommand name). */
+struct ks_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+extern const struct ks_cmd ks_cmds[];
+
+/* One entry point per subcommand, defined in cli/cmd_<name>.c. */
+int ks_cmd_db(int argc, char **argv);
+int ks_cmd_geo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,179 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ks_config.h"
+
+static void print_diag(void *user, const char *module, const struct ks_loc *loc, int err,
+                       const char *msg)
+{
+    struct ks_cli *cli = user;
+    cli->diag_count++;
+    if (cli->quiet)
+        return;
+    char where[512];
+    ks_loc_format(loc, where, sizeof where);
+    fprintf(stderr, "kansoku: %s: %s%s%s: %s\n", module ? module : cli->cmd, where,
+            where[0] ? ": " : "", ks_strerror(err), msg);
+}
+
+void ks_cli_init(struct ks_cli *cli, const char *cmd, const char *usage, const char *help)
+{
+    memset(cli, 0, sizeof *cli);
+    cli->cmd = cmd;
+    cli->usage = usage;
+    cli->help = help;
+    const char *db = getenv("KANSOKU_DB");
+    cli->db_path = db && *db ? db : "kansoku.db";
+    const char *geo = getenv("KANSOKU_GEO_DIR");
+    cli->geo_dir = geo && *geo ? geo : KS_GEO_DIR_DEFAULT;
+    cli->diag.fn = print_diag;
+    cli->diag.user = cli;
+    cli->diag.limit = 20;
+    optind = 1;
+    opterr = 0; /* we print our own message, naming the subcommand */
+}
+
+int ks_cli_common_opt(struct ks_cli *cli, int opt, const char *arg, int *exit_code)
+{
+    switch (opt) {
+    case 'h':
+        fputs(cli->help, stdout);
+        *exit_code = KS_EXIT_OK;
+        return -1;
+    case 'q':
+        cli->quiet = true;
+        ks_log_set_level(KS_LOG_ERROR);
+        return 1;
+    case 'v':
+        cli->verbose = true;
+        ks_log_set_level(KS_LOG_INFO);
+        return 1;
+    case 0x100:
+        cli->json = true;
+        return 1;
+    case 0x101:
+        cli->db_path = arg;
+        return 1;
+    case 0x102:
+        cli->geo_dir = arg;
+        return 1;
+    case '?':
+        if (optopt)
+            *exit_code = ks_cli_usage_error(cli, "unknown option or missing argument: -%c",
+                                            optopt);
+        else
+            *exit_code = ks_cli_usage_error(cli, "unknown option '%s'", arg ? arg : "?");
+        return -1;
+    case ':':
+        *exit_code = ks_cli_usage_error(cli, "option -%c needs an argument", optopt);
+        return -1;
+    default:
+        return 0;
+    }
+}
+
+int ks_cli_usage_error(const struct ks_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "kansoku %s: ", cli->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%sTry 'kansoku %s --help'.\n", cli->usage ? cli->usage : "", cli->cmd);
+    return KS_EXIT_USAGE;
+}
+
+static void vprint(const struct ks_cli *cli, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "kansoku: %s: ", cli->cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void ks_cli_error(const struct ks_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(cli, fmt, ap);
+    va_end(ap);
+}
+
+void ks_cli_warn(const struct ks_cli *cli, const char *fmt, ...)
+{
+    if (cli->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(cli, fmt, ap);
+    va_end(ap);
+}
+
+void ks_cli_info(const struct ks_cli *cli, const char *fmt, ...)
+{
+    if (!cli->verbose)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(cli, fmt, ap);
+    va_end(ap);
+}
+
+void ks_cli_json_line(json_t *obj)
+{
+    if (!obj)
+        return;
+    json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(obj);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ks_progress_start(struct ks_progress *p, const struct ks_cli *cli, const char *label,
+                       uint64_t total)
+{
+    memset(p, 0, sizeof *p);
+    p->enabled = !cli->quiet && total > 0 && isatty(STDERR_FILENO);
+    p->total = total;
+    p->label = label;
+}
+
+void ks_progress_update(struct ks_progress *p, uint64_t done)
+{
+    p->done = done;
+    if (!p->enabled)
+        return;
+    int64_t t = now_ms();
+    if (t - p->last_draw_ms < 200)
+        return;
+    p->last_draw_ms = t;
+    unsigned pct = p->total ? (unsigned)(done * 100 / p->total) : 0;
+    if (pct > 100)
+        pct = 100;
+    char bar[31];
+    unsigned fill = pct * 30 / 100;
+    memset(bar, '#', fill);
+    memset(bar + fill, '.', 30 - fill);
+    bar[30] = '\0';
+    fprintf(stderr, "\r%s [%s] %3u%%", p->label ? p->label : "", bar, pct);
+    fflush(stderr);
+}
+
+void ks_progress_done(struct ks_progress *p)
+{
+    if (p->enabled && p->last_draw_ms) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    p->enabled = false;
+}

@@ -1,0 +1,74 @@
+/* kansoku: the one command-line tool. Each subcommand lives in cli/cmd_<name>.c and parses
+ * its own options; this file only dispatches. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const struct ks_cmd ks_cmds[] = {
+    {"db", "inspect the store (schema version, inputs, row counts)", ks_cmd_db},
+    {"geo", "country and AS of IP addresses", ks_cmd_geo},
+    {NULL, NULL, NULL},
+};
+
+static void print_main_help(FILE *f)
+{
+    fputs("Usage: kansoku [--version] [--help] <command> [options] [inputs]\n"
+          "       kansoku help <command>\n\n"
+          "kansoku (観測) turns packet captures, logs, mail and malware samples into incidents,\n"
+          "statistics and a quarterly report.\n\nCommands:\n",
+          f);
+    for (const struct ks_cmd *c = ks_cmds; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fputs("\nEvery command takes --help. Exit status: 0 done, 1 the work failed, 2 usage error.\n",
+          f);
+}
+
+static const struct ks_cmd *find_cmd(const char *name)
+{
+    for (const struct ks_cmd *c = ks_cmds; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return KS_EXIT_USAGE;
+    }
+    const char *arg = argv[1];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        print_main_help(stdout);
+        return KS_EXIT_OK;
+    }
+    if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        printf("kansoku %s\n", ks_version());
+        return KS_EXIT_OK;
+    }
+    if (strcmp(arg, "help") == 0) {
+        if (argc < 3) {
+            print_main_help(stdout);
+            return KS_EXIT_OK;
+        }
+        const struct ks_cmd *c = find_cmd(argv[2]);
+        if (!c) {
+            fprintf(stderr, "kansoku: unknown command '%s'; try 'kansoku --help'\n", argv[2]);
+            return KS_EXIT_USAGE;
+        }
+        /* "help CMD [SUB]" is "CMD [SUB] --help". */
+        char *hargv[4] = {argv[2], NULL, NULL, NULL};
+        int hargc = 1;
+        if (argc > 3)
+            hargv[hargc++] = argv[3];
+        hargv[hargc++] = "--help";
+        return c->run(hargc, hargv);
+    }
+    const struct ks_cmd *c = find_cmd(arg);
+    if (!c) {
+        fprintf(stderr, "kansoku: unknown command '%s'; try 'kansoku --help'\n", arg);
+        return KS_EXIT_USAGE;
+    }
+    return c->run(argc - 1, argv + 1);
+}
