@@ -79,4 +79,12 @@ KS_API void ks_log(enum ks_log_level level, const char *module, const char *fmt,
 
 KS_API const char *ks_version(void);
 
+/* Hashing for tables and sketches: 64-bit, seeded, every output bit depends on every input bit.
+ * Not cryptographic: a secret (random) seed makes collisions hard to aim, nothing more. The
+ * output for a given (bytes, seed) is stable across versions and platforms (stored sketches
+ * depend on it). Thread-safe. */
+KS_API uint64_t ks_hash_bytes(const void *data, size_t len, uint64_t seed);
+/* Mixes one 64-bit value (a bijection: distinct inputs give distinct outputs). */
+KS_API uint64_t ks_hash_u64(uint64_t x, uint64_t seed);
+
 #endif

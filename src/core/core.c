@@ -13,22 +13,38 @@ const char *ks_version(void)
 const char *ks_strerror(int err)
 {
     switch (err) {
-    case KS_OK: return "ok";
-    case KS_ENOMEM: return "out of memory";
-    case KS_EIO: return "input/output error";
-    case KS_ETRUNC: return "truncated";
-    case KS_EFORMAT: return "bad format";
-    case KS_ELIMIT: return "limit reached";
-    case KS_EINVAL: return "invalid argument";
-    case KS_ENOTFOUND: return "not found";
-    case KS_ESTORE: return "store error";
-    case KS_ECORRUPT: return "corrupt file";
-    case KS_ENOSPC: return "no space left on device";
-    case KS_EEXIST: return "already present";
-    case KS_EUNSUPP: return "unsupported";
-    case KS_ETIMEOUT: return "timed out";
-    case KS_EINTR: return "interrupted";
-    default: return "unknown error";
+    case KS_OK:
+        return "ok";
+    case KS_ENOMEM:
+        return "out of memory";
+    case KS_EIO:
+        return "input/output error";
+    case KS_ETRUNC:
+        return "truncated";
+    case KS_EFORMAT:
+        return "bad format";
+    case KS_ELIMIT:
+        return "limit reached";
+    case KS_EINVAL:
+        return "invalid argument";
+    case KS_ENOTFOUND:
+        return "not found";
+    case KS_ESTORE:
+        return "store error";
+    case KS_ECORRUPT:
+        return "corrupt file";
+    case KS_ENOSPC:
+        return "no space left on device";
+    case KS_EEXIST:
+        return "already present";
+    case KS_EUNSUPP:
+        return "unsupported";
+    case KS_ETIMEOUT:
+        return "timed out";
+    case KS_EINTR:
+        return "interrupted";
+    default:
+        return "unknown error";
     }
 }
 
@@ -113,6 +129,6 @@ void ks_log(enum ks_log_level level, const char *module, const char *fmt, ...)
         return;
     }
     static const char *const names[] = {"error: ", "warning: ", "", ""};
-    fprintf(stderr, "kansoku: %s%s%s%s\n", module ? module : "", module ? ": " : "",
-            names[level], msg);
+    fprintf(stderr, "kansoku: %s%s%s%s\n", module ? module : "", module ? ": " : "", names[level],
+            msg);
 }
