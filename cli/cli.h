@@ -85,5 +85,8 @@ extern const struct ks_cmd ks_cmds[];
 /* One entry point per subcommand, defined in cli/cmd_<name>.c. */
 int ks_cmd_db(int argc, char **argv);
 int ks_cmd_geo(int argc, char **argv);
+int ks_cmd_sqli(int argc, char **argv);
+int ks_cmd_spf(int argc, char **argv);
+int ks_cmd_md6sum(int argc, char **argv);
 
 #endif

@@ -8,6 +8,9 @@
 const struct ks_cmd ks_cmds[] = {
     {"db", "inspect the store (schema version, inputs, row counts)", ks_cmd_db},
     {"geo", "country and AS of IP addresses", ks_cmd_geo},
+    {"sqli", "SQL-injection detection (check values, scan logs)", ks_cmd_sqli},
+    {"spf", "SPF checks (RFC 7208), conformance suites, policy service", ks_cmd_spf},
+    {"md6sum", "MD6 digests of files, and checks of digest lists (as sha256sum)", ks_cmd_md6sum},
     {NULL, NULL, NULL},
 };
 

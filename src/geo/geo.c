@@ -1,0 +1,308 @@
+/* kansoku geolocation: country through libmaxminddb, AS through kansoku's own table. */
+#include "kansoku/ks_geo.h"
+#include "geo/asn.h"
+#include "ks_config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <fcntl.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct geo_file {
+    struct ks_geo_file pub;
+    char *path;
+    char detail[256];
+    char format[48];
+    char version[96];
+};
+
+/* Country codes by mmdb data offset: a country file has a few hundred distinct records, so
+ * this spares MMDB_get_value() on almost every lookup. Entries are (offset + 1) << 16 | code,
+ * read and written whole with relaxed atomics: a racing writer can only replace one valid
+ * entry with another, so concurrent lookups stay correct without a lock. */
+#define CC_CACHE_SIZE 1024u
+
+struct ks_geo {
+    struct geo_file files[KS_GEO_NDB];
+    bool have_country;
+    MMDB_s mmdb;
+    _Atomic uint64_t *cc_cache;
+    void *asn_map;
+    size_t asn_len;
+    struct ks_asn_table *asn;
+};
+
+const char *ks_geo_default_dir(void)
+{
+    return KS_GEO_DIR_DEFAULT;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = malloc(dl + nl + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, dl);
+    size_t o = dl;
+    if (dl == 0 || dir[dl - 1] != '/')
+        p[o++] = '/';
+    memcpy(p + o, name, nl + 1);
+    return p;
+}
+
+static int file_fail(struct geo_file *f, int err, const char *detail)
+{
+    f->pub.status = err;
+    snprintf(f->detail, sizeof f->detail, "%s", detail);
+    return err;
+}
+
+/* stat() first so that "not found" is told apart from every other failure. */
+static int check_exists(struct geo_file *f, struct stat *st)
+{
+    if (stat(f->path, st) != 0)
+        return file_fail(f, errno == ENOENT ? KS_ENOTFOUND : KS_EIO,
+                         errno == ENOENT ? "not found" : strerror(errno));
+    if (!S_ISREG(st->st_mode))
+        return file_fail(f, KS_EIO, "not a regular file");
+    f->pub.size = (uint64_t)st->st_size;
+    return KS_OK;
+}
+
+static int open_country(struct ks_geo *g)
+{
+    struct geo_file *f = &g->files[KS_GEO_COUNTRY];
+    struct stat st;
+    int err = check_exists(f, &st);
+    if (err != KS_OK)
+        return err;
+    int s = MMDB_open(f->path, MMDB_MODE_MMAP, &g->mmdb);
+    switch (s) {
+    case MMDB_SUCCESS:
+        break;
+    case MMDB_OUT_OF_MEMORY_ERROR:
+        return file_fail(f, KS_ENOMEM, MMDB_strerror(s));
+    case MMDB_FILE_OPEN_ERROR:
+    case MMDB_IO_ERROR:
+        return file_fail(f, KS_EIO, MMDB_strerror(s));
+    default:
+        return file_fail(f, KS_ECORRUPT, MMDB_strerror(s));
+    }
+    const MMDB_metadata_s *m = &g->mmdb.metadata;
+    snprintf(f->format, sizeof f->format, "MaxMind DB %u.%u", m->binary_format_major_version,
+             m->binary_format_minor_version);
+    snprintf(f->version, sizeof f->version, "%s", m->database_type ? m->database_type : "");
+    f->pub.build_time = (int64_t)m->build_epoch;
+    f->pub.records = m->node_count;
+    g->cc_cache = calloc(CC_CACHE_SIZE, sizeof *g->cc_cache);
+    if (!g->cc_cache)
+        return file_fail(f, KS_ENOMEM, "out of memory");
+    g->have_country = true;
+    return KS_OK;
+}
+
+static int open_asn(struct ks_geo *g)
+{
+    struct geo_file *f = &g->files[KS_GEO_ASN];
+    struct stat st;
+    int err = check_exists(f, &st);
+    if (err != KS_OK)
+        return err;
+    if (st.st_size < (off_t)KS_ASN_HEADER_SIZE || (uint64_t)st.st_size > SIZE_MAX)
+        return file_fail(f, KS_ECORRUPT, "too short to be an AS table");
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return file_fail(f, KS_EIO, strerror(errno));
+    size_t len = (size_t)st.st_size;
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return file_fail(f, KS_EIO, strerror(e));
+    const char *why = "";
+    err = ks_asn_table_open(map, len, &g->asn, &why);
+    if (err != KS_OK) {
+        munmap(map, len);
+        return file_fail(f, err, why);
+    }
+    g->asn_map = map;
+    g->asn_len = len;
+    struct ks_asn_table_info info;
+    ks_asn_table_info(g->asn, &info);
+    snprintf(f->format, sizeof f->format, "kansoku AS table 1");
+    snprintf(f->version, sizeof f->version, "%s", info.version);
+    f->pub.build_time = info.build_time;
+    f->pub.records = (uint64_t)info.n4 + info.n6;
+    f->pub.records2 = info.nrec;
+    return KS_OK;
+}
+
+int ks_geo_open(const char *dir, struct ks_geo **gp)
+{
+    static const char *const names[KS_GEO_NDB] = {"country", "asn"};
+    static const char *const files[KS_GEO_NDB] = {KS_GEO_COUNTRY_FILE, KS_GEO_ASN_FILE};
+    struct ks_geo *g = NULL;
+    int err = KS_OK;
+
+    if (!gp)
+        return KS_EINVAL;
+    *gp = NULL;
+    if (!dir)
+        dir = ks_geo_default_dir();
+    g = calloc(1, sizeof *g);
+    if (!g)
+        return KS_ENOMEM;
+    for (int i = 0; i < KS_GEO_NDB; i++) {
+        struct geo_file *f = &g->files[i];
+        f->path = join(dir, files[i]);
+        if (!f->path) {
+            ks_geo_free(g);
+            return KS_ENOMEM;
+        }
+        f->pub.name = names[i];
+        f->pub.path = f->path;
+        f->pub.detail = f->detail;
+        f->pub.format = f->format;
+        f->pub.version = f->version;
+    }
+    int e1 = open_country(g);
+    int e2 = open_asn(g);
+    if (e1 == KS_ENOMEM || e2 == KS_ENOMEM) {
+        ks_geo_free(g);
+        return KS_ENOMEM;
+    }
+    err = e1 != KS_OK ? e1 : e2;
+    *gp = g;
+    return err;
+}
+
+void ks_geo_free(struct ks_geo *g)
+{
+    if (!g)
+        return;
+    if (g->have_country)
+        MMDB_close(&g->mmdb);
+    free(g->cc_cache);
+    ks_asn_table_free(g->asn);
+    if (g->asn_map)
+        munmap(g->asn_map, g->asn_len);
+    for (int i = 0; i < KS_GEO_NDB; i++)
+        free(g->files[i].path);
+    free(g);
+}
+
+const struct ks_geo_file *ks_geo_file(const struct ks_geo *g, enum ks_geo_db which)
+{
+    if (!g || (unsigned)which >= KS_GEO_NDB)
+        return NULL;
+    return &g->files[which].pub;
+}
+
+static bool upper2(const char *s)
+{
+    return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char cc[3])
+{
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } u;
+    memset(&u, 0, sizeof u);
+    if (a->family == 4) {
+        u.in4.sin_family = AF_INET;
+        memcpy(&u.in4.sin_addr, a->b, 4);
+    } else {
+        u.in6.sin6_family = AF_INET6;
+        memcpy(&u.in6.sin6_addr, a->b, 16);
+    }
+    int merr = MMDB_SUCCESS;
+    /* MMDB_s is only read by lookups (libmaxminddb documents them as thread-safe). */
+    MMDB_lookup_result_s res = MMDB_lookup_sockaddr((MMDB_s *)&g->mmdb, &u.sa, &merr);
+    if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
+        return KS_OK;
+    if (merr != MMDB_SUCCESS)
+        return KS_ECORRUPT;
+    if (!res.found_entry)
+        return KS_OK;
+    uint64_t key = (uint64_t)res.entry.offset + 1;
+    _Atomic uint64_t *slot = &g->cc_cache[(key * 0x9e3779b97f4a7c15ull) >> 54];
+    uint64_t e = atomic_load_explicit(slot, memory_order_relaxed);
+    if (e >> 16 == key) {
+        cc[0] = (char)(e >> 8);
+        cc[1] = (char)e;
+        return KS_OK;
+    }
+    MMDB_entry_data_s d;
+    int s = MMDB_get_value(&res.entry, &d, "country_code", NULL);
+    if (s == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR)
+        return KS_OK;
+    if (s != MMDB_SUCCESS)
+        return KS_ECORRUPT;
+    if (d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING && d.data_size == 2 &&
+        upper2(d.utf8_string)) {
+        cc[0] = d.utf8_string[0];
+        cc[1] = d.utf8_string[1];
+    }
+    e = key << 16 | (uint64_t)(uint8_t)cc[0] << 8 | (uint8_t)cc[1];
+    atomic_store_explicit(slot, e, memory_order_relaxed);
+    return KS_OK;
+}
+
+/* Special-purpose addresses (RFC 6890 and the IANA registries it set up: private, shared,
+ * loopback, link-local, documentation, benchmarking, multicast, reserved) belong to no country
+ * or AS, though the whois-derived data place some (192.168.0.0/16, 172.16.0.0/12 in AU,
+ * 2001:db8::/32 in JP) where their registry is. */
+static bool special_purpose(const struct ks_addr *a)
+{
+    const uint8_t *b = a->b;
+    if (a->family == 4) {
+        return b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 ||
+               (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) ||
+               (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+               (b[0] == 192 && b[1] == 0 && (b[2] == 0 || b[2] == 2)) ||
+               (b[0] == 198 && (b[1] & 0xfe) == 18) || (b[0] == 198 && b[1] == 51 && b[2] == 100) ||
+               (b[0] == 203 && b[1] == 0 && b[2] == 113);
+    }
+    static const uint8_t zero[15];
+    if (memcmp(b, zero, 15) == 0) /* :: and ::1 */
+        return b[15] <= 1;
+    return (b[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
+           (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+           b[0] == 0xff ||                            /* ff00::/8 multicast */
+           (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* 2001:db8::/32 */
+           (memcmp(b, "\x01\x00\0\0\0\0\0\0", 8) == 0);                      /* 100::/64 discard */
+}
+
+int ks_geo_lookup(const struct ks_geo *g, const struct ks_addr *addr, struct ks_geo_result *r)
+{
+    r->country[0] = '-';
+    r->country[1] = '-';
+    r->country[2] = '\0';
+    r->asn = 0;
+    r->org = "";
+    if (!addr || (addr->family != 4 && addr->family != 6))
+        return KS_EINVAL;
+    struct ks_addr a = *addr;
+    ks_addr_unmap(&a);
+    if (special_purpose(&a))
+        return KS_OK;
+    int err = KS_OK;
+    if (g->have_country)
+        err = lookup_country(g, &a, r->country);
+    if (g->asn)
+        ks_asn_table_lookup(g->asn, &a, &r->asn, &r->org);
+    return err;
+}

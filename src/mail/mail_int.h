@@ -1,0 +1,81 @@
+/* Internal helpers of the mail module: ASCII classes, a string arena, the URL collector. */
+#ifndef KS_MAIL_INT_H
+#define KS_MAIL_INT_H
+
+#include "kansoku/ks_mail.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+static inline bool mail_isdigit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline bool mail_isalpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static inline bool mail_isalnum(int c)
+{
+    return mail_isdigit(c) || mail_isalpha(c);
+}
+static inline bool mail_isspace(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+static inline int mail_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+static inline int mail_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = mail_lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Case-insensitive ASCII comparison of (p, n) with a NUL-terminated lowercase literal. */
+bool mail_ieq(const char *p, size_t n, const char *lit);
+/* Case-insensitive prefix test. */
+bool mail_iprefix(const char *p, size_t n, const char *lit);
+/* Case-insensitive search of a lowercase literal in (p, n); returns the offset or SIZE_MAX. */
+size_t mail_ifind(const char *p, size_t n, const char *lit);
+
+/* A bump allocator of strings, reset per message. Bounded: allocations fail (NULL) past
+ * `limit` bytes in all. */
+struct mail_arena {
+    struct mail_chunk *head;
+    size_t used_total, limit;
+};
+void mail_arena_init(struct mail_arena *a, size_t limit);
+void mail_arena_reset(struct mail_arena *a); /* keeps the first chunk */
+void mail_arena_fini(struct mail_arena *a);
+void *mail_arena_alloc(struct mail_arena *a, size_t n);
+char *mail_arena_strndup(struct mail_arena *a, const char *s, size_t n);
+
+/* Extraction of URLs into a callback (url.c, html.c). */
+struct mail_urlx {
+    const char *const *redirectors;
+    size_t max_urls, count;
+    bool stopped, dropped;
+    int (*fn)(void *user, const struct ks_mail_url *u);
+    void *user;
+    /* distinct URLs of this call: a small open-addressed set of hashes */
+    uint64_t *seen;
+    size_t seen_cap;
+};
+/* Reports one raw URL candidate (not normalised yet): normalises, dedupes, unwraps. */
+void mail_urlx_add(struct mail_urlx *x, const char *raw, size_t len, const char *where,
+                   unsigned flags, const char *shown);
+/* Scans plain text for URLs (after deobfuscation). */
+void mail_urlx_text(struct mail_urlx *x, const char *s, size_t len, const char *where);
+/* Parses HTML with Gumbo and reports its URLs. */
+void mail_urlx_html(struct mail_urlx *x, const char *s, size_t len);
+/* Finds the first host-like token in text (for link text): writes its registered domain. */
+bool mail_text_domain(const char *s, size_t len, char *dom, size_t size);
+
+#endif

@@ -1,0 +1,503 @@
+/* The detector handle: the rules file compiled into one Vectorscan database, scratch space for
+ * the scan and for the generic detector's tokens, and the check of one value. */
+#include <errno.h>
+#include <hs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sqli/ks_sqli_config.h"
+#include "sqli_int.h"
+
+#define MAX_SIGS 64
+#define MAX_PATTERNS 1024
+#define MAX_DEFINES 64
+#define MAX_LINE 4096
+#define MAX_PATTERN 8192
+#define MAX_PATHS 8
+
+enum { CHECK_NONE = 0, CHECK_PE };
+
+struct rule {
+    uint16_t sig;
+    uint8_t method; /* 0 = any */
+    uint8_t fields; /* bit per enum ks_sqli_field; 0 = any */
+    uint8_t check;
+    uint8_t npaths;
+    char *paths[MAX_PATHS];
+};
+
+struct ks_sqli {
+    struct ks_sqli_config cfg;
+    hs_database_t *db;
+    hs_scratch_t *scratch;
+    struct rule *rules;
+    unsigned nrules;
+    char *names[MAX_SIGS];
+    unsigned nsigs;
+    unsigned generic_sig;
+    struct ks_sqli_token *tok;
+    struct ks_sqli_stats st;
+    uint32_t diag_reported;
+    /* per-check state for the match callback */
+    const struct ks_sqli_value *v;
+    size_t vlen;
+    uint64_t seen;
+    struct ks_sqli_hit found[MAX_SIGS];
+};
+
+void ks_sqli_config_default(struct ks_sqli_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->max_value_len = 65536;
+    cfg->max_tokens = 2048;
+    cfg->min_score = 3;
+}
+
+const char *ks_sqli_default_rules_path(void)
+{
+    const char *env = getenv("KANSOKU_SQLI_RULES");
+    if (env && *env)
+        return env;
+    if (access(KS_SQLI_RULES_INSTALLED, R_OK) == 0)
+        return KS_SQLI_RULES_INSTALLED;
+    return KS_SQLI_RULES_SOURCE;
+}
+
+static int sig_id(struct ks_sqli *s, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < s->nsigs; i++)
+        if (strlen(s->names[i]) == len && memcmp(s->names[i], name, len) == 0)
+            return (int)i;
+    if (s->nsigs >= MAX_SIGS)
+        return KS_ELIMIT;
+    char *n = strndup(name, len);
+    if (!n)
+        return KS_ENOMEM;
+    s->names[s->nsigs] = n;
+    return (int)s->nsigs++;
+}
+
+struct loader {
+    struct ks_sqli *s;
+    const char *path;
+    unsigned line;
+    char *def_name[MAX_DEFINES];
+    char *def_val[MAX_DEFINES];
+    unsigned ndef;
+    char **pats;
+    unsigned *flags;
+    unsigned *ids;
+    unsigned npat;
+};
+
+static int bad(struct loader *l, int err, const char *what)
+{
+    struct ks_loc loc = {.source = l->path, .line = l->line};
+    ks_diag_report(l->s->cfg.diag, &l->s->diag_reported, "sqli", &loc, err, "%s", what);
+    return err;
+}
+
+static char *trim(char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+        p[--n] = '\0';
+    return p;
+}
+
+/* Expands {NAME} of the defines (names start with a letter; {3,} quantifiers are left alone). */
+static int expand(struct loader *l, const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = in; *p;) {
+        if (*p == '{' && ((p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= 'a' && p[1] <= 'z'))) {
+            const char *e = strchr(p, '}');
+            if (e) {
+                size_t n = (size_t)(e - p - 1);
+                unsigned d;
+                for (d = 0; d < l->ndef; d++)
+                    if (strlen(l->def_name[d]) == n && memcmp(l->def_name[d], p + 1, n) == 0)
+                        break;
+                if (d == l->ndef)
+                    return bad(l, KS_EFORMAT, "undefined {NAME} in pattern");
+                size_t vl = strlen(l->def_val[d]);
+                if (o + vl >= cap)
+                    return bad(l, KS_ELIMIT, "pattern too long");
+                memcpy(out + o, l->def_val[d], vl);
+                o += vl;
+                p = e + 1;
+                continue;
+            }
+        }
+        if (o + 1 >= cap)
+            return bad(l, KS_ELIMIT, "pattern too long");
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+    return KS_OK;
+}
+
+static int field_bit(const char *w, size_t n)
+{
+    static const char *const names[] = {"any", "query", "body", "path", "cookie", "header"};
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && strncasecmp(names[i], w, n) == 0)
+            return i == 0 ? 0 : 1 << i;
+    return -1;
+}
+
+/* rule NAME [method=GET|POST|any] [field=query,body,...] [path=.asp,.mdb] [check=pe]
+ *      [case=sensitive] : REGEX */
+static int rule_line(struct loader *l, char *p)
+{
+    struct ks_sqli *s = l->s;
+    char *colon = strstr(p, " : ");
+    if (!colon)
+        return bad(l, KS_EFORMAT, "rule line needs ' : ' before the pattern");
+    *colon = '\0';
+    char *re = trim(colon + 3);
+    if (!*re)
+        return bad(l, KS_EFORMAT, "empty pattern");
+    if (s->nrules >= MAX_PATTERNS)
+        return bad(l, KS_ELIMIT, "too many patterns");
+    struct rule *r = &s->rules[s->nrules];
+    memset(r, 0, sizeof *r);
+    unsigned hsflags = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SOM_LEFTMOST;
+    char *save = NULL;
+    char *w = strtok_r(p, " \t", &save);
+    if (!w)
+        return bad(l, KS_EFORMAT, "rule needs a signature name");
+    int id = sig_id(s, w, strlen(w));
+    if (id < 0)
+        return bad(l, id, "too many signatures");
+    r->sig = (uint16_t)id;
+    while ((w = strtok_r(NULL, " \t", &save))) {
+        char *eq = strchr(w, '=');
+        if (!eq)
+            return bad(l, KS_EFORMAT, "rule option is not key=value");
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(w, "method") == 0) {
+            if (strcasecmp(v, "GET") == 0)
+                r->method = KS_SQLI_M_GET;
+            else if (strcasecmp(v, "POST") == 0)
+                r->method = KS_SQLI_M_POST;
+            else if (strcasecmp(v, "any") != 0)
+                return bad(l, KS_EFORMAT, "method= wants GET, POST or any");
+        } else if (strcmp(w, "field") == 0) {
+            for (const char *f = v; *f;) {
+                const char *e = strchr(f, ',');
+                size_t n = e ? (size_t)(e - f) : strlen(f);
+                int b = field_bit(f, n);
+                if (b < 0)
+                    return bad(l, KS_EFORMAT, "field= wants query, body, path, cookie, header");
+                r->fields |= (uint8_t)b;
+                f += n + (e ? 1 : 0);
+            }
+        } else if (strcmp(w, "path") == 0) {
+            for (const char *f = v; *f && r->npaths < MAX_PATHS;) {
+                const char *e = strchr(f, ',');
+                size_t n = e ? (size_t)(e - f) : strlen(f);
+                if (!(r->paths[r->npaths++] = strndup(f, n)))
+                    return KS_ENOMEM;
+                f += n + (e ? 1 : 0);
+            }
+        } else if (strcmp(w, "check") == 0) {
+            if (strcmp(v, "pe") != 0)
+                return bad(l, KS_EFORMAT, "check= wants pe");
+            r->check = CHECK_PE;
+        } else if (strcmp(w, "case") == 0) {
+            if (strcmp(v, "sensitive") != 0)
+                return bad(l, KS_EFORMAT, "case= wants sensitive");
+            hsflags &= ~(unsigned)HS_FLAG_CASELESS;
+        } else
+            return bad(l, KS_EFORMAT, "unknown rule option");
+    }
+    char buf[MAX_PATTERN];
+    int rc = expand(l, re, buf, sizeof buf);
+    if (rc)
+        return rc;
+    if (!(l->pats[l->npat] = strdup(buf)))
+        return KS_ENOMEM;
+    l->flags[l->npat] = hsflags;
+    l->ids[l->npat] = s->nrules;
+    l->npat++;
+    s->nrules++;
+    return KS_OK;
+}
+
+static int define_line(struct loader *l, char *p)
+{
+    char *save = NULL;
+    char *name = strtok_r(p, " \t", &save);
+    char *val = save ? trim(save) : NULL;
+    if (!name || !val || !*val)
+        return bad(l, KS_EFORMAT, "define NAME VALUE");
+    if (l->ndef >= MAX_DEFINES)
+        return bad(l, KS_ELIMIT, "too many defines");
+    char buf[MAX_PATTERN];
+    int rc = expand(l, val, buf, sizeof buf); /* defines may use earlier defines */
+    if (rc)
+        return rc;
+    l->def_name[l->ndef] = strdup(name);
+    l->def_val[l->ndef] = strdup(buf);
+    if (!l->def_name[l->ndef] || !l->def_val[l->ndef])
+        return KS_ENOMEM;
+    l->ndef++;
+    return KS_OK;
+}
+
+static int load_rules(struct ks_sqli *s, const char *path)
+{
+    int rc = KS_OK;
+    struct loader l = {.s = s, .path = path};
+    FILE *f = NULL;
+    char *line = NULL;
+    hs_compile_error_t *cerr = NULL;
+    l.pats = calloc(MAX_PATTERNS, sizeof *l.pats);
+    l.flags = calloc(MAX_PATTERNS, sizeof *l.flags);
+    l.ids = calloc(MAX_PATTERNS, sizeof *l.ids);
+    s->rules = calloc(MAX_PATTERNS, sizeof *s->rules);
+    line = malloc(MAX_LINE);
+    if (!l.pats || !l.flags || !l.ids || !s->rules || !line) {
+        rc = KS_ENOMEM;
+        goto out;
+    }
+    f = fopen(path, "r");
+    if (!f) {
+        struct ks_loc loc = {.source = path};
+        ks_diag_report(s->cfg.diag, &s->diag_reported, "sqli", &loc, KS_EIO,
+                       "cannot read rules file: %s", strerror(errno));
+        rc = KS_EIO;
+        goto out;
+    }
+    while (fgets(line, MAX_LINE, f)) {
+        l.line++;
+        size_t n = strlen(line);
+        if (n == MAX_LINE - 1 && line[n - 1] != '\n') {
+            rc = bad(&l, KS_ELIMIT, "line too long");
+            goto out;
+        }
+        char *p = trim(line);
+        if (!*p || *p == '#')
+            continue;
+        if (strncmp(p, "rule ", 5) == 0)
+            rc = rule_line(&l, p + 5);
+        else if (strncmp(p, "define ", 7) == 0)
+            rc = define_line(&l, p + 7);
+        else
+            rc = bad(&l, KS_EFORMAT, "line is neither 'rule' nor 'define'");
+        if (rc)
+            goto out;
+    }
+    if (l.npat) {
+        if (hs_compile_multi((const char *const *)l.pats, l.flags, l.ids, l.npat, HS_MODE_BLOCK,
+                             NULL, &s->db, &cerr) != HS_SUCCESS) {
+            l.line = 0;
+            char msg[512];
+            int e = cerr && cerr->expression >= 0 ? cerr->expression : -1;
+            snprintf(msg, sizeof msg, "pattern %d (%s): %s", e, e >= 0 ? l.pats[e] : "?",
+                     cerr ? cerr->message : "compile failed");
+            rc = bad(&l, KS_EFORMAT, msg);
+            goto out;
+        }
+        if (hs_alloc_scratch(s->db, &s->scratch) != HS_SUCCESS) {
+            rc = KS_ENOMEM;
+            goto out;
+        }
+    }
+out:
+    if (cerr)
+        hs_free_compile_error(cerr);
+    if (f)
+        fclose(f);
+    if (l.pats)
+        for (unsigned i = 0; i < l.npat; i++)
+            free(l.pats[i]);
+    for (unsigned i = 0; i < l.ndef; i++) {
+        free(l.def_name[i]);
+        free(l.def_val[i]);
+    }
+    free(l.pats);
+    free(l.flags);
+    free(l.ids);
+    free(line);
+    return rc;
+}
+
+int ks_sqli_new(const struct ks_sqli_config *cfg, struct ks_sqli **sp)
+{
+    int rc = KS_OK;
+    struct ks_sqli *s = NULL;
+    *sp = NULL;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return KS_ENOMEM;
+    if (cfg)
+        s->cfg = *cfg;
+    else
+        ks_sqli_config_default(&s->cfg);
+    if (!s->cfg.max_value_len)
+        s->cfg.max_value_len = 65536;
+    if (!s->cfg.max_tokens)
+        s->cfg.max_tokens = 2048;
+    if (!s->cfg.min_score)
+        s->cfg.min_score = 3;
+    s->tok = calloc(s->cfg.max_tokens, sizeof *s->tok);
+    if (!s->tok) {
+        rc = KS_ENOMEM;
+        goto out;
+    }
+    if (!s->cfg.no_rules) {
+        const char *path = s->cfg.rules_path ? s->cfg.rules_path : ks_sqli_default_rules_path();
+        if ((rc = load_rules(s, path)))
+            goto out;
+    }
+    int g = sig_id(s, "SQL_Injection", 13);
+    if (g < 0) {
+        rc = g;
+        goto out;
+    }
+    s->generic_sig = (unsigned)g;
+    *sp = s;
+    s = NULL;
+out:
+    ks_sqli_free(s);
+    return rc;
+}
+
+void ks_sqli_free(struct ks_sqli *s)
+{
+    if (!s)
+        return;
+    hs_free_scratch(s->scratch);
+    hs_free_database(s->db);
+    if (s->rules)
+        for (unsigned i = 0; i < s->nrules; i++)
+            for (unsigned j = 0; j < s->rules[i].npaths; j++)
+                free(s->rules[i].paths[j]);
+    free(s->rules);
+    for (unsigned i = 0; i < s->nsigs; i++)
+        free(s->names[i]);
+    free(s->tok);
+    free(s);
+}
+
+unsigned ks_sqli_sig_count(const struct ks_sqli *s)
+{
+    return s->nsigs;
+}
+
+const char *ks_sqli_sig_name(const struct ks_sqli *s, unsigned sig)
+{
+    return sig < s->nsigs ? s->names[sig] : NULL;
+}
+
+void ks_sqli_stats(const struct ks_sqli *s, struct ks_sqli_stats *st)
+{
+    *st = s->st;
+}
+
+/* A Windows PE image: "MZ", and "PE\0\0" at the offset stored at 0x3C (little endian). */
+static bool is_pe(const uint8_t *b, size_t len)
+{
+    if (len < 0x40 || b[0] != 'M' || b[1] != 'Z')
+        return false;
+    uint32_t off = (uint32_t)b[0x3C] | (uint32_t)b[0x3D] << 8 | (uint32_t)b[0x3E] << 16 |
+                   (uint32_t)b[0x3F] << 24;
+    return off <= len - 4 && memcmp(b + off, "PE\0\0", 4) == 0;
+}
+
+static bool path_has(const char *path, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = path; *p; p++)
+        if (strncasecmp(p, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static bool rule_applies(const struct rule *r, const struct ks_sqli_value *v, size_t len)
+{
+    if (r->method && v->method != KS_SQLI_M_UNKNOWN && v->method != r->method)
+        return false;
+    if (r->fields && v->field != KS_SQLI_F_UNKNOWN && !(r->fields & (1u << v->field)))
+        return false;
+    if (r->npaths) {
+        if (!v->path)
+            return false;
+        bool any = false;
+        for (unsigned i = 0; i < r->npaths && !any; i++)
+            any = path_has(v->path, r->paths[i]);
+        if (!any)
+            return false;
+    }
+    if (r->check == CHECK_PE && !is_pe(v->data, len))
+        return false;
+    return true;
+}
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ctx)
+{
+    (void)flags;
+    struct ks_sqli *s = ctx;
+    const struct rule *r = &s->rules[id];
+    if (s->seen & (1ull << r->sig))
+        return 0;
+    if (!rule_applies(r, s->v, s->vlen))
+        return 0;
+    s->seen |= 1ull << r->sig;
+    s->found[r->sig].sig = r->sig;
+    s->found[r->sig].start = (uint32_t)from;
+    s->found[r->sig].end = (uint32_t)to;
+    return 0;
+}
+
+int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sqli_result *r)
+{
+    memset(r, 0, offsetof(struct ks_sqli_result, hits));
+    r->context = 0;
+    r->score = 0;
+    s->st.values++;
+    size_t len = v->len;
+    if (len > s->cfg.max_value_len) {
+        len = s->cfg.max_value_len;
+        s->st.truncated++;
+    }
+    s->seen = 0;
+    s->v = v;
+    s->vlen = len;
+    if (s->db && len)
+        hs_scan(s->db, (const char *)v->data, (unsigned)len, 0, s->scratch, on_match, s);
+    if (!s->cfg.no_generic && len) {
+        uint8_t ctx;
+        uint32_t a, b;
+        bool over;
+        int sc = sqli_generic(v->data, len, s->tok, s->cfg.max_tokens, s->cfg.min_score, &ctx, &a,
+                              &b, &over);
+        if (over)
+            s->st.token_overflow++;
+        r->context = ctx;
+        r->score = (int16_t)(sc < -1000 ? -1000 : sc > 1000 ? 1000 : sc);
+        if (sc >= s->cfg.min_score) {
+            s->seen |= 1ull << s->generic_sig;
+            s->found[s->generic_sig] = (struct ks_sqli_hit){(uint16_t)s->generic_sig, a, b};
+            s->st.generic_hits++;
+        }
+    }
+    for (unsigned i = 0; i < s->nsigs && s->seen; i++)
+        if ((s->seen & (1ull << i)) && r->nhits < KS_SQLI_MAX_HITS)
+            r->hits[r->nhits++] = s->found[i];
+    s->v = NULL;
+    if (r->nhits) {
+        s->st.injections++;
+        return 1;
+    }
+    return 0;
+}
