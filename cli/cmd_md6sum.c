@@ -170,8 +170,7 @@ static int unescape(char *s)
 /* Splits a list line into its hex digest, its size in bits and the file name: "HEX  NAME",
  * "HEX *NAME", "HEX NAME", or "MD6-BITS (NAME) = HEX", each optionally after '\' (escaped
  * name). Returns 0 if the line is malformed. */
-static int parse_line(char *line, unsigned d_opt, int d_given, char **hex, unsigned *d,
-                      char **name)
+static int parse_line(char *line, unsigned d_opt, int d_given, char **hex, unsigned *d, char **name)
 {
     int esc = 0;
     while (*line == ' ' || *line == '\t')
@@ -270,12 +269,11 @@ static int check_list(struct md6sum *m, const char *list, struct check_counts *t
             continue;
         char *hex, *name;
         unsigned d;
-        if ((size_t)len != strlen(line) ||
-            !parse_line(line, m->p.d, m->d_given, &hex, &d, &name)) {
+        if ((size_t)len != strlen(line) || !parse_line(line, m->p.d, m->d_given, &hex, &d, &name)) {
             c.bad_lines++;
             if (!m->status && !m->cli.quiet)
                 ks_cli_error(&m->cli, "%s: %" PRIu32 ": improperly formatted MD6 checksum line",
-                            shown, lineno);
+                             shown, lineno);
             continue;
         }
         c.good_lines++;
@@ -314,13 +312,13 @@ static int check_list(struct md6sum *m, const char *list, struct check_counts *t
     if (!m->status) {
         if (c.bad_lines)
             ks_cli_error(&m->cli, "WARNING: %" PRIu64 " line%s improperly formatted", c.bad_lines,
-                        c.bad_lines == 1 ? " is" : "s are");
+                         c.bad_lines == 1 ? " is" : "s are");
         if (c.unreadable)
             ks_cli_error(&m->cli, "WARNING: %" PRIu64 " listed file%s could not be read",
-                        c.unreadable, c.unreadable == 1 ? "" : "s");
+                         c.unreadable, c.unreadable == 1 ? "" : "s");
         if (c.mismatched)
             ks_cli_error(&m->cli, "WARNING: %" PRIu64 " computed checksum%s did NOT match",
-                        c.mismatched, c.mismatched == 1 ? "" : "s");
+                         c.mismatched, c.mismatched == 1 ? "" : "s");
     }
     tot->bad_lines += c.bad_lines;
     tot->unreadable += c.unreadable;
@@ -398,8 +396,8 @@ int ks_cmd_md6sum(int argc, char **argv)
             break;
         case 'L':
             if (!parse_uint(optarg, KS_MD6_MAX_L, &v))
-                return ks_cli_usage_error(&m.cli, "mode L must be 0..%d, not '%s'",
-                                          KS_MD6_MAX_L, optarg);
+                return ks_cli_usage_error(&m.cli, "mode L must be 0..%d, not '%s'", KS_MD6_MAX_L,
+                                          optarg);
             m.p.L = (unsigned)v;
             break;
         case 'r':

@@ -593,8 +593,8 @@ out:
 /* ---- survey ------------------------------------------------------------------------------ */
 
 enum { POL_NONE, POL_FAIL, POL_SOFTFAIL, POL_NEUTRAL, POL_PASS, POL_REDIRECT, POL_NO_ALL, POL_N };
-static const char *const pol_names[POL_N] = {"none",     "-all",     "~all", "?all",
-                                             "+all",     "redirect", "no-all"};
+static const char *const pol_names[POL_N] = {"none", "-all",     "~all",  "?all",
+                                             "+all", "redirect", "no-all"};
 
 struct survey {
     struct ks_cli *cli;
@@ -660,9 +660,9 @@ static void survey_done(void *arg, const struct ks_spf_outcome *o)
         json_object_set_new(j, "problem", json_string(o->problem));
         ks_cli_json_line(j);
     } else if (!sv->cli->quiet && (sv->cli->verbose || err)) {
-        printf("%-40s %-8s %-9s %-10s lookups=%u%s%s\n", it->domain,
-               published ? "spf" : "no-spf", pol_names[pol], ks_spf_result_name(o->result),
-               o->dns_lookups, o->problem[0] ? " " : "", o->problem);
+        printf("%-40s %-8s %-9s %-10s lookups=%u%s%s\n", it->domain, published ? "spf" : "no-spf",
+               pol_names[pol], ks_spf_result_name(o->result), o->dns_lookups,
+               o->problem[0] ? " " : "", o->problem);
     }
     free(it);
 }
@@ -812,12 +812,11 @@ static int cmd_survey(int argc, char **argv)
         printf("publish SPF: %llu (%.2f%%)\n", (unsigned long long)sv.published,
                100.0 * (double)sv.published / tot);
         for (int i = 0; i < POL_N; i++)
-            printf("policy %-9s %llu (%.2f%%)\n", pol_names[i],
-                   (unsigned long long)sv.policy[i], 100.0 * (double)sv.policy[i] / tot);
+            printf("policy %-9s %llu (%.2f%%)\n", pol_names[i], (unsigned long long)sv.policy[i],
+                   100.0 * (double)sv.policy[i] / tot);
         printf("errors: %llu (permerror %llu, temperror %llu; over the lookup limit %llu)\n",
                (unsigned long long)sv.errors, (unsigned long long)sv.results[KS_SPF_PERMERROR],
-               (unsigned long long)sv.results[KS_SPF_TEMPERROR],
-               (unsigned long long)sv.over_limit);
+               (unsigned long long)sv.results[KS_SPF_TEMPERROR], (unsigned long long)sv.over_limit);
         printf("mean DNS lookups: %.2f\n", (double)sv.lookups_total / tot);
         printf("rate: %.0f domains/s\n", dt > 0 ? tot / dt : 0);
     }

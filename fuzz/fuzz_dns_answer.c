@@ -14,7 +14,8 @@ static void check_answer(void *arg, const struct ks_spf_answer *a, uint32_t neg_
     for (uint32_t i = 0; i < a->count; i++) {
         if (a->rr[i].type != qtype)
             __builtin_trap();
-        if ((qtype == KS_DNS_A && a->rr[i].len != 4) || (qtype == KS_DNS_AAAA && a->rr[i].len != 16))
+        if ((qtype == KS_DNS_A && a->rr[i].len != 4) ||
+            (qtype == KS_DNS_AAAA && a->rr[i].len != 16))
             __builtin_trap();
         /* Touch every byte so that ASan sees a read past the data. */
         uint8_t sum = 0;

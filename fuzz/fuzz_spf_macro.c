@@ -16,10 +16,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t max = (data[0] & 2) ? 64 : 8192;
     const char *s = (const char *)data + 1;
     size_t len = size - 1;
-    struct spf_macro_ctx m = {
-        .s = "strong-bad+x.y@email.example.com", .l = "strong-bad+x.y", .o = "email.example.com",
-        .d = "email.example.com", .i = "192.0.2.3", .p = "mx.example.org", .v = "in-addr",
-        .h = "mail.example.net", .c = "192.0.2.3", .r = "mx.example.org", .t = "1700000000"};
+    struct spf_macro_ctx m = {.s = "strong-bad+x.y@email.example.com",
+                              .l = "strong-bad+x.y",
+                              .o = "email.example.com",
+                              .d = "email.example.com",
+                              .i = "192.0.2.3",
+                              .p = "mx.example.org",
+                              .v = "in-addr",
+                              .h = "mail.example.net",
+                              .c = "192.0.2.3",
+                              .r = "mx.example.org",
+                              .t = "1700000000"};
     struct spf_buf out;
     spf_buf_init(&out, max);
     bool has_p = false;

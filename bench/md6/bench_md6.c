@@ -37,14 +37,32 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt(argc, argv, "p:t:d:s:n:f:g:")) != -1) {
         switch (opt) {
-        case 'p': path = optarg; break;
-        case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'd': d = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 's': mib = strtoul(optarg, NULL, 10); break;
-        case 'n': repeat = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'f': file = optarg; break;
-        case 'g': ghz = strtod(optarg, NULL); break;
-        default: fprintf(stderr, "usage: bench_md6 [-p PATH] [-t N] [-d BITS] [-s MiB] [-n N] [-f FILE] [-g GHz]\n"); return 2;
+        case 'p':
+            path = optarg;
+            break;
+        case 't':
+            threads = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'd':
+            d = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 's':
+            mib = strtoul(optarg, NULL, 10);
+            break;
+        case 'n':
+            repeat = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'f':
+            file = optarg;
+            break;
+        case 'g':
+            ghz = strtod(optarg, NULL);
+            break;
+        default:
+            fprintf(
+                stderr,
+                "usage: bench_md6 [-p PATH] [-t N] [-d BITS] [-s MiB] [-n N] [-f FILE] [-g GHz]\n");
+            return 2;
         }
     }
     ks_md6_params_default(&p, d);

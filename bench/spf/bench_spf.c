@@ -70,8 +70,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--cached"))
             cached = 1;
         else {
-            fprintf(stderr, "usage: %s --dns ADDR:PORT --domains N --checks M "
-                            "[--concurrency C] [--cached]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s --dns ADDR:PORT --domains N --checks M "
+                    "[--concurrency C] [--cached]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -98,11 +100,11 @@ int main(int argc, char **argv)
     double dt = now() - t0;
     struct ks_spf_resolver_stats st;
     ks_spf_resolver_stats(r, &st);
-    printf("checks_per_s=%.0f pass=%llu other=%llu queries_sent=%llu coalesced=%llu cache_hits=%llu\n",
-           (double)total / dt, (unsigned long long)b.results[KS_SPF_PASS],
-           (unsigned long long)(total - b.results[KS_SPF_PASS]), (unsigned long long)st.sent,
-           (unsigned long long)st.coalesced,
-           (unsigned long long)st.cache_hits);
+    printf(
+        "checks_per_s=%.0f pass=%llu other=%llu queries_sent=%llu coalesced=%llu cache_hits=%llu\n",
+        (double)total / dt, (unsigned long long)b.results[KS_SPF_PASS],
+        (unsigned long long)(total - b.results[KS_SPF_PASS]), (unsigned long long)st.sent,
+        (unsigned long long)st.coalesced, (unsigned long long)st.cache_hits);
     ks_spf_free(spf);
     ks_spf_resolver_free(r);
     return 0;

@@ -7,7 +7,7 @@
 #   i2.sN.bench  v=spf1 include:i3.sN.bench
 #   i3.sN.bench  v=spf1 a:mail.sN.bench ip4:192.0.2.0/24      (client 192.0.2.x: pass)
 # Uncached: kansoku's cache off (every query sent; 256 checks in flight), libspf2 SPF_DNS_RESOLV.
-# Cached: kansoku's TTL cache warm, libspf2 SPF_DNS_CACHE warm.
+# Cached: kansoku's TTL cache warm, libspf2 SPF_DNS_CACHE warm. Each figure: best of 3 runs.
 # Env: BUILD_DIR (release build), BENCH_OUT (scratch dir). Prints RESULT lines.
 set -eu
 BUILD_DIR=${BUILD_DIR:-build}
@@ -49,23 +49,33 @@ until "$KB" --dns "127.0.0.1:$PORT" --domains 1 --checks 1 2>/dev/null | grep -q
 done
 
 field() { sed -n 's/.*checks_per_s=\([0-9]*\).*/\1/p'; }
+# Best of 3 runs: the machine may be shared; the best run is the least disturbed one.
+best() {
+    b="" bv=0
+    for _ in 1 2 3; do
+        line=$("$@")
+        v=$(echo "$line" | field)
+        if [ "${v:-0}" -gt "$bv" ]; then bv=$v b=$line; fi
+    done
+    echo "$b"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
 
-k_unc=$("$KB" --dns "127.0.0.1:$PORT" --domains "$DOMAINS" --checks 40000 --concurrency 64)
+k_unc=$(best "$KB" --dns "127.0.0.1:$PORT" --domains "$DOMAINS" --checks 40000 --concurrency 64)
 echo "kansoku uncached: $k_unc"
-k_c=$("$KB" --dns "127.0.0.1:$PORT" --domains "$DOMAINS" --checks 1000000 --cached)
+k_c=$(best "$KB" --dns "127.0.0.1:$PORT" --domains "$DOMAINS" --checks 1000000 --cached)
 echo "kansoku cached:   $k_c"
 if [ -x "$LB" ]; then
-    l_unc=$("$LB" "$PORT" "$DOMAINS" 10000)
+    l_unc=$(best "$LB" "$PORT" "$DOMAINS" 10000)
     echo "libspf2 uncached: $l_unc"
-    l_c=$("$LB" "$PORT" "$DOMAINS" 300000 cached)
+    l_c=$(best "$LB" "$PORT" "$DOMAINS" 300000 cached)
     echo "libspf2 cached:   $l_c"
 else
     echo "libspf2: bench_libspf2 not built (libspf2-dev missing)"
     l_unc="checks_per_s=0" l_c="checks_per_s=0"
 fi
 if /usr/bin/python3 -c 'import spf, DNS' 2>/dev/null; then
-    p=$(/usr/bin/python3 "$HERE/pyspf_bench.py" "$PORT" "$DOMAINS" 1000)
+    p=$(best /usr/bin/python3 "$HERE/pyspf_bench.py" "$PORT" "$DOMAINS" 1000)
     echo "pyspf uncached:   $p"
 else
     echo "pyspf: python3-spf missing"

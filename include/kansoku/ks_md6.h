@@ -11,7 +11,8 @@
  * split over threads by subtrees.
  *
  * Memory: a handle holds about 50 KiB (a 32 KiB leaf buffer and the tree's pending nodes, one
- * per level), whatever the message length; worker threads add about 10 KiB each.
+ * per level), whatever the message length; each worker thread adds about 24 KiB (its outputs
+ * and its stack frame).
  *
  * Thread-safety: a handle is used by one thread at a time (it may start its own workers);
  * different handles are independent. The one-shot functions are thread-safe. */
@@ -40,14 +41,14 @@ enum ks_md6_path {
 };
 
 struct ks_md6_params {
-    unsigned d;           /* digest length in bits, 1..512 (default 256) */
-    unsigned L;           /* mode: 0 = sequential, 1..63 = tree then sequential, 64 = tree
-                           * (default 64) */
-    int r;                /* rounds, 0..4095; -1 (default) = 40 + d/4, and at least 80 when a
-                           * key is given (the reference's rule) */
-    const uint8_t *key;   /* borrowed until ks_md6_new returns; NULL when keylen is 0 */
-    size_t keylen;        /* 0..64 bytes (default 0) */
-    unsigned threads;     /* threads for large inputs, 0 or 1 = the caller's only (default 1) */
+    unsigned d;            /* digest length in bits, 1..512 (default 256) */
+    unsigned L;            /* mode: 0 = sequential, 1..63 = tree then sequential, 64 = tree
+                            * (default 64) */
+    int r;                 /* rounds, 0..4095; -1 (default) = 40 + d/4, and at least 80 when a
+                            * key is given (the reference's rule) */
+    const uint8_t *key;    /* borrowed until ks_md6_new returns; NULL when keylen is 0 */
+    size_t keylen;         /* 0..64 bytes (default 0) */
+    unsigned threads;      /* threads for large inputs, 0 or 1 = the caller's only (default 1) */
     enum ks_md6_path path; /* default KS_MD6_PATH_AUTO */
 };
 
@@ -82,8 +83,8 @@ KS_API int ks_md6_update_bits(struct ks_md6 *h, const void *data, uint64_t nbits
 KS_API int ks_md6_final(struct ks_md6 *h, uint8_t *digest, size_t size);
 
 /* One call: the digest of len bytes (or nbits bits) of data. */
-KS_API int ks_md6_hash(const struct ks_md6_params *p, const void *data, size_t len,
-                       uint8_t *digest, size_t size);
+KS_API int ks_md6_hash(const struct ks_md6_params *p, const void *data, size_t len, uint8_t *digest,
+                       size_t size);
 KS_API int ks_md6_hash_bits(const struct ks_md6_params *p, const void *data, uint64_t nbits,
                             uint8_t *digest, size_t size);
 
@@ -100,8 +101,7 @@ KS_API size_t ks_md6_hex(const uint8_t *digest, unsigned d, char *hex, size_t si
 
 /* The compression function f itself: C = the last 16 of the 89 + 16 r words computed from the
  * 89-word input N (Q, key, node ID U, control word V, 64 data words, in that order). */
-KS_API int ks_md6_compress(const uint64_t N[89], unsigned r, uint64_t C[16],
-                           enum ks_md6_path path);
+KS_API int ks_md6_compress(const uint64_t N[89], unsigned r, uint64_t C[16], enum ks_md6_path path);
 
 /* Whether this CPU (and build) can run path; AUTO is always available. */
 KS_API int ks_md6_path_supported(enum ks_md6_path path);

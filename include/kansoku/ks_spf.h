@@ -101,9 +101,9 @@ struct ks_spf_config {
 enum ks_spf_identity { KS_SPF_MAILFROM = 0, KS_SPF_HELO = 1 };
 
 struct ks_spf_request {
-    const char *ip;     /* client address: IPv4, IPv6 or IPv4-mapped IPv6 text */
-    const char *sender; /* MAIL FROM address; NULL or "" is the null sender */
-    const char *helo;   /* HELO/EHLO name; may be NULL */
+    const char *ip;                /* client address: IPv4, IPv6 or IPv4-mapped IPv6 text */
+    const char *sender;            /* MAIL FROM address; NULL or "" is the null sender */
+    const char *helo;              /* HELO/EHLO name; may be NULL */
     enum ks_spf_identity identity; /* KS_SPF_HELO checks the HELO name itself (RFC 7208 2.3) */
 };
 
@@ -122,7 +122,7 @@ struct ks_spf_outcome {
     const char *problem;     /* why none/temperror/permerror ("" otherwise) */
     uint32_t dns_lookups;    /* DNS-querying terms counted against max_dns_terms */
     uint32_t void_lookups;
-    uint32_t dns_queries;    /* every query sent, exp= and address lookups included */
+    uint32_t dns_queries; /* every query sent, exp= and address lookups included */
 };
 
 struct ks_spf_stats {
@@ -173,10 +173,10 @@ KS_API char *ks_spf_auth_results(const struct ks_spf_outcome *o, const char *aut
 struct ks_spf_policy_config {
     const char *action[KS_SPF_NRESULTS]; /* defaults: fail -> 550 5.7.23, temperror ->
                                             451 4.7.24, the others -> PREPEND */
-    bool check_helo;         /* check the HELO identity first; its fail rejects (default on) */
-    const char *receiver;    /* for Received-SPF; default "unknown" */
-    const char *skip;        /* comma-separated client prefixes never checked ("dunno") */
-    uint32_t max_request;    /* bytes of one request; more closes the connection. 65536 */
+    bool check_helo;      /* check the HELO identity first; its fail rejects (default on) */
+    const char *receiver; /* for Received-SPF; default "unknown" */
+    const char *skip;     /* comma-separated client prefixes never checked ("dunno") */
+    uint32_t max_request; /* bytes of one request; more closes the connection. 65536 */
 };
 KS_API void ks_spf_policy_config_default(struct ks_spf_policy_config *cfg);
 
@@ -198,8 +198,8 @@ KS_API void ks_spf_policy_stats(const struct ks_spf_policy *p, struct ks_spf_pol
  * once per recipient). Returns KS_OK, or KS_EFORMAT/KS_ELIMIT when the client should be
  * disconnected (oversized or binary request). */
 KS_API int ks_spf_policy_conn_new(struct ks_spf_policy *p,
-                                  void (*reply)(void *arg, const char *text, size_t len),
-                                  void *arg, struct ks_spf_policy_conn **cp);
+                                  void (*reply)(void *arg, const char *text, size_t len), void *arg,
+                                  struct ks_spf_policy_conn **cp);
 KS_API int ks_spf_policy_conn_feed(struct ks_spf_policy_conn *c, const char *data, size_t len);
 /* True while a request of c waits for its checks. */
 KS_API bool ks_spf_policy_conn_busy(const struct ks_spf_policy_conn *c);
@@ -221,8 +221,8 @@ KS_API void ks_spf_zone_free(struct ks_spf_zone *z);
 KS_API void ks_spf_zone_clear(struct ks_spf_zone *z);
 /* Adds a record: A/AAAA data is 4/16 bytes, TXT/SPF the strings concatenated, MX/PTR/CNAME a
  * name. Order is kept (it matters for PTR and MX limits and for timeouts). */
-KS_API int ks_spf_zone_add(struct ks_spf_zone *z, const char *name, uint16_t type,
-                           const void *data, size_t len);
+KS_API int ks_spf_zone_add(struct ks_spf_zone *z, const char *name, uint16_t type, const void *data,
+                           size_t len);
 /* Queries for name time out: for type only (type != 0), or (type 0) for every type that no
  * record added before this call answers. */
 KS_API int ks_spf_zone_add_timeout(struct ks_spf_zone *z, const char *name, uint16_t type);
@@ -291,8 +291,7 @@ KS_API void ks_spf_resolver_stats(const struct ks_spf_resolver *r,
  * RCODE and the minimum TTL (SOA-derived for negative answers). Used by the resolver; exposed for
  * fuzzing. Calls fn once with the answer (valid during the call). KS_OK or KS_EFORMAT. */
 KS_API int ks_spf_dns_parse(const uint8_t *msg, size_t len, uint16_t qtype,
-                            void (*fn)(void *arg, const struct ks_spf_answer *a,
-                                       uint32_t neg_ttl),
+                            void (*fn)(void *arg, const struct ks_spf_answer *a, uint32_t neg_ttl),
                             void *arg);
 
 #endif

@@ -34,12 +34,16 @@ struct md6_ctx {
     unsigned chunks_per_group;
 };
 
+/* One window of groups; every thread takes MD6_TAKE groups at a time from `next`, so a thread
+ * slowed by other load on its core simply takes fewer. */
 struct md6_task {
     const uint8_t *data;
     uint64_t g0; /* number of the first group in the message */
     size_t ngroups;
+    size_t next; /* atomic */
     uint64_t (*out)[MD6_C];
 };
+#define MD6_TAKE 2
 
 struct md6_pool {
     pthread_t th[MD6_MAX_THREADS];
@@ -50,7 +54,7 @@ struct md6_pool {
     unsigned pending;
     int stop;
     const struct md6_ctx *ctx;
-    struct md6_task task[MD6_MAX_THREADS];
+    struct md6_task task;
     uint64_t (*out)[MD6_C]; /* MD6_TASK_CHUNKS per thread */
 };
 
@@ -113,20 +117,24 @@ unsigned ks_md6_rounds(const struct ks_md6_params *p)
 const char *ks_md6_path_name(enum ks_md6_path path)
 {
     switch (path) {
-    case KS_MD6_PATH_AUTO: return "auto";
-    case KS_MD6_PATH_PORTABLE: return "portable";
-    case KS_MD6_PATH_SSE2: return "sse2";
-    case KS_MD6_PATH_AVX2: return "avx2";
-    case KS_MD6_PATH_AVX512: return "avx512";
+    case KS_MD6_PATH_AUTO:
+        return "auto";
+    case KS_MD6_PATH_PORTABLE:
+        return "portable";
+    case KS_MD6_PATH_SSE2:
+        return "sse2";
+    case KS_MD6_PATH_AVX2:
+        return "avx2";
+    case KS_MD6_PATH_AVX512:
+        return "avx512";
     }
     return NULL;
 }
 
 int ks_md6_path_parse(const char *name, enum ks_md6_path *path)
 {
-    static const enum ks_md6_path all[] = {KS_MD6_PATH_AUTO, KS_MD6_PATH_PORTABLE,
-                                           KS_MD6_PATH_SSE2, KS_MD6_PATH_AVX2,
-                                           KS_MD6_PATH_AVX512};
+    static const enum ks_md6_path all[] = {KS_MD6_PATH_AUTO, KS_MD6_PATH_PORTABLE, KS_MD6_PATH_SSE2,
+                                           KS_MD6_PATH_AVX2, KS_MD6_PATH_AVX512};
     for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
         if (strcmp(name, ks_md6_path_name(all[i])) == 0) {
             *path = all[i];
@@ -138,11 +146,16 @@ int ks_md6_path_parse(const char *name, enum ks_md6_path *path)
 static const struct md6_kernel *kernel_exact(enum ks_md6_path path)
 {
     switch (path) {
-    case KS_MD6_PATH_PORTABLE: return &md6_kernel_portable;
-    case KS_MD6_PATH_SSE2: return md6_kernel_sse2();
-    case KS_MD6_PATH_AVX2: return md6_kernel_avx2();
-    case KS_MD6_PATH_AVX512: return md6_kernel_avx512();
-    default: return NULL;
+    case KS_MD6_PATH_PORTABLE:
+        return &md6_kernel_portable;
+    case KS_MD6_PATH_SSE2:
+        return md6_kernel_sse2();
+    case KS_MD6_PATH_AVX2:
+        return md6_kernel_avx2();
+    case KS_MD6_PATH_AVX512:
+        return md6_kernel_avx512();
+    default:
+        return NULL;
     }
 }
 
@@ -170,8 +183,7 @@ enum ks_md6_path ks_md6_path_auto(void)
     return md6_kernel_for(KS_MD6_PATH_AUTO)->path;
 }
 
-int ks_md6_compress(const uint64_t N[MD6_N], unsigned r, uint64_t C[MD6_C],
-                    enum ks_md6_path path)
+int ks_md6_compress(const uint64_t N[MD6_N], unsigned r, uint64_t C[MD6_C], enum ks_md6_path path)
 {
     const struct md6_kernel *k = md6_kernel_for(path);
     if (!N || !C || r > KS_MD6_MAX_ROUNDS)
@@ -226,8 +238,8 @@ rest:
 
 /* The outputs of ngroups complete groups of full leaves (group numbers g0...): for each group
  * its chunks_per_group nodes of level k + 1, in order. Reads only c: safe in any thread. */
-static void hash_groups(const struct md6_ctx *c, const uint8_t *data, uint64_t g0,
-                        size_t ngroups, uint64_t (*out)[MD6_C])
+static void hash_groups(const struct md6_ctx *c, const uint8_t *data, uint64_t g0, size_t ngroups,
+                        uint64_t (*out)[MD6_C])
 {
     uint64_t o[MD6_GROUP_LEAVES][MD6_C] __attribute__((aligned(64)));
     struct md6_job jobs[MD6_GROUP_LEAVES];
@@ -304,13 +316,23 @@ static void push(struct ks_md6 *h, unsigned lev, const uint64_t chunk[MD6_C])
 
 struct worker_arg {
     struct md6_pool *pool;
-    unsigned i;
 };
+
+static void run_task(const struct md6_ctx *c, struct md6_task *t)
+{
+    for (;;) {
+        size_t g = __atomic_fetch_add(&t->next, MD6_TAKE, __ATOMIC_RELAXED);
+        if (g >= t->ngroups)
+            return;
+        size_t n = t->ngroups - g < MD6_TAKE ? t->ngroups - g : MD6_TAKE;
+        hash_groups(c, t->data + g * MD6_GROUP_BYTES, t->g0 + g, n,
+                    t->out + g * c->chunks_per_group);
+    }
+}
 
 static void *worker_main(void *arg)
 {
     struct md6_pool *pool = ((struct worker_arg *)arg)->pool;
-    unsigned i = ((struct worker_arg *)arg)->i;
     free(arg);
     uint64_t seen = 0;
     for (;;) {
@@ -322,10 +344,8 @@ static void *worker_main(void *arg)
             return NULL;
         }
         seen = pool->gen;
-        struct md6_task t = pool->task[i];
         pthread_mutex_unlock(&pool->mu);
-        if (t.ngroups)
-            hash_groups(pool->ctx, t.data, t.g0, t.ngroups, t.out);
+        run_task(pool->ctx, &pool->task);
         pthread_mutex_lock(&pool->mu);
         if (--pool->pending == 0)
             pthread_cond_signal(&pool->done);
@@ -371,7 +391,6 @@ static struct md6_pool *pool_new(const struct md6_ctx *ctx, unsigned threads)
         if (!a)
             break;
         a->pool = pool;
-        a->i = i + 1;
         if (pthread_create(&pool->th[pool->nworkers], NULL, worker_main, a) != 0) {
             free(a);
             break;
@@ -381,8 +400,8 @@ static struct md6_pool *pool_new(const struct md6_ctx *ctx, unsigned threads)
     return pool;
 }
 
-/* Hashes ngroups groups over the pool's threads, a window at a time, then pushes the outputs
- * in order. */
+/* Hashes ngroups groups over the pool's threads (the caller's included), a window at a time,
+ * then pushes the outputs in order. */
 static void groups_parallel(struct ks_md6 *h, const uint8_t *data, size_t ngroups)
 {
     struct md6_pool *pool = h->pool;
@@ -391,21 +410,13 @@ static void groups_parallel(struct ks_md6 *h, const uint8_t *data, size_t ngroup
     uint64_t g0 = h->lv[1].index / MD6_GROUP_LEAVES;
     while (ngroups > 0) {
         size_t win = ngroups < per * nt ? ngroups : per * nt;
-        size_t each = win / nt, extra = win % nt, off = 0;
-        for (unsigned t = 0; t < nt; t++) {
-            size_t n = each + (t < extra);
-            pool->task[t] = (struct md6_task){data + off * MD6_GROUP_BYTES, g0 + off, n,
-                                              pool->out + off * h->c.chunks_per_group};
-            off += n;
-        }
         pthread_mutex_lock(&pool->mu);
+        pool->task = (struct md6_task){data, g0, win, 0, pool->out};
         pool->pending = pool->nworkers;
         pool->gen++;
         pthread_cond_broadcast(&pool->work);
         pthread_mutex_unlock(&pool->mu);
-        if (pool->task[0].ngroups)
-            hash_groups(&h->c, pool->task[0].data, pool->task[0].g0, pool->task[0].ngroups,
-                        pool->task[0].out);
+        run_task(&h->c, &pool->task);
         pthread_mutex_lock(&pool->mu);
         while (pool->pending > 0)
             pthread_cond_wait(&pool->done, &pool->mu);
@@ -647,8 +658,8 @@ int ks_md6_final(struct ks_md6 *h, uint8_t *digest, size_t size)
     memcpy(digest, full + sizeof full - nbytes, nbytes);
     if (bits)
         for (size_t i = 0; i < nbytes; i++)
-            digest[i] = (uint8_t)(digest[i] << (8 - bits) |
-                                  (i + 1 < nbytes ? digest[i + 1] >> bits : 0));
+            digest[i] =
+                (uint8_t)(digest[i] << (8 - bits) | (i + 1 < nbytes ? digest[i + 1] >> bits : 0));
     wipe(full, sizeof full);
     wipe(C, sizeof C);
     return KS_OK;

@@ -17,7 +17,7 @@ static int hash_mapped(struct ks_md6 *h, int fd, uint64_t size, uint64_t *done)
     uint64_t off = 0;
     while (off < size) {
         size_t len = size - off < MD6_MAP_WINDOW ? (size_t)(size - off) : MD6_MAP_WINDOW;
-        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)off);
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)off);
         if (m == MAP_FAILED)
             return off == 0 ? KS_EUNSUPP : KS_EIO;
         madvise(m, len, MADV_SEQUENTIAL);

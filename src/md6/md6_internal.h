@@ -93,52 +93,68 @@ static inline uint64_t md6_node_id(unsigned level, uint64_t index)
  * that must be kept. Round j writes words 89 + 16 j .. + 15; with the ring index i mod 128 the
  * round's base repeats every 8 rounds, so each of the 8 round shapes is unrolled with constant
  * indices. x >> rs and x << ls are the step's shifts (report 2.6, table of r_i and l_i). */
-#define MD6_AT(A, i) A[(i) & 127]
-#define MD6_STEP(A, S, base, s, rs, ls)                                                        \
-    do {                                                                                       \
-        __typeof__(S) x_ = (S) ^ MD6_AT(A, (base) + (s)-89) ^ MD6_AT(A, (base) + (s)-17);      \
-        x_ ^= MD6_AT(A, (base) + (s)-18) & MD6_AT(A, (base) + (s)-21);                         \
-        x_ ^= MD6_AT(A, (base) + (s)-31) & MD6_AT(A, (base) + (s)-67);                         \
-        x_ ^= x_ >> (rs);                                                                      \
-        MD6_AT(A, (base) + (s)) = x_ ^ (x_ << (ls));                                           \
+#define MD6_AT(A, i) A[(i)&127]
+#define MD6_STEP(A, S, base, s, rs, ls)                                                            \
+    do {                                                                                           \
+        __typeof__(S) x_ = (S) ^ MD6_AT(A, (base) + (s)-89) ^ MD6_AT(A, (base) + (s)-17);          \
+        x_ ^= MD6_AT(A, (base) + (s)-18) & MD6_AT(A, (base) + (s)-21);                             \
+        x_ ^= MD6_AT(A, (base) + (s)-31) & MD6_AT(A, (base) + (s)-67);                             \
+        x_ ^= x_ >> (rs);                                                                          \
+        MD6_AT(A, (base) + (s)) = x_ ^ (x_ << (ls));                                               \
     } while (0)
-#define MD6_ROUND(A, S, base)                                                                  \
-    do {                                                                                       \
-        MD6_STEP(A, S, base, 0, 10, 11);                                                       \
-        MD6_STEP(A, S, base, 1, 5, 24);                                                        \
-        MD6_STEP(A, S, base, 2, 13, 9);                                                        \
-        MD6_STEP(A, S, base, 3, 10, 16);                                                       \
-        MD6_STEP(A, S, base, 4, 11, 15);                                                       \
-        MD6_STEP(A, S, base, 5, 12, 9);                                                        \
-        MD6_STEP(A, S, base, 6, 2, 27);                                                        \
-        MD6_STEP(A, S, base, 7, 7, 15);                                                        \
-        MD6_STEP(A, S, base, 8, 14, 6);                                                        \
-        MD6_STEP(A, S, base, 9, 15, 2);                                                        \
-        MD6_STEP(A, S, base, 10, 7, 29);                                                       \
-        MD6_STEP(A, S, base, 11, 13, 8);                                                       \
-        MD6_STEP(A, S, base, 12, 11, 15);                                                      \
-        MD6_STEP(A, S, base, 13, 7, 5);                                                        \
-        MD6_STEP(A, S, base, 14, 6, 31);                                                       \
-        MD6_STEP(A, S, base, 15, 12, 9);                                                       \
+#define MD6_ROUND(A, S, base)                                                                      \
+    do {                                                                                           \
+        MD6_STEP(A, S, base, 0, 10, 11);                                                           \
+        MD6_STEP(A, S, base, 1, 5, 24);                                                            \
+        MD6_STEP(A, S, base, 2, 13, 9);                                                            \
+        MD6_STEP(A, S, base, 3, 10, 16);                                                           \
+        MD6_STEP(A, S, base, 4, 11, 15);                                                           \
+        MD6_STEP(A, S, base, 5, 12, 9);                                                            \
+        MD6_STEP(A, S, base, 6, 2, 27);                                                            \
+        MD6_STEP(A, S, base, 7, 7, 15);                                                            \
+        MD6_STEP(A, S, base, 8, 14, 6);                                                            \
+        MD6_STEP(A, S, base, 9, 15, 2);                                                            \
+        MD6_STEP(A, S, base, 10, 7, 29);                                                           \
+        MD6_STEP(A, S, base, 11, 13, 8);                                                           \
+        MD6_STEP(A, S, base, 12, 11, 15);                                                          \
+        MD6_STEP(A, S, base, 13, 7, 5);                                                            \
+        MD6_STEP(A, S, base, 14, 6, 31);                                                           \
+        MD6_STEP(A, S, base, 15, 12, 9);                                                           \
     } while (0)
 /* All r rounds; Sv is the round constant in A's element type, made from the scalar s_. */
-#define MD6_ROUNDS(A, r, SPLAT)                                                                \
-    do {                                                                                       \
-        uint64_t s_ = MD6_S0;                                                                  \
-        for (unsigned j_ = 0; j_ < (r); j_++) {                                                \
-            __typeof__(A[0]) Sv_ = SPLAT(s_);                                                  \
-            switch (j_ & 7) {                                                                  \
-            case 0: MD6_ROUND(A, Sv_, 89); break;                                              \
-            case 1: MD6_ROUND(A, Sv_, 105); break;                                             \
-            case 2: MD6_ROUND(A, Sv_, 121); break;                                             \
-            case 3: MD6_ROUND(A, Sv_, 137); break;                                             \
-            case 4: MD6_ROUND(A, Sv_, 153); break;                                             \
-            case 5: MD6_ROUND(A, Sv_, 169); break;                                             \
-            case 6: MD6_ROUND(A, Sv_, 185); break;                                             \
-            default: MD6_ROUND(A, Sv_, 201); break;                                            \
-            }                                                                                  \
-            s_ = (s_ << 1 | s_ >> 63) ^ (s_ & MD6_SMASK);                                      \
-        }                                                                                      \
+#define MD6_ROUNDS(A, r, SPLAT)                                                                    \
+    do {                                                                                           \
+        uint64_t s_ = MD6_S0;                                                                      \
+        for (unsigned j_ = 0; j_ < (r); j_++) {                                                    \
+            __typeof__(A[0]) Sv_ = SPLAT(s_);                                                      \
+            switch (j_ & 7) {                                                                      \
+            case 0:                                                                                \
+                MD6_ROUND(A, Sv_, 89);                                                             \
+                break;                                                                             \
+            case 1:                                                                                \
+                MD6_ROUND(A, Sv_, 105);                                                            \
+                break;                                                                             \
+            case 2:                                                                                \
+                MD6_ROUND(A, Sv_, 121);                                                            \
+                break;                                                                             \
+            case 3:                                                                                \
+                MD6_ROUND(A, Sv_, 137);                                                            \
+                break;                                                                             \
+            case 4:                                                                                \
+                MD6_ROUND(A, Sv_, 153);                                                            \
+                break;                                                                             \
+            case 5:                                                                                \
+                MD6_ROUND(A, Sv_, 169);                                                            \
+                break;                                                                             \
+            case 6:                                                                                \
+                MD6_ROUND(A, Sv_, 185);                                                            \
+                break;                                                                             \
+            default:                                                                               \
+                MD6_ROUND(A, Sv_, 201);                                                            \
+                break;                                                                             \
+            }                                                                                      \
+            s_ = (s_ << 1 | s_ >> 63) ^ (s_ & MD6_SMASK);                                          \
+        }                                                                                          \
     } while (0)
 /* Ring index of output word s (0..15) after r rounds: word 89 + 16 (r - 1) + s. For r = 0 these
  * are the input's last 16 words, as the reference computes. */

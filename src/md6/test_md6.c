@@ -101,8 +101,8 @@ static void run_kat(unsigned d)
             lower(want);
             hash_hex(&p, msg, len, got);
             if (strcmp(got, want) != 0)
-                fail_msg("d=%u Len=%lu path %s: got %s want %s", d, len,
-                         ks_md6_path_name(p.path), got, want);
+                fail_msg("d=%u Len=%lu path %s: got %s want %s", d, len, ks_md6_path_name(p.path),
+                         got, want);
             count++;
             s = md;
         }
@@ -146,7 +146,10 @@ static uint8_t *parse_vector(char *line, struct ks_md6_params *p, uint64_t *bits
     ks_md6_params_default(p, 256);
     int r_given = 0;
     uint8_t *msg = NULL;
-    for (char *tok = strtok(line, " "); tok; tok = strtok(NULL, " ")) {
+    for (char *tok = line, *sp; tok && *tok; tok = sp) {
+        sp = strchr(tok, ' ');
+        if (sp)
+            *sp++ = '\0';
         if (tok[0] != '-')
             continue;
         char *v = tok + 2;
@@ -162,7 +165,7 @@ static uint8_t *parse_vector(char *line, struct ks_md6_params *p, uint64_t *bits
             p->L = (unsigned)strtoul(v, NULL, 10);
             break;
         case 'K':
-            strcpy(keybuf, v);
+            snprintf(keybuf, 128, "%s", v);
             p->key = (const uint8_t *)keybuf;
             p->keylen = strlen(v);
             break;
@@ -322,16 +325,15 @@ static uint64_t rnd(void)
 /* Sizes around the tree's boundaries: leaves (512), groups (32 KiB), and beyond. */
 static size_t random_size(void)
 {
-    static const size_t edges[] = {0,     1,     383,   384,   385,    511,    512,
-                                   513,   2048,  2049,  32767, 32768,  32769,  65536,
+    static const size_t edges[] = {0,     1,     383,    384,     385,    511,   512,
+                                   513,   2048,  2049,   32767,   32768,  32769, 65536,
                                    65537, 98305, 163840, 2097152, 2162689};
     if (rnd() % 2)
         return edges[rnd() % (sizeof edges / sizeof edges[0])];
     return (size_t)(rnd() % 300000);
 }
 
-static void streamed(const struct ks_md6_params *p, const uint8_t *m, uint64_t bits,
-                     uint8_t *dig)
+static void streamed(const struct ks_md6_params *p, const uint8_t *m, uint64_t bits, uint8_t *dig)
 {
     struct ks_md6 *h;
     assert_int_equal(ks_md6_new(p, &h), KS_OK);
@@ -340,10 +342,18 @@ static void streamed(const struct ks_md6_params *p, const uint8_t *m, uint64_t b
     while (done < bits) {
         uint64_t n;
         switch (rnd() % 4) {
-        case 0: n = rnd() % 17; break;
-        case 1: n = rnd() % 1100; break;
-        case 2: n = rnd() % 70000; break;
-        default: n = bits; break;
+        case 0:
+            n = rnd() % 17;
+            break;
+        case 1:
+            n = rnd() % 1100;
+            break;
+        case 2:
+            n = rnd() % 70000;
+            break;
+        default:
+            n = bits;
+            break;
         }
         if (bitwise) { /* arbitrary bit lengths, not only at the end */
             n = n * 8 + rnd() % 8;
@@ -356,10 +366,10 @@ static void streamed(const struct ks_md6_params *p, const uint8_t *m, uint64_t b
                 uint64_t nb = (n + 7) / 8 + 1;
                 uint8_t *t = calloc(nb + 1, 1);
                 unsigned sh = (unsigned)(done % 8);
-                for (uint64_t i = 0; i < nb; i++)
+                uint64_t total = (bits + 7) / 8;
+                for (uint64_t i = 0; i < nb && byte + i < total; i++)
                     t[i] = (uint8_t)(m[byte + i] << sh |
-                                     (byte + i + 1 < (bits + 7) / 8 ? m[byte + i + 1] >> (8 - sh)
-                                                                   : 0));
+                                     (byte + i + 1 < total ? m[byte + i + 1] >> (8 - sh) : 0));
                 assert_int_equal(ks_md6_update_bits(h, t, n), KS_OK);
                 free(t);
             }
@@ -412,8 +422,8 @@ static void every_path_chunking_and_thread_count_agree(void **state)
                 memset(got, 0, sizeof got);
                 streamed(&p, m, bits, got);
                 if (memcmp(got, want, (p.d + 7) / 8) != 0)
-                    fail_msg("iter %u: d=%u L=%u r=%d keylen=%zu bits=%llu path %s threads %u", iter,
-                             p.d, p.L, p.r, p.keylen, (unsigned long long)bits,
+                    fail_msg("iter %u: d=%u L=%u r=%d keylen=%zu bits=%llu path %s threads %u",
+                             iter, p.d, p.L, p.r, p.keylen, (unsigned long long)bits,
                              ks_md6_path_name(p.path), t);
             }
         }

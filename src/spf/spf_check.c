@@ -73,10 +73,10 @@ struct check {
     uint32_t nnames, name_cap, name_idx;
 
     /* ptr / %{p} procedure */
-    bool p_mode;           /* computing %{p} (else the ptr mechanism) */
-    enum state p_return;   /* where to go when %{p} is known */
+    bool p_mode;         /* computing %{p} (else the ptr mechanism) */
+    enum state p_return; /* where to go when %{p} is known */
     bool p_done;
-    int p_rank;            /* 3 = <domain>, 2 = a subdomain, 1 = other validated name */
+    int p_rank; /* 3 = <domain>, 2 = a subdomain, 1 = other validated name */
     struct spf_buf p_value;
 
     struct spf_buf target;  /* the current mechanism's expanded target-name */
@@ -130,8 +130,7 @@ void ks_spf_config_default(struct ks_spf_config *cfg)
     cfg->max_checks = 65536;
 }
 
-int ks_spf_new(const struct ks_spf_config *cfg, const struct ks_spf_dns *dns,
-               struct ks_spf **sp)
+int ks_spf_new(const struct ks_spf_config *cfg, const struct ks_spf_dns *dns, struct ks_spf **sp)
 {
     *sp = NULL;
     if (!dns || !dns->query)
@@ -144,8 +143,8 @@ int ks_spf_new(const struct ks_spf_config *cfg, const struct ks_spf_dns *dns,
     else
         ks_spf_config_default(&s->cfg);
     s->dns = *dns;
-    s->default_exp =
-        strdup(s->cfg.default_explanation ? s->cfg.default_explanation : KS_SPF_DEFAULT_EXPLANATION);
+    s->default_exp = strdup(s->cfg.default_explanation ? s->cfg.default_explanation
+                                                       : KS_SPF_DEFAULT_EXPLANATION);
     s->receiver = strdup(s->cfg.receiver ? s->cfg.receiver : "unknown");
     if (!s->default_exp || !s->receiver) {
         ks_spf_free(s);
@@ -207,9 +206,9 @@ static void macro_ctx(struct check *c, struct spf_macro_ctx *m)
     m->c = c->ip_c;
     m->r = c->spf->receiver;
     if (!c->tstr[0])
-        snprintf(c->tstr, sizeof c->tstr, "%lld",
-                 (long long)(c->spf->cfg.fixed_time ? c->spf->cfg.fixed_time
-                                                    : (int64_t)time(NULL)));
+        snprintf(
+            c->tstr, sizeof c->tstr, "%lld",
+            (long long)(c->spf->cfg.fixed_time ? c->spf->cfg.fixed_time : (int64_t)time(NULL)));
     m->t = c->tstr;
 }
 
@@ -306,8 +305,7 @@ static bool answer_matches(struct check *c, unsigned cidr4, unsigned cidr6)
 {
     for (uint32_t i = 0; i < c->ans_count; i++) {
         const struct ans_rr *r = &c->ans_rr[i];
-        if (!c->v6 && r->type == KS_DNS_A && r->len == 4 &&
-            prefix_eq(rr_data(c, i), c->ip, cidr4))
+        if (!c->v6 && r->type == KS_DNS_A && r->len == 4 && prefix_eq(rr_data(c, i), c->ip, cidr4))
             return true;
         if (c->v6 && r->type == KS_DNS_AAAA && r->len == 16 &&
             prefix_eq(rr_data(c, i), c->ip, cidr6))
@@ -569,11 +567,11 @@ static void st_got_txt(struct check *c)
     if (c->depth == 0 && !c->record.len && !f->redirected)
         spf_buf_add(&c->record, (const char *)rr_data(c, (uint32_t)found), c->ans_rr[found].len);
     char err[200];
-    int rc = spf_record_parse((const char *)rr_data(c, (uint32_t)found),
-                              c->ans_rr[found].len, &f->rec, err, sizeof err);
+    int rc = spf_record_parse((const char *)rr_data(c, (uint32_t)found), c->ans_rr[found].len,
+                              &f->rec, err, sizeof err);
     if (rc != KS_OK) {
-        error(c, rc == KS_ENOMEM ? KS_SPF_TEMPERROR : KS_SPF_PERMERROR,
-              "SPF record of %s: %s", f->domain, rc == KS_ENOMEM ? "out of memory" : err);
+        error(c, rc == KS_ENOMEM ? KS_SPF_TEMPERROR : KS_SPF_PERMERROR, "SPF record of %s: %s",
+              f->domain, rc == KS_ENOMEM ? "out of memory" : err);
         return;
     }
     f->term = 0;
@@ -770,8 +768,7 @@ static void st_mx_addr(struct check *c)
 {
     const struct spf_term *t = term(c);
     if (c->ans_status == KS_SPF_DNS_TEMPFAIL) {
-        error(c, KS_SPF_TEMPERROR, "DNS failure looking up %s",
-              name_at(c, c->name_idx - 1));
+        error(c, KS_SPF_TEMPERROR, "DNS failure looking up %s", name_at(c, c->name_idx - 1));
         return;
     }
     if (answer_matches(c, t->cidr4, t->cidr6))
@@ -909,8 +906,7 @@ static void st_exp_ans(struct check *c)
     for (uint32_t i = 0; i < c->ans_count; i++) {
         if (c->ans_rr[i].type == KS_DNS_TXT) {
             c->exp_src.len = 0;
-            if (spf_buf_add(&c->exp_src, (const char *)rr_data(c, i), c->ans_rr[i].len) !=
-                KS_OK) {
+            if (spf_buf_add(&c->exp_src, (const char *)rr_data(c, i), c->ans_rr[i].len) != KS_OK) {
                 default_explanation(c);
                 return;
             }
@@ -1026,9 +1022,8 @@ static void complete(struct check *c)
     o.helo = c->helo ? c->helo : "";
     o.domain = c->top_domain ? c->top_domain : "";
     o.record = spf_buf_str(&c->record);
-    o.mechanism = c->result == KS_SPF_NONE || c->result >= KS_SPF_TEMPERROR
-                      ? ""
-                      : spf_buf_str(&c->mechanism);
+    o.mechanism =
+        c->result == KS_SPF_NONE || c->result >= KS_SPF_TEMPERROR ? "" : spf_buf_str(&c->mechanism);
     o.explanation = c->result == KS_SPF_FAIL ? spf_buf_str(&c->explanation) : "";
     o.problem = c->result == KS_SPF_NONE || c->result >= KS_SPF_TEMPERROR ? c->problem : "";
     o.dns_lookups = c->dns_terms > s->cfg.max_dns_terms ? s->cfg.max_dns_terms : c->dns_terms;

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define MAX_JUMPS 64
 #define MAX_RRS 1024
 
@@ -200,9 +199,7 @@ int ks_spf_dns_parse(const uint8_t *msg, size_t len, uint16_t qtype,
         rr[i].data = (const uint8_t *)data.p + rps[i].off;
     }
     struct ks_spf_answer a;
-    a.status = rcode == 0   ? KS_SPF_DNS_OK
-               : rcode == 3 ? KS_SPF_DNS_NXDOMAIN
-                            : KS_SPF_DNS_TEMPFAIL;
+    a.status = rcode == 0 ? KS_SPF_DNS_OK : rcode == 3 ? KS_SPF_DNS_NXDOMAIN : KS_SPF_DNS_TEMPFAIL;
     a.count = a.status == KS_SPF_DNS_OK ? nrr : 0;
     a.rr = rr;
     fn(arg, &a, neg_ttl);

@@ -59,8 +59,7 @@ struct spf_record {
 bool spf_is_v1(const char *txt, size_t len);
 /* Parses a whole record (RFC 7208 4.6: any syntax error anywhere is a permerror). On error
  * returns KS_EFORMAT with a reason in err; r is then empty but valid for spf_record_fini. */
-int spf_record_parse(const char *txt, size_t len, struct spf_record *r, char *err,
-                     size_t errsize);
+int spf_record_parse(const char *txt, size_t len, struct spf_record *r, char *err, size_t errsize);
 void spf_record_fini(struct spf_record *r);
 
 /* Macro syntax (RFC 7208 7.1). exp: the explain-string alphabet (adds c, r, t) and spaces.

@@ -44,12 +44,9 @@ struct ks_spf_policy_conn {
 };
 
 static const char *const default_actions[KS_SPF_NRESULTS] = {
-    [KS_SPF_NONE] = "PREPEND",
-    [KS_SPF_NEUTRAL] = "PREPEND",
-    [KS_SPF_PASS] = "PREPEND",
-    [KS_SPF_FAIL] = "550 5.7.23 %s",
-    [KS_SPF_SOFTFAIL] = "PREPEND",
-    [KS_SPF_TEMPERROR] = "451 4.7.24 SPF temporary error: %s",
+    [KS_SPF_NONE] = "PREPEND",      [KS_SPF_NEUTRAL] = "PREPEND",
+    [KS_SPF_PASS] = "PREPEND",      [KS_SPF_FAIL] = "550 5.7.23 %s",
+    [KS_SPF_SOFTFAIL] = "PREPEND",  [KS_SPF_TEMPERROR] = "451 4.7.24 SPF temporary error: %s",
     [KS_SPF_PERMERROR] = "PREPEND",
 };
 
@@ -394,8 +391,7 @@ static void check_done(void *arg, const struct ks_spf_outcome *o)
 
 static void start_check(struct ks_spf_policy_conn *c, enum ks_spf_identity id)
 {
-    struct ks_spf_request req = {c->client, c->sender ? c->sender : "", c->helo ? c->helo : "",
-                                 id};
+    struct ks_spf_request req = {c->client, c->sender ? c->sender : "", c->helo ? c->helo : "", id};
     c->st = id == KS_SPF_HELO ? C_HELO_RUN : C_MF_RUN;
     int rc = ks_spf_check_start(c->p->spf, &req, check_done, c);
     if (rc != KS_OK) {

@@ -356,11 +356,11 @@ static bool dual_cidr(const char *s, size_t *len, struct spf_term *t)
     return true;
 }
 
-#define ERR(...)                                                                               \
-    do {                                                                                       \
-        if (errsize)                                                                           \
-            snprintf(err, errsize, __VA_ARGS__);                                               \
-        goto fail;                                                                             \
+#define ERR(...)                                                                                   \
+    do {                                                                                           \
+        if (errsize)                                                                               \
+            snprintf(err, errsize, __VA_ARGS__);                                                   \
+        goto fail;                                                                                 \
     } while (0)
 
 static int parse_mech(struct spf_record *r, struct spf_term *t, const char *tok, size_t len,
@@ -452,8 +452,7 @@ fail:
     return KS_EFORMAT;
 }
 
-int spf_record_parse(const char *txt, size_t len, struct spf_record *r, char *err,
-                     size_t errsize)
+int spf_record_parse(const char *txt, size_t len, struct spf_record *r, char *err, size_t errsize)
 {
     memset(r, 0, sizeof *r);
     r->redirect = r->exp = -1;
@@ -501,8 +500,8 @@ int spf_record_parse(const char *txt, size_t len, struct spf_record *r, char *er
         size_t k = 0;
         if (is_alpha((unsigned char)tok[0])) {
             k = 1;
-            while (k < tlen && (is_alnum((unsigned char)tok[k]) || tok[k] == '-' ||
-                                tok[k] == '_' || tok[k] == '.'))
+            while (k < tlen && (is_alnum((unsigned char)tok[k]) || tok[k] == '-' || tok[k] == '_' ||
+                                tok[k] == '.'))
                 k++;
         }
         if (k > 0 && k < tlen && tok[k] == '=') {

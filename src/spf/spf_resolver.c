@@ -12,15 +12,15 @@
 #define MAX_CACHED_BYTES 65536 /* larger answers are not cached */
 
 struct centry {
-    struct centry *hnext;          /* hash chain */
-    struct centry *lprev, *lnext;  /* LRU list, most recent first */
+    struct centry *hnext;         /* hash chain */
+    struct centry *lprev, *lnext; /* LRU list, most recent first */
     uint64_t hash;
-    int64_t expires;               /* monotonic seconds */
+    int64_t expires; /* monotonic seconds */
     enum ks_spf_dns_status status;
     uint16_t type;
     uint32_t count;
-    char *name;                    /* lower case, inside the same allocation */
-    struct ks_spf_rr *rr;          /* inside the same allocation */
+    char *name;           /* lower case, inside the same allocation */
+    struct ks_spf_rr *rr; /* inside the same allocation */
 };
 
 struct waiter {
@@ -280,8 +280,7 @@ static void ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, in
     free(p);
 }
 
-static int res_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done,
-                     void *arg)
+static int res_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done, void *arg)
 {
     struct ks_spf_resolver *r = ctx;
     if (r->closing)
@@ -453,8 +452,7 @@ void ks_spf_resolver_stats(const struct ks_spf_resolver *r, struct ks_spf_resolv
     *st = r->st;
 }
 
-int ks_spf_resolver_pollfds(struct ks_spf_resolver *r, struct pollfd *fds, int max,
-                            int *timeout_ms)
+int ks_spf_resolver_pollfds(struct ks_spf_resolver *r, struct pollfd *fds, int max, int *timeout_ms)
 {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
     int bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
@@ -486,8 +484,8 @@ void ks_spf_resolver_process(struct ks_spf_resolver *r, const struct pollfd *fds
         if (!fds[i].revents)
             continue;
         any = true;
-        ares_socket_t rd = fds[i].revents & (POLLIN | POLLERR | POLLHUP) ? fds[i].fd
-                                                                         : ARES_SOCKET_BAD;
+        ares_socket_t rd =
+            fds[i].revents & (POLLIN | POLLERR | POLLHUP) ? fds[i].fd : ARES_SOCKET_BAD;
         ares_socket_t wr = fds[i].revents & POLLOUT ? fds[i].fd : ARES_SOCKET_BAD;
         ares_process_fd(r->ch, rd, wr);
     }

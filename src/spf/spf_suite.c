@@ -33,8 +33,8 @@ static uint16_t type_of(const char *k)
     static const struct {
         const char *name;
         uint16_t type;
-    } types[] = {{"A", KS_DNS_A},     {"AAAA", KS_DNS_AAAA}, {"TXT", KS_DNS_TXT},
-                 {"SPF", KS_DNS_SPF}, {"MX", KS_DNS_MX},     {"PTR", KS_DNS_PTR},
+    } types[] = {{"A", KS_DNS_A},        {"AAAA", KS_DNS_AAAA}, {"TXT", KS_DNS_TXT},
+                 {"SPF", KS_DNS_SPF},    {"MX", KS_DNS_MX},     {"PTR", KS_DNS_PTR},
                  {"CNAME", KS_DNS_CNAME}};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(k, types[i].name) == 0)
@@ -307,8 +307,7 @@ int ks_spf_suite_run(const char *path, ks_spf_suite_fail_fn fail, void *arg,
         yaml_document_t doc;
         if (!yaml_parser_load(&parser, &doc)) {
             if (errsize)
-                snprintf(err, errsize, "YAML error at line %zu: %s",
-                         parser.problem_mark.line + 1,
+                snprintf(err, errsize, "YAML error at line %zu: %s", parser.problem_mark.line + 1,
                          parser.problem ? parser.problem : "unknown");
             rc = KS_EFORMAT;
             break;

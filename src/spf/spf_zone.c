@@ -44,8 +44,7 @@ static uint32_t hash_name(const char *s)
     return h;
 }
 
-static int zone_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done,
-                      void *arg);
+static int zone_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done, void *arg);
 
 int ks_spf_zone_new(struct ks_spf_zone **zp)
 {
@@ -225,8 +224,7 @@ static enum ks_spf_dns_status collect(struct ks_spf_zone *z, struct zname *n, ui
     return KS_SPF_DNS_OK;
 }
 
-static int zone_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done,
-                      void *arg)
+static int zone_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done, void *arg)
 {
     struct ks_spf_zone *z = ctx;
     struct ks_spf_answer a = {KS_SPF_DNS_NXDOMAIN, 0, NULL};

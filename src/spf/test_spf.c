@@ -57,7 +57,8 @@ static void syntax_errors_anywhere_are_rejected(void **state)
     assert_false(parse_ok("v=spf1 a:111.222.33.44"));
     assert_false(parse_ok("v=spf1 a:example.com:8080"));
     assert_false(parse_ok("v=spf1 a\x0dptr"));
-    assert_false(parse_ok("v=spf1 \x80" "a"));
+    assert_false(parse_ok("v=spf1 \x80"
+                          "a"));
     assert_false(parse_ok("v=spf10"));
 }
 
@@ -94,13 +95,19 @@ static void dual_cidr_is_split_from_the_domain(void **state)
 /* ---- macros ------------------------------------------------------------------------------ */
 
 /* The context of RFC 7208 7.4. */
-static const struct spf_macro_ctx rfc_ctx = {
-    .s = "strong-bad@email.example.com", .l = "strong-bad", .o = "email.example.com",
-    .d = "email.example.com", .i = "192.0.2.3", .p = "unknown", .v = "in-addr",
-    .h = "mx.example.org", .c = "192.0.2.3", .r = "mx.example.org", .t = "1700000000"};
+static const struct spf_macro_ctx rfc_ctx = {.s = "strong-bad@email.example.com",
+                                             .l = "strong-bad",
+                                             .o = "email.example.com",
+                                             .d = "email.example.com",
+                                             .i = "192.0.2.3",
+                                             .p = "unknown",
+                                             .v = "in-addr",
+                                             .h = "mx.example.org",
+                                             .c = "192.0.2.3",
+                                             .r = "mx.example.org",
+                                             .t = "1700000000"};
 
-static void expect_expand(const struct spf_macro_ctx *m, const char *in, bool exp,
-                          const char *want)
+static void expect_expand(const struct spf_macro_ctx *m, const char *in, bool exp, const char *want)
 {
     struct spf_buf b;
     spf_buf_init(&b, 4096);
@@ -168,8 +175,7 @@ static void macro_syntax_errors_are_reported(void **state)
     spf_buf_init(&b, 4096);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         b.len = 0;
-        assert_int_equal(spf_macro_expand(&rfc_ctx, bad[i], strlen(bad[i]), false, &b),
-                         KS_EFORMAT);
+        assert_int_equal(spf_macro_expand(&rfc_ctx, bad[i], strlen(bad[i]), false, &b), KS_EFORMAT);
         assert_int_equal(spf_macro_check(bad[i], strlen(bad[i]), false, NULL), KS_EFORMAT);
     }
     spf_buf_fini(&b);
@@ -439,8 +445,7 @@ struct later {
     int n;
 };
 
-static int later_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done,
-                       void *arg)
+static int later_query(void *ctx, const char *name, uint16_t type, ks_spf_dns_done done, void *arg)
 {
     struct later *l = ctx;
     if (l->n >= 64)
@@ -694,8 +699,7 @@ int main(void)
         cmocka_unit_test(long_names_lose_left_labels),
         cmocka_unit_test_setup_teardown(ip4_match_passes_and_all_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(ipv4_mapped_client_is_ipv4, setup, teardown),
-        cmocka_unit_test_setup_teardown(no_record_is_none_and_two_are_permerror, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(no_record_is_none_and_two_are_permerror, setup, teardown),
         cmocka_unit_test_setup_teardown(dns_timeout_is_temperror, setup, teardown),
         cmocka_unit_test_setup_teardown(eleventh_dns_term_is_permerror, setup, teardown),
         cmocka_unit_test_setup_teardown(third_void_lookup_is_permerror, setup, teardown),
@@ -716,8 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(policy_same_instance_is_answered_once, pol_setup,
                                         pol_teardown),
         cmocka_unit_test_setup_teardown(policy_skipped_relay_gets_dunno, pol_setup, pol_teardown),
-        cmocka_unit_test_setup_teardown(policy_request_split_across_reads, pol_setup,
-                                        pol_teardown),
+        cmocka_unit_test_setup_teardown(policy_request_split_across_reads, pol_setup, pol_teardown),
         cmocka_unit_test_setup_teardown(policy_other_requests_get_dunno, pol_setup, pol_teardown),
         cmocka_unit_test_setup_teardown(policy_oversized_or_binary_request_disconnects, pol_setup,
                                         pol_teardown),

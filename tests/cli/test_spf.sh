@@ -38,6 +38,13 @@ if [ $have_dnsmasq = 0 ]; then
 fi
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 
+# A 2 KB record: its answer exceeds the 1232-byte EDNS size, so it comes over TCP.
+big="v=spf1"
+i=1
+while [ $i -le 120 ]; do big="$big ip4:10.$i.0.0/16"; i=$((i + 1)); done
+big="$big ip4:192.0.2.0/24 -all"
+bigtxt=$(printf '%s' "$big" | fold -w 200 | paste -sd, -)
+
 # The zone: *.test is answered locally only (NXDOMAIN for the rest of .test).
 start_dnsmasq() {
     "$DNSMASQ" -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
@@ -53,6 +60,7 @@ start_dnsmasq() {
         --txt-record=why.exp.test,"%{i} is not allowed for %{d}" \
         --txt-record=two.test,"v=spf1 -all" --txt-record=two.test,"v=spf1 +all" \
         --txt-record=slow.test,"v=spf1 a:x.slow.example -all" \
+        --txt-record=big.test,"$bigtxt" \
         --server=/slow.example/127.0.0.1#"$2" \
         >"$TMP/dnsmasq.log" 2>&1 &
     DNSMASQ_PID=$!
@@ -116,6 +124,8 @@ check_grep "Authentication-Results header" '^Authentication-Results: mx.example;
     "$KANSOKU" spf check --ip 203.0.113.1 --sender user@pass.test --receiver mx.example $DNS
 check_grep "JSON output" '"result":"softfail".*"dns_lookups":2.*"received_spf":"softfail ' \
     "$KANSOKU" spf check --json --ip 203.0.113.1 --sender user@soft.test $DNS
+check_grep "a 2 KB record arrives over TCP after truncation" '^result: pass$' "$KANSOKU" spf check \
+    --ip 192.0.2.3 --sender user@big.test $DNS
 check_grep "HELO identity" '^result: pass$' "$KANSOKU" spf check --identity helo \
     --helo pass.test --ip 192.0.2.99 $DNS
 check_grep "temperror: a lookup forwarded to a server that never answers" '^result: temperror$' \
