@@ -477,7 +477,8 @@ static void push(struct bnd *out, size_t *nb, struct u128 start, uint32_t rec)
 static int sweep(struct ks_asn_builder *b, struct rng_vec *v, struct u128 max, struct bnd **outp,
                  size_t *nout)
 {
-    qsort(v->v, v->n, sizeof *v->v, rng_cmp);
+    if (v->n)
+        qsort(v->v, v->n, sizeof *v->v, rng_cmp);
     struct bnd *out = malloc((2 * v->n + 1) * sizeof *out);
     if (!out)
         return KS_ENOMEM;
@@ -597,7 +598,8 @@ int ks_asn_builder_finish(struct ks_asn_builder *b, const char *version, int64_t
     }
     for (size_t i = 0; i < 2 * b->nrec; i++)
         put32(buf + l.recs + 4 * i, b->recs[i]);
-    memcpy(buf + l.pool, b->pool, b->pool_len);
+    if (b->pool_len)
+        memcpy(buf + l.pool, b->pool, b->pool_len);
     b->st.entries = (uint32_t)(n4 + n6);
     b->st.records = (uint32_t)b->nrec;
     *outp = buf;

@@ -455,13 +455,15 @@ void ks_spf_resolver_stats(const struct ks_spf_resolver *r, struct ks_spf_resolv
 int ks_spf_resolver_pollfds(struct ks_spf_resolver *r, struct pollfd *fds, int max, int *timeout_ms)
 {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    int bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
+    /* The bit mask is read unsigned: c-ares' own ARES_GETSOCK_WRITABLE shifts a signed 1 into
+     * the sign bit for the 16th socket, which is undefined behaviour. */
+    unsigned bits = (unsigned)ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
     int n = 0;
     for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
         short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i))
+        if (bits & (1u << i))
             ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i))
+        if (bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
             ev |= POLLOUT;
         if (!ev)
             continue;
