@@ -3,9 +3,10 @@
  *
  * Decoding (ks_pkt_decode) is zero-copy: the summary's payload pointer points into the bytes
  * given, and addresses are copied out. Link types (LINKTYPE_ numbers of the pcap format):
- * Ethernet (with any number of 802.1Q / 802.1ad / QinQ tags, up to 8), Linux cooked v1 and v2,
- * raw IP (101, and the DLT_RAW values 12 and 14), IPv4 (228), IPv6 (229), BSD null (0, host
- * byte order of the capturing machine: both orders are recognised) and loop (108). Network:
+ * Ethernet (up to 8 802.1Q / 802.1ad / QinQ tags, PPPoE sessions, MPLS label stacks), Linux
+ * cooked v1 and v2, raw IP (101, and the DLT_RAW values 12 and 14), IPv4 (228), IPv6 (229), BSD
+ * null (0, host byte order of the capturing machine: both orders are recognised) and loop (108).
+ * Network:
  * IPv4 (RFC 791: options skipped, fragments flagged first or later), IPv6 (RFC 8200: the
  * extension header chain is walked, at most 16 headers; fragment header 4.5). Transport: TCP
  * (RFC 9293: flags, data offset, payload), UDP (RFC 768), ICMP, ICMPv6; anything else (GRE,

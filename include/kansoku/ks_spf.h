@@ -177,6 +177,10 @@ struct ks_spf_policy_config {
     const char *receiver; /* for Received-SPF; default "unknown" */
     const char *skip;     /* comma-separated client prefixes never checked ("dunno") */
     uint32_t max_request; /* bytes of one request; more closes the connection. 65536 */
+    /* Called with the outcome of every check the service runs (HELO and MAIL FROM; not for
+     * cached, skipped or refused requests), e.g. to write it to the store. May be NULL. */
+    void (*on_outcome)(void *arg, const struct ks_spf_outcome *o);
+    void *on_outcome_arg;
 };
 KS_API void ks_spf_policy_config_default(struct ks_spf_policy_config *cfg);
 
@@ -211,6 +215,63 @@ KS_API void ks_spf_policy_conn_free(struct ks_spf_policy_conn *c);
 /* Checks an SPF record's syntax (RFC 7208 4.5, 4.6, 5, 6, 7.1). KS_OK, or KS_EFORMAT with a
  * reason in err (NUL-terminated, truncated to errsize). */
 KS_API int ks_spf_record_check(const char *txt, size_t len, char *err, size_t errsize);
+
+/* The policy a record states for hosts it does not list (what a survey reports): its "all"
+ * term, else redirect=. */
+enum ks_spf_policy_class {
+    KS_SPF_POLICY_NONE = 0,  /* no record */
+    KS_SPF_POLICY_FAIL,      /* -all */
+    KS_SPF_POLICY_SOFTFAIL,  /* ~all */
+    KS_SPF_POLICY_NEUTRAL,   /* ?all */
+    KS_SPF_POLICY_PASS,      /* +all or all */
+    KS_SPF_POLICY_REDIRECT,  /* no all, redirect= */
+    KS_SPF_POLICY_NO_ALL,    /* neither (ends neutral) */
+};
+#define KS_SPF_NPOLICIES 7
+/* Classifies a record's text ("" or NULL = KS_SPF_POLICY_NONE). The last all term counts. */
+KS_API enum ks_spf_policy_class ks_spf_policy_class(const char *record);
+/* "none", "-all", "~all", "?all", "+all", "redirect", "no-all". */
+KS_API const char *ks_spf_policy_class_name(enum ks_spf_policy_class c);
+
+/* ---- Results to the store (tables spf_results and spf_survey, docs/store.md) ------------ */
+
+/* A writer keeps rows in memory (bounded by max_rows) and writes them, on ks_spf_store_flush
+ * or when max_rows is reached, as one complete store input of kind cfg->kind: readers see a
+ * batch whole or not at all, and a long-running service holds no write lock between batches.
+ * The input's identity is the SHA-256 of the batch's rows in a canonical text form, so the
+ * same batch written twice is stored once. Only the sender's domain is kept, never the local
+ * part of an address. Used by one thread at a time. */
+struct ks_store;
+struct ks_spf_store_config {
+    const char *kind; /* inputs.kind: "spf check", "spf policyd", "spf survey", "mail" ... */
+    const char *name; /* inputs.name: what was observed (socket, list file) */
+    uint32_t max_rows; /* rows kept before an automatic flush; 10000 */
+};
+struct ks_spf_store_stats {
+    uint64_t rows, flushed, batches, dropped; /* dropped: rows lost to store errors */
+};
+struct ks_spf_store;
+KS_API void ks_spf_store_config_default(struct ks_spf_store_config *cfg);
+/* st is borrowed and must outlive the writer. KS_OK, KS_EINVAL or KS_ENOMEM. */
+KS_API int ks_spf_store_new(struct ks_store *st, const struct ks_spf_store_config *cfg,
+                            struct ks_spf_store **wp);
+/* Keeps one check outcome observed at t_us (µs UTC: when the mail arrived). When the buffer is
+ * full it is flushed first; a flush error is returned (the buffer is then dropped, counted). */
+KS_API int ks_spf_store_add_check(struct ks_spf_store *w, int64_t t_us,
+                                  const struct ks_spf_outcome *o);
+/* Keeps one survey row: the domain, surveyed at t_us (the survey's start, the same for every
+ * domain of one run), and the outcome of checking it. */
+KS_API int ks_spf_store_add_survey(struct ks_spf_store *w, int64_t t_us, const char *domain,
+                                   const struct ks_spf_outcome *o);
+/* Rows waiting for a flush. */
+KS_API size_t ks_spf_store_pending(const struct ks_spf_store *w);
+/* Writes the waiting rows as one complete input (nothing when none). KS_OK, KS_EEXIST (this
+ * very batch was stored before: not an error for callers that retry) or the store's errors
+ * (message: ks_store_errmsg); on error the rows are dropped and counted. */
+KS_API int ks_spf_store_flush(struct ks_spf_store *w);
+KS_API void ks_spf_store_stats(const struct ks_spf_store *w, struct ks_spf_store_stats *st);
+/* Frees the writer; rows not flushed are discarded. NULL is fine. */
+KS_API void ks_spf_store_free(struct ks_spf_store *w);
 
 /* ---- An in-process zone (for suites and tests) ------------------------------------------ */
 

@@ -171,6 +171,10 @@ struct ks_sqli_stats {
     uint64_t generic_hits;
     uint64_t truncated;      /* values longer than max_value_len */
     uint64_t token_overflow; /* contexts that hit max_tokens */
+    uint64_t scanned;        /* values the signature database was scanned on; the others held
+                                none of the rules' required literals (the pre-filter) */
+    uint64_t generic_inert;  /* values the generic detector skipped: nothing but words and
+                                numbers (see src/sqli/README.md) */
 };
 
 struct ks_sqli;

@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 /* The schema version this build knows (the last entry of the migration list). */
-#define KS_STORE_SCHEMA_VERSION 1
+#define KS_STORE_SCHEMA_VERSION 3
 
 /* Logical types of columns. */
 enum ks_store_type {
@@ -77,6 +77,11 @@ struct ks_store_table {
 enum ks_store_table_id {
     KS_TBL_INPUTS = 0, /* every ingested input (system table) */
     KS_TBL_SERIES = 1, /* generic narrow time series: counters per time bucket */
+    KS_TBL_SAMPLE_EVENTS = 2,     /* samples: one row per capture of a sample (v2) */
+    KS_TBL_SAMPLES = 3,           /* samples: one row per unique sample, by SHA-256 (v2) */
+    KS_TBL_SAMPLE_IOCS = 4,       /* samples: C&C addresses and URLs found in a sample (v2) */
+    KS_TBL_HONEYPOT_SESSIONS = 5, /* honeypot: one row per TCP session or UDP datagram (v2) */
+    KS_TBL_INCIDENTS = 6,         /* incident log: one row per analyst's entry (v3) */
     KS_TBL_COUNT
 };
 

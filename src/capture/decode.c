@@ -11,7 +11,10 @@
 #define ETH_VLAN 0x8100u   /* IEEE 802.1Q */
 #define ETH_QINQ 0x88a8u   /* IEEE 802.1ad service tag */
 #define ETH_QINQ_OLD 0x9100u
-#define MAX_VLAN_TAGS 8
+#define ETH_PPPOE_SESSION 0x8864u
+#define ETH_MPLS 0x8847u
+#define ETH_MPLS_MC 0x8848u
+#define MAX_VLAN_TAGS 8 /* also the most MPLS labels */
 #define MAX_IP6_EXT 16
 
 const char *ks_pkt_status_name(enum ks_pkt_status st)
@@ -242,11 +245,37 @@ static enum ks_pkt_status decode_ip(struct ks_cur *c, struct ks_pkt *p, unsigned
 
 static enum ks_pkt_status by_ethertype(struct ks_cur *c, uint16_t type, struct ks_pkt *p)
 {
-    if (type == ETH_IPV4)
+    switch (type) {
+    case ETH_IPV4:
         return decode_ip(c, p, 4);
-    if (type == ETH_IPV6)
+    case ETH_IPV6:
         return decode_ip(c, p, 6);
-    return KS_PKT_NOT_IP;
+    case ETH_PPPOE_SESSION: { /* RFC 2516 4: ver/type, code, session, length; RFC 1661 PPP */
+        if (ks_cur_left(c) < 8)
+            return KS_PKT_TRUNC_LINK;
+        ks_cur_skip(c, 6);
+        uint16_t ppp = ks_cur_u16be(c);
+        if (ppp == 0x0021)
+            return decode_ip(c, p, 4);
+        if (ppp == 0x0057)
+            return decode_ip(c, p, 6);
+        return KS_PKT_NOT_IP;
+    }
+    case ETH_MPLS:
+    case ETH_MPLS_MC: /* RFC 3032: labels until bottom of stack, then (usually) IP */
+        for (int n = 0;; n++) {
+            if (ks_cur_left(c) < 4)
+                return KS_PKT_TRUNC_LINK;
+            if (n >= MAX_VLAN_TAGS)
+                return KS_PKT_BAD_VLAN;
+            uint32_t lse = ks_cur_u32be(c);
+            if (lse & 0x100u)
+                break;
+        }
+        return decode_ip(c, p, 0);
+    default:
+        return KS_PKT_NOT_IP;
+    }
 }
 
 /* BSD AF_ values for IPv6 differ between systems (Linux 10, NetBSD/OpenBSD 24, FreeBSD 28,

@@ -501,23 +501,20 @@ static void update_bytes(struct ks_md6 *h, const uint8_t *data, size_t len)
 {
     const uint64_t cap = buf_cap_bits(h);
     while (len > 0) {
+        if (h->buf_bits == cap) /* full, and more data is here: hash it */
+            flush_buf(h);
         if (h->buf_bits == 0) { /* straight from the caller's memory, keeping some back */
             if (h->c.L > 0 && len > MD6_GROUP_BYTES) {
                 size_t ng = (len - 1) / MD6_GROUP_BYTES;
                 do_groups(h, data, ng);
                 data += ng * MD6_GROUP_BYTES;
                 len -= ng * MD6_GROUP_BYTES;
-                continue;
-            }
-            if (h->c.L == 0 && len > 384) {
+            } else if (h->c.L == 0 && len > 384) {
                 uint64_t out[MD6_C];
                 for (; len > 384; data += 384, len -= 384)
                     seq_block(h, data, 3072, 0, out);
-                continue;
             }
         }
-        if (h->buf_bits == cap)
-            flush_buf(h);
         size_t room = (size_t)((cap - h->buf_bits) / 8);
         size_t take = len < room ? len : room;
         memcpy(h->buf + h->buf_bits / 8, data, take);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void spf_buf_init(struct spf_buf *b, size_t max)
 {
@@ -544,4 +545,39 @@ int ks_spf_record_check(const char *txt, size_t len, char *err, size_t errsize)
     int rc = spf_record_parse(txt, len, &r, err, errsize);
     spf_record_fini(&r);
     return rc;
+}
+
+enum ks_spf_policy_class ks_spf_policy_class(const char *rec)
+{
+    if (!rec || !rec[0])
+        return KS_SPF_POLICY_NONE;
+    enum ks_spf_policy_class pol = KS_SPF_POLICY_NO_ALL;
+    bool redirect = false;
+    const char *p = rec;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *t = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t n = (size_t)(p - t);
+        if ((n == 3 || n == 4) && strncasecmp(t + n - 3, "all", 3) == 0 &&
+            (n == 3 || strchr("+-~?", t[0]))) {
+            char q = n == 4 ? t[0] : '+';
+            pol = q == '-'   ? KS_SPF_POLICY_FAIL
+                  : q == '~' ? KS_SPF_POLICY_SOFTFAIL
+                  : q == '?' ? KS_SPF_POLICY_NEUTRAL
+                             : KS_SPF_POLICY_PASS;
+        } else if (n > 9 && strncasecmp(t, "redirect=", 9) == 0) {
+            redirect = true;
+        }
+    }
+    return pol == KS_SPF_POLICY_NO_ALL && redirect ? KS_SPF_POLICY_REDIRECT : pol;
+}
+
+const char *ks_spf_policy_class_name(enum ks_spf_policy_class c)
+{
+    static const char *const names[KS_SPF_NPOLICIES] = {"none", "-all",     "~all",  "?all",
+                                                        "+all", "redirect", "no-all"};
+    return (unsigned)c < KS_SPF_NPOLICIES ? names[c] : "none";
 }

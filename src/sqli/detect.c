@@ -1403,8 +1403,23 @@ static int run(const uint8_t *s, size_t len, const struct ks_sqli_token *t, size
     return score;
 }
 
+static bool inert_bytes(const uint8_t *s, size_t len)
+{
+    static const uint64_t word_lo = 0x03FF000000000000ull; /* '0'..'9' */
+    static const uint64_t word_hi = 0x07FFFFFE87FFFFFEull; /* 'A'..'Z' '_' 'a'..'z' */
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = s[i];
+        if (c >= 0x80)
+            continue;
+        uint64_t m = c < 64 ? word_lo : word_hi;
+        if (!((m >> (c & 63)) & 1))
+            return false;
+    }
+    return true;
+}
+
 int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t cap, int threshold,
-                 uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow)
+                 uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow, bool *inert)
 {
     static const uint8_t quotes[3] = {'\'', '"', '`'};
     static const enum ks_sqli_ctx qctx[3] = {KS_SQLI_CTX_SQUOTE, KS_SQLI_CTX_DQUOTE,
@@ -1413,12 +1428,30 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t
     uint32_t a, b;
     size_t rest;
     *overflow = false;
+    *inert = false;
     *ctx = KS_SQLI_CTX_BARE;
     *start = *end = 0;
 
+    /* A value of word characters only ([A-Za-z0-9_] and bytes >= 0x80) tokenizes to one word,
+     * or a number and a word ("1union"): too little for any evidence but W_LOGIC. */
+    if (threshold > W_LOGIC && inert_bytes(s, len)) {
+        *inert = true;
+        return 0;
+    }
     size_t n = ks_sqli_tokenize(s, len, KS_SQLI_CTX_BARE, tok, cap, &rest);
     if (rest < len)
         *overflow = true;
+    /* Words and numbers without any keyword, operator or punctuation carry no evidence in the
+     * bare contexts, and without a quote char (X'41' is a number with sub '\'') there is no
+     * other context to try. */
+    size_t k = 0;
+    while (k < n && (tok[k].type == KS_SQLI_T_IDENT ||
+                     (tok[k].type == KS_SQLI_T_NUMBER && tok[k].sub == 0)))
+        k++;
+    if (k == n && threshold > 0) {
+        *inert = true;
+        return 0;
+    }
     for (int m = M_BARE; m <= M_AFTER; m++) {
         int sc = run(s, rest, tok, n, (enum mode)m, 0, &a, &b);
         if (sc > best) {

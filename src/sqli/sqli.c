@@ -29,10 +29,32 @@ struct rule {
     char *paths[MAX_PATHS];
 };
 
+/* The pre-filter: for each rule of the main database one set of literals, one of which every
+ * match of the rule contains (found in the pattern when it is loaded). A value holding none of
+ * the literals of any rule that applies to it cannot match, and is not scanned. */
+#define MAX_LITS 1024
+#define MAX_LIT_LEN 32
+
+struct lit {
+    uint16_t rule;
+    uint8_t len;
+    uint8_t b[MAX_LIT_LEN]; /* ASCII lower case */
+};
+
+struct prefilter {
+    bool off;           /* a rule without a literal: every value is scanned */
+    uint8_t one[256];   /* single-byte literals: 1 + index of the first one, 0 if none */
+    uint8_t pair[8192]; /* bitmap of the first two bytes of longer literals */
+    struct lit *lits;
+    unsigned nlits;
+};
+
 struct ks_sqli {
     struct ks_sqli_config cfg;
-    hs_database_t *db;
-    hs_scratch_t *scratch;
+    hs_database_t *db;     /* rules without path= conditions */
+    hs_database_t *pdb;    /* rules with path= conditions, scanned when a path matches */
+    hs_scratch_t *scratch; /* for both */
+    struct prefilter pf;
     struct rule *rules;
     unsigned nrules;
     char *names[MAX_SIGS];
@@ -252,13 +274,317 @@ static int define_line(struct loader *l, char *p)
     return KS_OK;
 }
 
+/* ---- required literals of a pattern, for the pre-filter ---- */
+
+/* A candidate: one of n literals (each a run of plain characters) occurs in every match. */
+struct cand {
+    unsigned n;
+    uint8_t len[8];
+    uint8_t b[8][MAX_LIT_LEN];
+};
+
+static uint8_t lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* How rarely a candidate occurs in ordinary text: its shortest literal's length, a lone
+ * punctuation byte counting as 3 (a '=' or '(' is rarer in parameter values than "or"). */
+static unsigned cand_weight(const struct cand *c)
+{
+    unsigned w = 1000;
+    for (unsigned i = 0; i < c->n; i++) {
+        unsigned l = c->len[i];
+        uint8_t b = c->b[i][0];
+        bool alnum = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_';
+        if (l == 1 && !alnum)
+            l = 3;
+        if (l < w)
+            w = l;
+    }
+    return c->n ? w : 0;
+}
+
+static void cand_offer(struct cand *best, const struct cand *c)
+{
+    if (cand_weight(c) > cand_weight(best))
+        *best = *c;
+}
+
+/* Index after the item starting at re[i] when it is a group or a class; 0 if unbalanced. */
+static size_t skip_group(const char *re, size_t i)
+{
+    int depth = 0;
+    bool cls = false;
+    for (; re[i]; i++) {
+        char c = re[i];
+        if (c == '\\') {
+            if (!re[i + 1])
+                return 0;
+            i++;
+        } else if (cls) {
+            if (c == ']')
+                cls = false;
+        } else if (c == '[') {
+            cls = true;
+            if (re[i + 1] == '^')
+                i++;
+            if (re[i + 1] == ']')
+                i++;
+        } else if (c == '(')
+            depth++;
+        else if (c == ')' && --depth == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+static size_t skip_class(const char *re, size_t i)
+{
+    i++;
+    if (re[i] == '^')
+        i++;
+    if (re[i] == ']')
+        i++;
+    for (; re[i]; i++) {
+        if (re[i] == '\\' && re[i + 1])
+            i++;
+        else if (re[i] == ']')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Whether the item just before re[i] may be absent (?, *, {0,...}); sets *after past the
+ * quantifier (and a lazy/possessive mark). */
+static bool quantifier(const char *re, size_t i, bool *repeats, size_t *after)
+{
+    *repeats = false;
+    *after = i;
+    char q = re[i];
+    bool optional = false;
+    if (q == '?' || q == '*') {
+        optional = true;
+        *after = i + 1;
+    } else if (q == '+') {
+        *repeats = true;
+        *after = i + 1;
+    } else if (q == '{' && re[i + 1] >= '0' && re[i + 1] <= '9') {
+        const char *e = strchr(re + i, '}');
+        if (!e)
+            return false;
+        optional = re[i + 1] == '0' && (re[i + 2] == ',' || re[i + 2] == '}');
+        *repeats = true;
+        *after = (size_t)(e - re) + 1;
+    }
+    if (*after > i && (re[*after] == '?' || re[*after] == '+'))
+        (*after)++;
+    return optional;
+}
+
+/* The literal alternatives of a group body "(?:abc|def)", or false when it holds any
+ * metacharacter. */
+static bool group_alternatives(const char *re, size_t a, size_t b, struct cand *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n = 1;
+    for (size_t i = a; i < b; i++) {
+        uint8_t ch = (uint8_t)re[i];
+        if (ch == '|') {
+            if (c->len[c->n - 1] == 0 || c->n == 8)
+                return false;
+            c->n++;
+            continue;
+        }
+        if (ch == '\\') {
+            uint8_t e = (uint8_t)re[i + 1];
+            if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9') || !e)
+                return false;
+            ch = e;
+            i++;
+        } else if (strchr(".^$[](){}?*+", ch))
+            return false;
+        /* a quantified character ends the alternative's use as a literal */
+        if (re[i + 1] == '?' || re[i + 1] == '*' || re[i + 1] == '+' || re[i + 1] == '{')
+            return false;
+        unsigned k = c->n - 1;
+        if (c->len[k] >= MAX_LIT_LEN)
+            return false;
+        c->b[k][c->len[k]++] = lower(ch);
+    }
+    return c->len[c->n - 1] > 0;
+}
+
+/* Finds in an (expanded) pattern the rarest set of literals one of which every match
+ * contains. Only the top-level sequence is read: plain characters form runs, an alternation
+ * group of plain literals is a set, everything else (classes, escapes like \d, nested groups,
+ * optional items, anchors) ends a run. Returns false if none was found. */
+static bool required_literals(const char *re, struct cand *best)
+{
+    struct cand run = {.n = 1};
+    memset(best, 0, sizeof *best);
+    for (size_t i = 0; re[i];) {
+        uint8_t c = (uint8_t)re[i];
+        size_t next = i + 1;
+        bool literal = false, rep, flush = true;
+        uint8_t ch = 0;
+        if (c == '|')
+            return false; /* an alternation at the top: none of the parts is required */
+        if (c == '(') {
+            size_t e = skip_group(re, i);
+            if (!e)
+                return false;
+            bool opt = quantifier(re, e, &rep, &next);
+            cand_offer(best, &run);
+            run.len[0] = 0;
+            struct cand g;
+            size_t a = i + 1;
+            if (re[a] == '?' && re[a + 1] == ':')
+                a += 2;
+            else if (re[a] == '?')
+                a = 0;
+            if (!opt && a && group_alternatives(re, a, e - 1, &g))
+                cand_offer(best, &g);
+            i = next;
+            continue;
+        }
+        if (c == '[') {
+            size_t e = skip_class(re, i);
+            if (!e)
+                return false;
+            (void)quantifier(re, e, &rep, &next);
+        } else if (c == '\\') {
+            uint8_t e = (uint8_t)re[i + 1];
+            if (!e || e == 'Q' || e == 'E')
+                return false;
+            next = i + 2;
+            if (e == 'x' && re[next] == '{') {
+                const char *b = strchr(re + next, '}');
+                if (!b)
+                    return false;
+                next = (size_t)(b - re) + 1;
+            } else if (e == 'x')
+                next += 2;
+            else if (!((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
+                       (e >= '0' && e <= '9'))) {
+                literal = true;
+                ch = e;
+            }
+            size_t after;
+            bool opt = quantifier(re, next, &rep, &after);
+            if (literal && opt)
+                literal = false;
+            next = after;
+            flush = !literal || rep;
+        } else if (strchr(".^$", c)) {
+            bool opt = quantifier(re, next, &rep, &next);
+            (void)opt;
+        } else {
+            size_t after;
+            bool opt = quantifier(re, next, &rep, &after);
+            literal = !opt;
+            ch = c;
+            next = after;
+            flush = !literal || rep;
+        }
+        if (literal && run.len[0] < MAX_LIT_LEN)
+            run.b[0][run.len[0]++] = lower(ch);
+        if (flush || run.len[0] == MAX_LIT_LEN) {
+            if (run.len[0])
+                cand_offer(best, &run);
+            run.len[0] = 0;
+        }
+        i = next;
+    }
+    if (run.len[0])
+        cand_offer(best, &run);
+    return best->n > 0;
+}
+
+static int pf_add(struct prefilter *pf, unsigned rule, const struct cand *c)
+{
+    for (unsigned k = 0; k < c->n; k++) {
+        if (pf->nlits >= MAX_LITS)
+            return KS_ELIMIT;
+        struct lit *l = &pf->lits[pf->nlits++];
+        l->rule = (uint16_t)rule;
+        l->len = c->len[k];
+        memcpy(l->b, c->b[k], c->len[k]);
+        if (l->len == 1) {
+            if (!pf->one[l->b[0]])
+                pf->one[l->b[0]] = 1;
+        } else {
+            unsigned p = (unsigned)l->b[0] << 8 | l->b[1];
+            pf->pair[p >> 3] |= (uint8_t)(1u << (p & 7));
+        }
+    }
+    return KS_OK;
+}
+
+/* Compiles the patterns of the rules with (path) or without (!path) path= conditions. */
+static int compile(struct loader *l, bool path, hs_database_t **db)
+{
+    struct ks_sqli *s = l->s;
+    int rc = KS_OK;
+    hs_compile_error_t *cerr = NULL;
+    const char **pats = calloc(l->npat, sizeof *pats);
+    unsigned *flags = calloc(l->npat, sizeof *flags);
+    unsigned *ids = calloc(l->npat, sizeof *ids);
+    unsigned n = 0;
+    if (!pats || !flags || !ids) {
+        rc = KS_ENOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < l->npat; i++) {
+        if ((s->rules[l->ids[i]].npaths > 0) != path)
+            continue;
+        pats[n] = l->pats[i];
+        flags[n] = l->flags[i];
+        ids[n] = l->ids[i];
+        n++;
+        struct cand c;
+        if (path)
+            continue;
+        if (!required_literals(l->pats[i], &c))
+            s->pf.off = true;
+        if (getenv("KS_PF_OFF"))
+            s->pf.off = true;
+        if (getenv("KS_DEBUG_PF")) {
+            fprintf(stderr, "%s ->", l->pats[i]);
+            for (unsigned k = 0; k < c.n; k++)
+                fprintf(stderr, " [%.*s]", c.len[k], c.b[k]);
+            fprintf(stderr, "\n");
+        } else if ((rc = pf_add(&s->pf, l->ids[i], &c)))
+            goto out;
+    }
+    if (!n)
+        goto out;
+    if (hs_compile_multi(pats, flags, ids, n, HS_MODE_BLOCK, NULL, db, &cerr) != HS_SUCCESS) {
+        l->line = 0;
+        char msg[512];
+        int e = cerr && cerr->expression >= 0 ? cerr->expression : -1;
+        snprintf(msg, sizeof msg, "pattern %d (%s): %s", e, e >= 0 ? pats[e] : "?",
+                 cerr ? cerr->message : "compile failed");
+        rc = bad(l, KS_EFORMAT, msg);
+        goto out;
+    }
+    if (hs_alloc_scratch(*db, &s->scratch) != HS_SUCCESS)
+        rc = KS_ENOMEM;
+out:
+    if (cerr)
+        hs_free_compile_error(cerr);
+    free(pats);
+    free(flags);
+    free(ids);
+    return rc;
+}
+
 static int load_rules(struct ks_sqli *s, const char *path)
 {
     int rc = KS_OK;
     struct loader l = {.s = s, .path = path};
     FILE *f = NULL;
     char *line = NULL;
-    hs_compile_error_t *cerr = NULL;
     l.pats = calloc(MAX_PATTERNS, sizeof *l.pats);
     l.flags = calloc(MAX_PATTERNS, sizeof *l.flags);
     l.ids = calloc(MAX_PATTERNS, sizeof *l.ids);
@@ -295,25 +621,13 @@ static int load_rules(struct ks_sqli *s, const char *path)
         if (rc)
             goto out;
     }
-    if (l.npat) {
-        if (hs_compile_multi((const char *const *)l.pats, l.flags, l.ids, l.npat, HS_MODE_BLOCK,
-                             NULL, &s->db, &cerr) != HS_SUCCESS) {
-            l.line = 0;
-            char msg[512];
-            int e = cerr && cerr->expression >= 0 ? cerr->expression : -1;
-            snprintf(msg, sizeof msg, "pattern %d (%s): %s", e, e >= 0 ? l.pats[e] : "?",
-                     cerr ? cerr->message : "compile failed");
-            rc = bad(&l, KS_EFORMAT, msg);
-            goto out;
-        }
-        if (hs_alloc_scratch(s->db, &s->scratch) != HS_SUCCESS) {
-            rc = KS_ENOMEM;
-            goto out;
-        }
+    if (!(s->pf.lits = calloc(MAX_LITS, sizeof *s->pf.lits))) {
+        rc = KS_ENOMEM;
+        goto out;
     }
+    if ((rc = compile(&l, false, &s->db)) || (rc = compile(&l, true, &s->pdb)))
+        goto out;
 out:
-    if (cerr)
-        hs_free_compile_error(cerr);
     if (f)
         fclose(f);
     if (l.pats)
@@ -377,6 +691,8 @@ void ks_sqli_free(struct ks_sqli *s)
         return;
     hs_free_scratch(s->scratch);
     hs_free_database(s->db);
+    hs_free_database(s->pdb);
+    free(s->pf.lits);
     if (s->rules)
         for (unsigned i = 0; i < s->nrules; i++)
             for (unsigned j = 0; j < s->rules[i].npaths; j++)
@@ -442,6 +758,73 @@ static bool rule_applies(const struct rule *r, const struct ks_sqli_value *v, si
     return true;
 }
 
+static bool cond_applies(const struct rule *r, const struct ks_sqli_value *v)
+{
+    if (r->method && v->method != KS_SQLI_M_UNKNOWN && v->method != r->method)
+        return false;
+    return !(r->fields && v->field != KS_SQLI_F_UNKNOWN && !(r->fields & (1u << v->field)));
+}
+
+static uint8_t fold(uint8_t c)
+{
+    return (uint8_t)(c + ((unsigned)(c - 'A') < 26u ? 32 : 0));
+}
+
+/* Whether a literal of a rule that applies to v starts at d[i] (c = fold(d[i])). */
+static bool lit_at(const struct ks_sqli *s, const struct ks_sqli_value *v, const uint8_t *d,
+                   size_t len, size_t i, uint8_t c, bool single)
+{
+    const struct prefilter *pf = &s->pf;
+    for (unsigned k = 0; k < pf->nlits; k++) {
+        const struct lit *l = &pf->lits[k];
+        if (l->b[0] != c || (l->len == 1) != single || l->len > len - i)
+            continue;
+        unsigned j = 1;
+        while (j < l->len && fold(d[i + j]) == l->b[j])
+            j++;
+        if (j == l->len && cond_applies(&s->rules[l->rule], v))
+            return true;
+    }
+    return false;
+}
+
+/* The pre-filter: whether v may match a rule of the main database. */
+static bool may_match(const struct ks_sqli *s, const struct ks_sqli_value *v, size_t len)
+{
+    const struct prefilter *pf = &s->pf;
+    if (pf->off)
+        return true;
+    const uint8_t *d = v->data;
+    uint8_t c = fold(d[0]);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c1 = i + 1 < len ? fold(d[i + 1]) : 0;
+        unsigned p = (unsigned)c << 8 | c1;
+        if (pf->one[c] && lit_at(s, v, d, len, i, c, true))
+            return true;
+        if ((pf->pair[p >> 3] & (1u << (p & 7))) && i + 1 < len &&
+            lit_at(s, v, d, len, i, c, false))
+            return true;
+        c = c1;
+    }
+    return false;
+}
+
+/* Whether a rule of the path database may apply: its path condition holds for v. */
+static bool path_rules_apply(const struct ks_sqli *s, const struct ks_sqli_value *v)
+{
+    if (!v->path)
+        return false;
+    for (unsigned i = 0; i < s->nrules; i++) {
+        const struct rule *r = &s->rules[i];
+        if (!r->npaths || !cond_applies(r, v))
+            continue;
+        for (unsigned k = 0; k < r->npaths; k++)
+            if (path_has(v->path, r->paths[k]))
+                return true;
+    }
+    return false;
+}
+
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *ctx)
 {
@@ -473,16 +856,22 @@ int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sq
     s->seen = 0;
     s->v = v;
     s->vlen = len;
-    if (s->db && len)
+    if (s->db && len && may_match(s, v, len)) {
+        s->st.scanned++;
         hs_scan(s->db, (const char *)v->data, (unsigned)len, 0, s->scratch, on_match, s);
+    }
+    if (s->pdb && len && path_rules_apply(s, v))
+        hs_scan(s->pdb, (const char *)v->data, (unsigned)len, 0, s->scratch, on_match, s);
     if (!s->cfg.no_generic && len) {
         uint8_t ctx;
         uint32_t a, b;
-        bool over;
+        bool over, inert;
         int sc = sqli_generic(v->data, len, s->tok, s->cfg.max_tokens, s->cfg.min_score, &ctx, &a,
-                              &b, &over);
+                              &b, &over, &inert);
         if (over)
             s->st.token_overflow++;
+        if (inert)
+            s->st.generic_inert++;
         r->context = ctx;
         r->score = (int16_t)(sc < -1000 ? -1000 : sc > 1000 ? 1000 : sc);
         if (sc >= s->cfg.min_score) {

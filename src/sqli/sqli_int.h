@@ -179,8 +179,9 @@ bool sqli_tables_sorted(void);
 
 /* The generic detector: returns the evidence score of the best context (>= threshold means
  * injection), and fills *ctx, *start and *end with that context and the span decided on. tok
- * is scratch for cap tokens. overflow is set when a context had more tokens than cap. */
+ * is scratch for cap tokens. overflow is set when a context had more tokens than cap; inert
+ * when the value was too plain to parse (only words and numbers; the score is then 0). */
 int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t cap, int threshold,
-                 uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow);
+                 uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow, bool *inert);
 
 #endif

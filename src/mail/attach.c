@@ -1,0 +1,225 @@
+/* Attachments: type by content (libmagic), SHA-256 and MD5 (OpenSSL), archive members
+ * (libarchive: zip, rar, 7z, tar, cab...) and the flags of executables and suspicious names. */
+#include "attach.h"
+#include "mail_int.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <magic.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_MEMBERS 256
+#define MEMBER_PEEK 4096
+
+static const char *const exec_ext[] = {"exe", "scr", "pif", "com", "bat", "cmd", "js",  "jse",
+                                       "vbs", "vbe", "wsf", "wsh", "hta", "jar", "lnk", "cpl",
+                                       "msi", "msp", "ps1", "reg", "dll", "sys", "application",
+                                       "gadget", "inf", "scf", "iso", "img", "vhd", NULL};
+
+static bool ext_is(const char *e, size_t n, const char *const *list)
+{
+    for (const char *const *p = list; *p; p++)
+        if (mail_ieq(e, n, *p))
+            return true;
+    return false;
+}
+
+bool ks_mail_name_suspicious(const char *name, size_t len)
+{
+    if (!name || len == 0)
+        return false;
+    /* U+202E RIGHT-TO-LEFT OVERRIDE hides the real extension ("invoice\u202Efdp.exe") */
+    for (size_t i = 0; i + 2 < len; i++)
+        if ((unsigned char)name[i] == 0xe2 && (unsigned char)name[i + 1] == 0x80 &&
+            ((unsigned char)name[i + 2] == 0xae || (unsigned char)name[i + 2] == 0x8f))
+            return true;
+    size_t end = len;
+    while (end > 0 && (name[end - 1] == ' ' || name[end - 1] == '.'))
+        end--;
+    size_t dot = end;
+    while (dot > 0 && name[dot - 1] != '.' && name[dot - 1] != '/' && name[dot - 1] != '\\')
+        dot--;
+    if (dot == 0 || name[dot - 1] != '.')
+        return false;
+    const char *ext = name + dot;
+    size_t el = end - dot;
+    return ext_is(ext, el, exec_ext);
+}
+
+static bool magic_is_exec(const char *m)
+{
+    static const char *const types[] = {"application/x-dosexec",
+                                        "application/x-executable",
+                                        "application/x-sharedlib",
+                                        "application/x-pie-executable",
+                                        "application/x-mach-binary",
+                                        "application/x-msdownload",
+                                        "application/vnd.microsoft.portable-executable",
+                                        "text/x-shellscript",
+                                        "text/x-msdos-batch",
+                                        "application/x-ms-shortcut",
+                                        "application/java-archive",
+                                        "application/x-java-archive",
+                                        NULL};
+    if (!m)
+        return false;
+    for (const char *const *t = types; *t; t++)
+        if (strcmp(m, *t) == 0)
+            return true;
+    return false;
+}
+
+static bool bytes_exec(const uint8_t *p, size_t n)
+{
+    return (n >= 2 && p[0] == 'M' && p[1] == 'Z') ||
+           (n >= 4 && p[0] == 0x7f && p[1] == 'E' && p[2] == 'L' && p[3] == 'F');
+}
+
+static bool is_archive_type(const char *m)
+{
+    static const char *const types[] = {"application/zip", "application/x-rar",
+                                        "application/vnd.rar", "application/x-7z-compressed",
+                                        "application/x-tar", "application/gzip",
+                                        "application/x-gzip", "application/x-bzip2",
+                                        "application/x-xz", "application/vnd.ms-cab-compressed",
+                                        "application/x-lzh-compressed", "application/x-iso9660-image",
+                                        "application/x-ace-compressed", "application/x-arj", NULL};
+    if (!m)
+        return false;
+    for (const char *const *t = types; *t; t++)
+        if (strcmp(m, *t) == 0)
+            return true;
+    return false;
+}
+
+int mail_attach_new(struct mail_attach **ap)
+{
+    struct mail_attach *a = calloc(1, sizeof *a);
+    if (!a)
+        return KS_ENOMEM;
+    a->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+    if (a->magic && magic_load(a->magic, NULL) != 0) {
+        magic_close(a->magic);
+        a->magic = NULL;
+    }
+    *ap = a;
+    return KS_OK;
+}
+
+void mail_attach_free(struct mail_attach *a)
+{
+    if (!a)
+        return;
+    if (a->magic)
+        magic_close(a->magic);
+    free(a);
+}
+
+static const char *magic_of(struct mail_attach *a, const void *p, size_t n)
+{
+    if (!a->magic || n == 0)
+        return "application/octet-stream";
+    const char *m = magic_buffer(a->magic, p, n);
+    return m ? m : "application/octet-stream";
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[d[i] >> 4];
+        out[2 * i + 1] = h[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Lists the members of an archive in memory; flags executables among them. */
+static void archive_members(struct mail_attach *a, const uint8_t *p, size_t n,
+                            struct mail_arena *ar, struct ks_mail_attachment *att, uint64_t max)
+{
+    struct archive *x = archive_read_new();
+    if (!x)
+        return;
+    archive_read_support_format_all(x);
+    archive_read_support_filter_all(x);
+    if (n > max)
+        n = (size_t)max;
+    char names[4096];
+    size_t nl = 0;
+    if (archive_read_open_memory(x, p, n) != ARCHIVE_OK) {
+        archive_read_free(x);
+        return;
+    }
+    struct archive_entry *e;
+    unsigned count = 0;
+    uint8_t *peek = malloc(MEMBER_PEEK);
+    while (count < MAX_MEMBERS) {
+        int rc = archive_read_next_header(x, &e);
+        if (rc == ARCHIVE_EOF || rc == ARCHIVE_FATAL)
+            break;
+        count++;
+        const char *name = archive_entry_pathname_utf8(e);
+        if (!name)
+            name = archive_entry_pathname(e);
+        if (!name)
+            name = "";
+        size_t k = strlen(name);
+        if (nl + k + 2 < sizeof names) {
+            if (nl)
+                names[nl++] = '\n';
+            memcpy(names + nl, name, k);
+            nl += k;
+        }
+        if (ks_mail_name_suspicious(name, k))
+            att->flags |= KS_MAIL_ATT_EXE_IN_ARCHIVE;
+        if (archive_entry_is_encrypted(e)) {
+            att->flags |= KS_MAIL_ATT_ENCRYPTED;
+            continue;
+        }
+        if (peek && archive_entry_filetype(e) == AE_IFREG) {
+            la_ssize_t got = archive_read_data(x, peek, MEMBER_PEEK);
+            if (got > 0 && (bytes_exec(peek, (size_t)got) ||
+                            magic_is_exec(magic_of(a, peek, (size_t)got))))
+                att->flags |= KS_MAIL_ATT_EXE_IN_ARCHIVE;
+            else if (got < 0)
+                att->flags |= KS_MAIL_ATT_ENCRYPTED;
+        }
+    }
+    free(peek);
+    if (count > 0)
+        att->flags |= KS_MAIL_ATT_ARCHIVE;
+    names[nl] = '\0';
+    const char *m = mail_arena_strndup(ar, names, nl);
+    att->members = m ? m : "";
+    archive_read_free(x);
+}
+
+void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, const char *name,
+                         const char *mime, struct mail_arena *ar, uint64_t max_archive,
+                         struct ks_mail_attachment *att)
+{
+    memset(att, 0, sizeof *att);
+    att->name = name ? name : "";
+    att->mime = mime ? mime : "";
+    att->members = "";
+    att->size = n;
+    const char *m = magic_of(a, p, n);
+    att->magic = mail_arena_strndup(ar, m, strlen(m));
+    if (!att->magic)
+        att->magic = "";
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    if (EVP_Digest(p, n, d, &dl, EVP_sha256(), NULL) == 1 && dl == 32)
+        hex(d, 32, att->sha256);
+    if (EVP_Digest(p, n, d, &dl, EVP_md5(), NULL) == 1 && dl == 16)
+        hex(d, 16, att->md5);
+    if (bytes_exec(p, n) || magic_is_exec(att->magic))
+        att->flags |= KS_MAIL_ATT_EXECUTABLE;
+    if (ks_mail_name_suspicious(att->name, strlen(att->name)))
+        att->flags |= KS_MAIL_ATT_SUSPICIOUS;
+    if (is_archive_type(att->magic))
+        archive_members(a, p, n, ar, att, max_archive);
+}

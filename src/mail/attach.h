@@ -1,0 +1,20 @@
+/* Attachment analysis (attach.c): a libmagic cookie per analyzer. */
+#ifndef KS_MAIL_ATTACH_H
+#define KS_MAIL_ATTACH_H
+
+#include "mail_int.h"
+
+struct magic_set;
+
+struct mail_attach {
+    struct magic_set *magic; /* NULL if libmagic's database could not be loaded */
+};
+
+int mail_attach_new(struct mail_attach **ap);
+void mail_attach_free(struct mail_attach *a);
+/* Fills att for the decoded content (p, n); strings go to the arena. */
+void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, const char *name,
+                         const char *mime, struct mail_arena *ar, uint64_t max_archive,
+                         struct ks_mail_attachment *att);
+
+#endif

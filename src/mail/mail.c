@@ -1,0 +1,663 @@
+/* The analysis of one message: GMime 3 parses the MIME structure; headers give the verdict,
+ * the sender, the time and the SPF result; every part is walked (without recursion, bounded
+ * in depth and count), decoded, converted to UTF-8 and searched for URLs; attachments are
+ * typed, hashed and opened when they are archives. */
+#include "kansoku/ks_geo.h"
+#include "kansoku/ks_mail.h"
+#include "attach.h"
+#include "mail_int.h"
+
+#include <fuzzy.h>
+#include <gmime/gmime.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HOPS 64
+#define BODY_MAX (1u << 20)
+#define ARENA_LIMIT (16u << 20)
+#define MAX_ATT 64
+#define TOO_COMPLEX 4096 /* multipart headers: beyond, GMime is not given the body */
+
+void ks_mail_config_default(struct ks_mail_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->want = KS_MAIL_WANT_ALL;
+    cfg->verdict_headers = true;
+    cfg->max_parts = 1024;
+    cfg->max_depth = 128;
+    cfg->max_urls = 1024;
+    cfg->max_archive = 8u << 20;
+}
+
+struct ks_mail {
+    struct ks_mail_config cfg;
+    const struct ks_diag *diag;
+    uint32_t reported;
+    struct ks_mail_stats st;
+    GMimeParserOptions *opts;
+    struct mail_attach *att;
+    struct mail_arena arena;
+    struct ks_mail_msg msg;
+    /* per message */
+    struct ks_mail_url *urls;
+    size_t nurls, urls_cap;
+    struct ks_mail_attachment atts[MAX_ATT];
+    size_t natt;
+    char *body;
+    size_t blen;
+    uint64_t *seen;
+    size_t seen_cap;
+    unsigned warn; /* KS_MAIL_PROB_* from GMime's warnings */
+    char fuzzy[FUZZY_MAX_RESULT];
+    char subject_key[512];
+};
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void gmime_init(void)
+{
+    g_mime_init();
+}
+
+static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
+{
+    struct ks_mail *m = user;
+    (void)offset;
+    (void)item;
+    switch (code) {
+    case GMIME_WARN_MALFORMED_MULTIPART:
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+        m->warn |= KS_MAIL_PROB_BOUNDARY;
+        break;
+    case GMIME_CRIT_NESTING_OVERFLOW:
+        m->warn |= KS_MAIL_PROB_DEPTH;
+        break;
+    default:
+        break;
+    }
+}
+
+int ks_mail_new(const struct ks_mail_config *cfg, const struct ks_diag *diag, struct ks_mail **mp)
+{
+    *mp = NULL;
+    pthread_once(&gmime_once, gmime_init);
+    struct ks_mail *m = calloc(1, sizeof *m);
+    if (!m)
+        return KS_ENOMEM;
+    if (cfg)
+        m->cfg = *cfg;
+    else
+        ks_mail_config_default(&m->cfg);
+    if (!m->cfg.max_parts)
+        m->cfg.max_parts = 1024;
+    if (!m->cfg.max_depth)
+        m->cfg.max_depth = 128;
+    if (!m->cfg.max_urls)
+        m->cfg.max_urls = 1024;
+    if (!m->cfg.max_archive)
+        m->cfg.max_archive = 8u << 20;
+    m->diag = diag;
+    mail_arena_init(&m->arena, ARENA_LIMIT);
+    m->opts = g_mime_parser_options_new();
+    /* 8-bit header bytes with no declared charset: UTF-8 first, then the CJK encodings of
+     * the spam this module sees, then Latin-1, which always succeeds. */
+    static const char *fallback[] = {"UTF-8", "CP932", "EUC-JP", "GB18030", "ISO-8859-1", NULL};
+    g_mime_parser_options_set_fallback_charsets(m->opts, fallback);
+    g_mime_parser_options_set_rfc2047_compliance_mode(m->opts, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_address_compliance_mode(m->opts, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_parameter_compliance_mode(m->opts, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_allow_addresses_without_domain(m->opts, TRUE);
+    g_mime_parser_options_set_warning_callback(m->opts, on_warning, m);
+    m->urls_cap = m->cfg.max_urls;
+    m->urls = calloc(m->urls_cap, sizeof *m->urls);
+    m->body = malloc(BODY_MAX);
+    size_t cap = 64;
+    while (cap < (size_t)m->cfg.max_urls * 2)
+        cap *= 2;
+    m->seen = calloc(cap, sizeof *m->seen);
+    m->seen_cap = cap;
+    int rc = mail_attach_new(&m->att);
+    if (!m->opts || !m->urls || !m->body || !m->seen || rc != KS_OK) {
+        ks_mail_free(m);
+        return KS_ENOMEM;
+    }
+    *mp = m;
+    return KS_OK;
+}
+
+void ks_mail_free(struct ks_mail *m)
+{
+    if (!m)
+        return;
+    if (m->opts)
+        g_mime_parser_options_free(m->opts);
+    mail_attach_free(m->att);
+    mail_arena_fini(&m->arena);
+    free(m->urls);
+    free(m->body);
+    free(m->seen);
+    free(m);
+}
+
+void ks_mail_stats(const struct ks_mail *m, struct ks_mail_stats *st)
+{
+    *st = m->st;
+}
+
+static void report(struct ks_mail *m, const struct ks_mail_raw *raw, int err, const char *fmt, ...)
+    KS_PRINTF(4, 5);
+static void report(struct ks_mail *m, const struct ks_mail_raw *raw, int err, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ks_diag_report(m->diag, &m->reported, "mail", &raw->loc, err, "%s", buf);
+}
+
+static const char *astr(struct ks_mail *m, const char *s)
+{
+    if (!s)
+        return "";
+    char *p = mail_arena_strndup(&m->arena, s, strlen(s));
+    return p ? p : "";
+}
+
+/* --- sender ------------------------------------------------------------------------------ */
+
+static bool special_addr(const struct ks_addr *a)
+{
+    if (a->family == 4) {
+        uint32_t v = ks_addr_v4(a);
+        return (v >> 24) == 10 || (v >> 24) == 127 || (v >> 24) == 0 ||
+               (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168) ||
+               (v >> 16) == (169u << 8 | 254) || (v >> 22) == (100u << 2 | 1) ||
+               (v >> 28) >= 14;
+    }
+    if (a->family == 6) {
+        static const uint8_t loop[16] = {[15] = 1};
+        return memcmp(a->b, loop, 16) == 0 || (a->b[0] & 0xfe) == 0xfc ||
+               (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80) || a->b[0] == 0xff;
+    }
+    return true;
+}
+
+static bool trusted(const struct ks_mail *m, const struct ks_addr *a)
+{
+    if (special_addr(a))
+        return true;
+    return m->cfg.trusted && ks_prefix_set_lookup(m->cfg.trusted, a, NULL, NULL);
+}
+
+/* --- text -------------------------------------------------------------------------------- */
+
+static bool ascii_or_utf8_name(const char *cs)
+{
+    return !cs || g_ascii_strcasecmp(cs, "us-ascii") == 0 || g_ascii_strcasecmp(cs, "ascii") == 0 ||
+           g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0;
+}
+
+static char *try_convert(const char *p, size_t n, const char *cs, size_t *outlen)
+{
+    gsize w = 0;
+    char *r = g_convert(p, (gssize)n, "UTF-8", cs, NULL, &w, NULL);
+    if (r && !g_utf8_validate(r, (gssize)w, NULL)) {
+        g_free(r);
+        return NULL;
+    }
+    if (r)
+        *outlen = w;
+    return r;
+}
+
+/* Converts decoded part bytes to UTF-8 (g_malloc'd; *outlen), trying the declared charset,
+ * then its supersets (CP932 for Shift_JIS, ISO-2022-JP-2/3, EUC-JP-MS, GB18030 for GB2312),
+ * then detection by content. *lied is set when the declared charset did not fit. */
+static char *to_utf8(const char *p, size_t n, const char *cs, size_t *outlen, bool *lied)
+{
+    *lied = false;
+    char *r;
+    if (ascii_or_utf8_name(cs) && g_utf8_validate(p, (gssize)n, NULL)) {
+        *outlen = n;
+        return g_strndup(p, n);
+    }
+    if (!ascii_or_utf8_name(cs)) {
+        const char *name = g_mime_charset_iconv_name(cs);
+        if (name && (r = try_convert(p, n, name, outlen)) != NULL)
+            return r;
+        const char *super = NULL, *super2 = NULL;
+        if (g_ascii_strncasecmp(cs, "iso-2022-jp", 11) == 0) {
+            super = "ISO-2022-JP-2";
+            super2 = "ISO-2022-JP-3";
+        } else if (g_ascii_strcasecmp(cs, "shift_jis") == 0 || g_ascii_strcasecmp(cs, "sjis") == 0 ||
+                   g_ascii_strcasecmp(cs, "x-sjis") == 0 || g_ascii_strcasecmp(cs, "shift-jis") == 0) {
+            super = "CP932";
+        } else if (g_ascii_strcasecmp(cs, "euc-jp") == 0) {
+            super = "EUC-JP-MS";
+        } else if (g_ascii_strcasecmp(cs, "gb2312") == 0 || g_ascii_strcasecmp(cs, "gbk") == 0) {
+            super = "GB18030";
+        }
+        if (super && (r = try_convert(p, n, super, outlen)) != NULL)
+            return r;
+        if (super2 && (r = try_convert(p, n, super2, outlen)) != NULL)
+            return r;
+    }
+    *lied = true;
+    if (g_utf8_validate(p, (gssize)n, NULL)) {
+        *outlen = n;
+        return g_strndup(p, n);
+    }
+    if (memchr(p, 0x1b, n) && (r = try_convert(p, n, "ISO-2022-JP-2", outlen)) != NULL)
+        return r;
+    static const char *const guesses[] = {"CP932", "EUC-JP", "GB18030", NULL};
+    for (const char *const *g = guesses; *g; g++)
+        if ((r = try_convert(p, n, *g, outlen)) != NULL)
+            return r;
+    r = g_utf8_make_valid(p, (gssize)n);
+    *outlen = r ? strlen(r) : 0;
+    return r;
+}
+
+/* --- URLs -------------------------------------------------------------------------------- */
+
+static int on_url(void *user, const struct ks_mail_url *u)
+{
+    struct ks_mail *m = user;
+    if (m->nurls >= m->urls_cap)
+        return 1;
+    struct ks_mail_url *d = &m->urls[m->nurls];
+    d->url = astr(m, u->url);
+    d->where = u->where; /* string literals */
+    d->domain = astr(m, u->domain);
+    d->shown = u->shown[0] ? astr(m, u->shown) : "";
+    d->flags = u->flags;
+    m->nurls++;
+    return 0;
+}
+
+static void urls_from(struct ks_mail *m, struct mail_urlx *x, const char *s, size_t n, bool html,
+                      const char *where)
+{
+    if (html)
+        mail_urlx_html(x, s, n);
+    else
+        mail_urlx_text(x, s, n, where);
+}
+
+static void body_append(struct ks_mail *m, const char *s, size_t n)
+{
+    size_t k = BODY_MAX - m->blen;
+    if (n > k)
+        n = k;
+    memcpy(m->body + m->blen, s, n);
+    m->blen += n;
+}
+
+/* The decoded bytes of a leaf part (transfer encoding undone). Caller unrefs *ba's stream. */
+static GMimeStream *decode_part(GMimePart *part)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(part);
+    if (!w)
+        return NULL;
+    GMimeStream *mem = g_mime_stream_mem_new();
+    if (!mem)
+        return NULL;
+    g_mime_data_wrapper_write_to_stream(w, mem);
+    return mem;
+}
+
+static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint32_t *parts)
+{
+    GMimePart *part = GMIME_PART(obj);
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+    bool is_text = type && g_ascii_strcasecmp(type, "text") == 0;
+    bool is_html = is_text && sub && g_ascii_strcasecmp(sub, "html") == 0;
+    const char *fname = g_mime_part_get_filename(part);
+    bool attachment = g_mime_part_is_attachment(part) || (fname && !is_text) || !is_text;
+    (*parts)++;
+    GMimeStream *mem = decode_part(part);
+    if (!mem)
+        return;
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    const char *data = ba ? (const char *)ba->data : "";
+    size_t len = ba ? ba->len : 0;
+    if (attachment && (m->cfg.want & KS_MAIL_WANT_ATTACHMENTS) && m->natt < MAX_ATT) {
+        char mime[128];
+        snprintf(mime, sizeof mime, "%s/%s", type ? type : "?", sub ? sub : "?");
+        struct ks_mail_attachment *a = &m->atts[m->natt++];
+        mail_attach_analyse(m->att, (const uint8_t *)data, len, astr(m, fname), astr(m, mime),
+                            &m->arena, m->cfg.max_archive, a);
+    }
+    if (is_text || (attachment && len < (1u << 20) && fname &&
+                    (g_str_has_suffix(fname, ".txt") || g_str_has_suffix(fname, ".htm") ||
+                     g_str_has_suffix(fname, ".html")))) {
+        const char *cs = g_mime_object_get_content_type_parameter(obj, "charset");
+        size_t ul = 0;
+        bool lied = false;
+        char *u = to_utf8(data, len, cs, &ul, &lied);
+        if (lied && len > 0)
+            m->msg.problems |= KS_MAIL_PROB_CHARSET;
+        if (u) {
+            bool html = is_html || (fname && (g_str_has_suffix(fname, ".htm") ||
+                                               g_str_has_suffix(fname, ".html")));
+            if (m->cfg.want & KS_MAIL_WANT_URLS)
+                urls_from(m, x, u, ul, html, attachment ? "attachment:text" : "text");
+            if (!attachment)
+                body_append(m, u, ul);
+            g_free(u);
+        }
+    }
+    g_object_unref(mem);
+}
+
+/* Walks the MIME tree with an explicit stack. */
+static void walk(struct ks_mail *m, GMimeObject *root, struct mail_urlx *x)
+{
+    struct item {
+        GMimeObject *o;
+        uint32_t depth;
+    };
+    size_t cap = 256, n = 0;
+    struct item *stack = malloc(cap * sizeof *stack);
+    if (!stack)
+        return;
+    stack[n++] = (struct item){root, 0};
+    uint32_t parts = 0;
+    while (n > 0) {
+        struct item it = stack[--n];
+        if (!it.o)
+            continue;
+        if (it.depth > m->msg.depth)
+            m->msg.depth = it.depth;
+        if (parts >= m->cfg.max_parts) {
+            m->msg.problems |= KS_MAIL_PROB_PARTS;
+            break;
+        }
+        if (GMIME_IS_MULTIPART(it.o)) {
+            GMimeMultipart *mp = GMIME_MULTIPART(it.o);
+            parts++;
+            if (!g_mime_multipart_get_boundary(mp))
+                m->msg.problems |= KS_MAIL_PROB_BOUNDARY;
+            if (it.depth + 1 > m->cfg.max_depth) {
+                m->msg.problems |= KS_MAIL_PROB_DEPTH;
+                continue;
+            }
+            int count = g_mime_multipart_get_count(mp);
+            /* pushed in reverse so that parts are visited in order */
+            for (int i = count - 1; i >= 0; i--) {
+                if (n == cap) {
+                    if (cap >= 65536)
+                        break;
+                    struct item *ns = realloc(stack, cap * 2 * sizeof *stack);
+                    if (!ns)
+                        break;
+                    stack = ns;
+                    cap *= 2;
+                }
+                stack[n++] = (struct item){g_mime_multipart_get_part(mp, i), it.depth + 1};
+            }
+        } else if (GMIME_IS_MESSAGE_PART(it.o)) {
+            GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(it.o));
+            parts++;
+            if (inner && it.depth + 1 <= m->cfg.max_depth && n < cap)
+                stack[n++] = (struct item){g_mime_message_get_mime_part(inner), it.depth + 1};
+        } else if (GMIME_IS_PART(it.o)) {
+            leaf(m, it.o, x, &parts);
+        }
+    }
+    m->msg.parts = parts;
+    free(stack);
+}
+
+/* --- headers ----------------------------------------------------------------------------- */
+
+static void read_headers(struct ks_mail *m, GMimeMessage *msg, const struct ks_mail_raw *raw)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    int count = hl ? g_mime_header_list_get_count(hl) : 0;
+    struct ks_mail_received hop;
+    bool have_sender = false, verdict_done = false, spf_done = false;
+    int64_t first_received = 0, date = 0;
+    bool have_date = false;
+    uint32_t hops = 0;
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        const char *name = g_mime_header_get_name(h);
+        const char *rawv = g_mime_header_get_raw_value(h);
+        if (!name || !rawv)
+            continue;
+        size_t rl = strlen(rawv);
+        if (g_ascii_strcasecmp(name, "received") == 0) {
+            if (hops++ >= MAX_HOPS)
+                continue;
+            ks_mail_received_parse(rawv, rl, &hop);
+            if (!first_received && hop.time_us)
+                first_received = hop.time_us;
+            if (!have_sender && hop.ip.family && !trusted(m, &hop.ip)) {
+                m->msg.sender = hop.ip;
+                m->msg.sender_helo = astr(m, hop.helo);
+                have_sender = true;
+            }
+        } else if (g_ascii_strcasecmp(name, "date") == 0 && !have_date) {
+            have_date = ks_mail_date_parse(rawv, rl, &date) == KS_OK;
+        } else if (!spf_done && (g_ascii_strcasecmp(name, "received-spf") == 0 ||
+                                 g_ascii_strcasecmp(name, "authentication-results") == 0)) {
+            enum ks_mail_spf r = ks_mail_spf_header(name, rawv, rl);
+            if (r != KS_MAIL_SPF_ABSENT) {
+                m->msg.spf = r;
+                spf_done = true;
+            }
+        } else if (m->cfg.verdict_headers && g_ascii_strncasecmp(name, "x-spam", 6) == 0) {
+            double score;
+            enum ks_mail_verdict v = ks_mail_verdict_header(name, rawv, rl, &score);
+            if (!isnan(score) && isnan(m->msg.score))
+                m->msg.score = score;
+            if (v != KS_MAIL_UNKNOWN && !verdict_done) {
+                m->msg.verdict = v;
+                m->msg.verdict_source = astr(m, name);
+                verdict_done = true;
+            }
+        } else if (m->cfg.verdict_headers && g_ascii_strcasecmp(name, "x-rspamd-action") == 0) {
+            double score;
+            enum ks_mail_verdict v = ks_mail_verdict_header(name, rawv, rl, &score);
+            if (v != KS_MAIL_UNKNOWN && !verdict_done) {
+                m->msg.verdict = v;
+                m->msg.verdict_source = astr(m, name);
+                verdict_done = true;
+            }
+        }
+    }
+    m->msg.hops = hops;
+    /* Date: unless it is more than 30 days from the first Received (forged by the sender) */
+    int64_t month = 30 * 86400 * INT64_C(1000000);
+    if (have_date && (!first_received || llabs(date - first_received) <= month)) {
+        m->msg.time_us = date;
+        m->msg.time_source = "date";
+    } else if (first_received) {
+        m->msg.time_us = first_received;
+        m->msg.time_source = "received";
+    } else if (raw->envelope && raw->envelope[0] &&
+               ks_mail_date_parse(raw->envelope, strlen(raw->envelope), &date) == KS_OK) {
+        m->msg.time_us = date;
+        m->msg.time_source = "envelope";
+    } else if (have_date) {
+        m->msg.time_us = date;
+        m->msg.time_source = "date";
+    }
+}
+
+static void read_identity(struct ks_mail *m, GMimeMessage *msg)
+{
+    m->msg.message_id = astr(m, g_mime_message_get_message_id(msg));
+    const char *subj = g_mime_message_get_subject(msg);
+    char *valid = subj ? g_utf8_make_valid(subj, -1) : NULL;
+    m->msg.subject = astr(m, valid);
+    InternetAddressList *from = g_mime_message_get_from(msg);
+    if (from && internet_address_list_length(from) > 0) {
+        InternetAddress *ia = internet_address_list_get_address(from, 0);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+            m->msg.from = astr(m, internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia)));
+    }
+    /* the recipient's names, to take them out of the subject key */
+    char names[256] = "";
+    InternetAddressList *to = g_mime_message_get_to(msg);
+    if (to && internet_address_list_length(to) > 0) {
+        InternetAddress *ia = internet_address_list_get_address(to, 0);
+        const char *dn = internet_address_get_name(ia);
+        const char *addr = INTERNET_ADDRESS_IS_MAILBOX(ia)
+                               ? internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))
+                               : NULL;
+        size_t al = 0;
+        if (addr)
+            while (addr[al] && addr[al] != '@')
+                al++;
+        snprintf(names, sizeof names, "%s %.*s", dn ? dn : "", (int)(al < 100 ? al : 100),
+                 addr ? addr : "");
+    }
+    ks_mail_subject_key(valid ? valid : "", valid ? strlen(valid) : 0, names, m->subject_key,
+                        sizeof m->subject_key);
+    m->msg.subject_key = m->subject_key;
+    g_free(valid);
+}
+
+/* Counts multipart Content-Types cheaply, to keep absurd nesting away from GMime. */
+static size_t count_multiparts(const uint8_t *p, size_t n)
+{
+    size_t count = 0;
+    const uint8_t *q = p, *end = p + n;
+    while ((q = memchr(q, '/', (size_t)(end - q))) != NULL) {
+        if (q - p >= 9 && mail_iprefix((const char *)q - 9, 9, "multipart"))
+            count++;
+        q++;
+    }
+    return count;
+}
+
+int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct ks_mail_msg **out)
+{
+    mail_arena_reset(&m->arena);
+    memset(&m->msg, 0, sizeof m->msg);
+    m->msg.message_id = m->msg.subject = m->msg.subject_key = m->msg.from = "";
+    m->msg.verdict_source = m->msg.sender_helo = m->msg.fuzzy = "";
+    m->msg.time_source = "none";
+    m->msg.score = NAN;
+    memcpy(m->msg.country, "--", 3);
+    m->msg.size = raw->len;
+    m->nurls = 0;
+    m->natt = 0;
+    m->blen = 0;
+    m->warn = 0;
+    memset(m->seen, 0, m->seen_cap * sizeof *m->seen);
+    *out = &m->msg;
+
+    size_t len = raw->len;
+    if (count_multiparts(raw->data, raw->len) > TOO_COMPLEX) {
+        /* headers only: cut at the first empty line */
+        m->msg.problems |= KS_MAIL_PROB_TOOCOMPLEX;
+        const uint8_t *e = raw->data;
+        for (size_t i = 0; i + 1 < raw->len; i++)
+            if (e[i] == '\n' && (e[i + 1] == '\n' || (e[i + 1] == '\r' && i + 2 < raw->len &&
+                                                      e[i + 2] == '\n'))) {
+                len = i + 1;
+                break;
+            }
+    }
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *)raw->data, len);
+    GMimeParser *parser = stream ? g_mime_parser_new_with_stream(stream) : NULL;
+    GMimeMessage *msg = NULL;
+    if (parser) {
+        g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+        msg = g_mime_parser_construct_message(parser, m->opts);
+    }
+    if (!msg || !g_mime_object_get_header_list(GMIME_OBJECT(msg)) ||
+        g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(msg))) == 0) {
+        m->msg.problems |= KS_MAIL_PROB_NOHEADERS;
+    }
+    struct mail_urlx x = {0};
+    x.redirectors = m->cfg.redirectors;
+    x.max_urls = m->cfg.max_urls;
+    x.fn = on_url;
+    x.user = m;
+    x.seen = m->seen;
+    x.seen_cap = m->seen_cap;
+    if (msg) {
+        read_headers(m, msg, raw);
+        read_identity(m, msg);
+        GMimeObject *body = g_mime_message_get_mime_part(msg);
+        if (body && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
+            walk(m, body, &x);
+    }
+    if (x.dropped)
+        m->msg.problems |= KS_MAIL_PROB_URLS;
+    m->msg.problems |= m->warn;
+    if (msg)
+        g_object_unref(msg);
+    if (parser)
+        g_object_unref(parser);
+    if (stream)
+        g_object_unref(stream);
+
+    if ((m->cfg.want & KS_MAIL_WANT_FUZZY) && m->blen >= 64) {
+        if (fuzzy_hash_buf((const unsigned char *)m->body, (uint32_t)m->blen, m->fuzzy) == 0)
+            m->msg.fuzzy = m->fuzzy;
+    }
+    if (m->msg.sender.family && m->cfg.geo) {
+        struct ks_geo_result g;
+        ks_geo_lookup(m->cfg.geo, &m->msg.sender, &g);
+        memcpy(m->msg.country, g.country, 3);
+        m->msg.asn = g.asn;
+    }
+    m->msg.urls = m->urls;
+    m->msg.nurls = m->nurls;
+    m->msg.att = m->atts;
+    m->msg.natt = m->natt;
+
+    /* counting and the first reports */
+    struct ks_mail_stats *st = &m->st;
+    st->messages++;
+    st->spam += m->msg.verdict == KS_MAIL_SPAM;
+    st->ham += m->msg.verdict == KS_MAIL_HAM;
+    st->unknown += m->msg.verdict == KS_MAIL_UNKNOWN;
+    st->with_sender += m->msg.sender.family != 0;
+    st->urls += m->nurls;
+    st->attachments += m->natt;
+    unsigned p = m->msg.problems;
+    if (p & KS_MAIL_PROB_NOHEADERS) {
+        st->no_headers++;
+        report(m, raw, KS_EFORMAT, "message without readable header fields");
+    }
+    if (p & KS_MAIL_PROB_BOUNDARY) {
+        st->boundary++;
+        report(m, raw, KS_EFORMAT, "multipart without boundary or with a missing end");
+    }
+    if (p & KS_MAIL_PROB_CHARSET) {
+        st->charset++;
+        report(m, raw, KS_EFORMAT, "text not in its declared charset: converted by guess");
+    }
+    if (p & KS_MAIL_PROB_DEPTH) {
+        st->depth++;
+        report(m, raw, KS_ELIMIT, "MIME nesting deeper than %u: inner parts not read",
+               m->cfg.max_depth);
+    }
+    if (p & KS_MAIL_PROB_PARTS) {
+        st->parts++;
+        report(m, raw, KS_ELIMIT, "more than %u MIME parts: the rest not read", m->cfg.max_parts);
+    }
+    if (p & KS_MAIL_PROB_TOOCOMPLEX) {
+        st->too_complex++;
+        report(m, raw, KS_ELIMIT, "more than %d multiparts: headers only", TOO_COMPLEX);
+    }
+    if (p & KS_MAIL_PROB_URLS) {
+        st->urls_dropped++;
+        report(m, raw, KS_ELIMIT, "more than %u URLs: the rest dropped", m->cfg.max_urls);
+    }
+    return KS_OK;
+}
