@@ -88,5 +88,14 @@ int ks_cmd_geo(int argc, char **argv);
 int ks_cmd_sqli(int argc, char **argv);
 int ks_cmd_spf(int argc, char **argv);
 int ks_cmd_md6sum(int argc, char **argv);
+int ks_cmd_incident(int argc, char **argv);
+int ks_cmd_report(int argc, char **argv);
+int ks_cmd_samples(int argc, char **argv);
+int ks_cmd_honeypot(int argc, char **argv);
+int ks_cmd_mail(int argc, char **argv);
+int ks_cmd_ddos(int argc, char **argv);
+int ks_cmd_darknet(int argc, char **argv);
+int ks_cmd_p2p(int argc, char **argv);
+int ks_cmd_simulate(int argc, char **argv);
 
 #endif

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "kansoku/ks_spf.h"
+#include "kansoku/ks_store.h"
 
 static const char spf_usage[] =
     "Usage: kansoku spf check --ip IP --sender ADDR [--helo NAME] [--dns ADDR[:PORT]] [--json]\n"
     "       kansoku spf policyd (--listen unix:PATH|ADDR:PORT | --stdio) [options]\n"
     "       kansoku spf survey DOMAINS.txt [--concurrency N] [--dns ADDR[:PORT]]\n"
+    "       kansoku spf stats [--json]\n"
     "       kansoku spf test-suite FILE.yml...\n";
 
 static const char spf_help[] =
@@ -29,8 +31,52 @@ static const char spf_help[] =
     "  check       check one (client IP, MAIL FROM, HELO) over DNS\n"
     "  policyd     Postfix policy delegation service (check_policy_service)\n"
     "  survey      SPF publication and policies of a list of domains\n"
+    "  stats       SPF results per month and survey shares, from the store\n"
     "  test-suite  run OpenSPF-format YAML conformance suites with their zone data\n\n"
     "Run 'kansoku spf VERB --help' for a verb's options.\n\n" KS_CLI_COMMON_HELP;
+
+/* ---- the store ------------------------------------------------------------------------- */
+
+/* Results go to the store only when --db is given explicitly (option 0x101 of
+ * KS_CLI_COMMON_OPTS): a check or a survey is useful without one. */
+#define OPT_DB 0x101
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int writer_open(struct ks_cli *cli, const char *kind, const char *name,
+                       struct ks_store **stp, struct ks_spf_store **wp)
+{
+    int rc = ks_store_open(cli->db_path, NULL, stp);
+    if (rc != KS_OK) {
+        ks_cli_error(cli, "%s", ks_store_errmsg(NULL));
+        return rc;
+    }
+    struct ks_spf_store_config wcfg;
+    ks_spf_store_config_default(&wcfg);
+    wcfg.kind = kind;
+    wcfg.name = name;
+    if ((rc = ks_spf_store_new(*stp, &wcfg, wp)) != KS_OK)
+        ks_cli_error(cli, "%s", ks_strerror(rc));
+    return rc;
+}
+
+/* Writes what waits; reports a failure (the rows are lost, counted by the writer). */
+static int writer_flush(struct ks_cli *cli, struct ks_store *st, struct ks_spf_store *w)
+{
+    if (!w)
+        return KS_OK;
+    int rc = ks_spf_store_flush(w);
+    if (rc == KS_EEXIST)
+        return KS_OK; /* the same rows are stored already */
+    if (rc != KS_OK)
+        ks_cli_error(cli, "%s", ks_store_errmsg(st)[0] ? ks_store_errmsg(st) : ks_strerror(rc));
+    return rc;
+}
 
 /* ---- check ------------------------------------------------------------------------------- */
 
@@ -103,8 +149,9 @@ static int cmd_check(int argc, char **argv)
         "      --dns ADDR[:PORT]  DNS server(s), comma-separated (default /etc/resolv.conf)\n"
         "      --timeout MS       per-try DNS timeout (default 2000; 2 tries)\n"
         "      --receiver NAME    receiver / authserv-id in the headers (default: hostname)\n\n"
-        "Exit status: 0 when a result was reached (whatever it is), 1 on setup failure,\n"
-        "2 on usage errors.\n\n" KS_CLI_COMMON_HELP;
+        "With --db the result is also written to the store (table spf_results).\n\n"
+        "Exit status: 0 when a result was reached (whatever it is), 1 on setup or store\n"
+        "failure, 2 on usage errors.\n\n" KS_CLI_COMMON_HELP;
     struct ks_cli cli;
     ks_cli_init(&cli, "spf check", usage, help);
     static const struct option opts[] = {KS_CLI_COMMON_OPTS,
@@ -120,7 +167,9 @@ static int cmd_check(int argc, char **argv)
     enum ks_spf_identity ident = KS_SPF_MAILFROM;
     long timeout = 2000;
     int opt, code;
+    bool to_store = false;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
+        to_store |= opt == OPT_DB;
         int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
         if (r < 0)
             return code;
@@ -180,6 +229,8 @@ static int cmd_check(int argc, char **argv)
     rcfg.timeout_ms = (uint32_t)timeout;
     struct ks_spf_resolver *res = NULL;
     struct ks_spf *spf = NULL;
+    struct ks_store *store = NULL;
+    struct ks_spf_store *w = NULL;
     int status = KS_EXIT_FAIL;
     int rc = ks_spf_resolver_new(&rcfg, &res);
     if (rc != KS_OK) {
@@ -187,6 +238,8 @@ static int cmd_check(int argc, char **argv)
                      ks_strerror(rc));
         goto out;
     }
+    if (to_store && writer_open(&cli, "spf check", "spf check", &store, &w) != KS_OK)
+        goto out;
     struct ks_spf_config cfg;
     ks_spf_config_default(&cfg);
     cfg.receiver = receiver;
@@ -196,8 +249,11 @@ static int cmd_check(int argc, char **argv)
     }
     struct ks_spf_request req = {ip, sender, helo, ident};
     struct ks_spf_outcome o;
+    int64_t t = now_us();
     rc = ks_spf_check(spf, &req, &o);
     if (rc == KS_EINVAL) {
+        ks_spf_store_free(w);
+        ks_store_close(store);
         ks_spf_free(spf);
         ks_spf_resolver_free(res);
         return ks_cli_usage_error(&cli, "bad --ip '%s'", ip);
@@ -210,9 +266,15 @@ static int cmd_check(int argc, char **argv)
         ks_cli_json_line(outcome_json(&o, receiver));
     else
         print_outcome(&o, receiver);
+    if (w && (ks_spf_store_add_check(w, t, &o) != KS_OK || writer_flush(&cli, store, w) != KS_OK)) {
+        ks_spf_outcome_fini(&o);
+        goto out;
+    }
     ks_spf_outcome_fini(&o);
     status = KS_EXIT_OK;
 out:
+    ks_spf_store_free(w);
+    ks_store_close(store);
     ks_spf_free(spf);
     ks_spf_resolver_free(res);
     return status;
@@ -356,7 +418,27 @@ enum {
     OPT_MAX_CLIENTS,
     OPT_PDNS,
     OPT_PRECEIVER,
+    OPT_PTIMEOUT,
+    OPT_DB_INTERVAL,
 };
+
+struct pstore {
+    struct ks_cli *cli;
+    struct ks_store *st;
+    struct ks_spf_store *w;
+    uint64_t failures;
+};
+
+static void policyd_outcome(void *arg, const struct ks_spf_outcome *o)
+{
+    struct pstore *ps = arg;
+    if (!ps->w)
+        return;
+    int rc = ks_spf_store_add_check(ps->w, now_us(), o);
+    /* A full buffer flushed inside add: a failing store must not stop the service. */
+    if (rc != KS_OK && rc != KS_EEXIST && ps->failures++ < 5)
+        ks_cli_error(ps->cli, "store: %s", ks_store_errmsg(ps->st));
+}
 
 static int cmd_policyd(int argc, char **argv)
 {
@@ -379,9 +461,15 @@ static int cmd_policyd(int argc, char **argv)
         "                           softfail=PREPEND, neutral=DUNNO (%s: explanation/problem)\n"
         "      --no-helo            do not check the HELO identity\n"
         "      --skip PREFIXES      comma-separated client prefixes never checked (relays)\n"
-        "      --max-clients N      connections at once (default 1000)\n\n"
+        "      --max-clients N      connections at once (default 1000)\n"
+        "      --timeout MS         per-try DNS timeout (default 2000; 2 tries)\n"
+        "      --db-interval S      with --db: write the results every S seconds (default 60)\n\n"
         "Defaults: fail -> 550 5.7.23 <explanation>, temperror -> 451 4.7.24, the others ->\n"
-        "PREPEND Received-SPF. Stops on SIGTERM/SIGINT.\n\n" KS_CLI_COMMON_HELP;
+        "PREPEND Received-SPF. Stops on SIGTERM/SIGINT.\n\n"
+        "With --db every check (HELO and MAIL FROM) is written to the store (table\n"
+        "spf_results) in batches: every --db-interval seconds, every 10000 checks and at exit,\n"
+        "each batch one complete input, so the store is not locked between "
+        "batches.\n\n" KS_CLI_COMMON_HELP;
     struct ks_cli cli;
     ks_cli_init(&cli, "spf policyd", usage, help);
     static const struct option opts[] = {KS_CLI_COMMON_OPTS,
@@ -393,14 +481,17 @@ static int cmd_policyd(int argc, char **argv)
                                          {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
                                          {"dns", required_argument, NULL, OPT_PDNS},
                                          {"receiver", required_argument, NULL, OPT_PRECEIVER},
+                                         {"timeout", required_argument, NULL, OPT_PTIMEOUT},
+                                         {"db-interval", required_argument, NULL, OPT_DB_INTERVAL},
                                          {0}};
     struct ks_spf_policy_config pcfg;
     ks_spf_policy_config_default(&pcfg);
     const char *listen_spec = NULL, *dns = NULL;
-    bool use_stdio = false;
-    long max_clients = 1000;
+    bool use_stdio = false, to_store = false;
+    long max_clients = 1000, timeout = 2000, db_interval = 60;
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
+        to_store |= opt == OPT_DB;
         int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
         if (r < 0)
             return code;
@@ -443,6 +534,16 @@ static int cmd_policyd(int argc, char **argv)
         case OPT_PDNS:
             dns = optarg;
             break;
+        case OPT_PTIMEOUT:
+        case OPT_DB_INTERVAL: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 600000)
+                return ks_cli_usage_error(&cli, "bad --%s '%s'",
+                                          opt == OPT_PTIMEOUT ? "timeout" : "db-interval", optarg);
+            *(opt == OPT_PTIMEOUT ? &timeout : &db_interval) = v;
+            break;
+        }
         case OPT_PRECEIVER:
             pcfg.receiver = optarg;
             break;
@@ -464,11 +565,13 @@ static int cmd_policyd(int argc, char **argv)
     struct ks_spf_resolver_config rcfg;
     ks_spf_resolver_config_default(&rcfg);
     rcfg.servers = dns;
+    rcfg.timeout_ms = (uint32_t)timeout;
     struct ks_spf_resolver *res = NULL;
     struct ks_spf *spf = NULL;
     struct ks_spf_policy *pol = NULL;
     struct pclient **clients = NULL;
     struct pollfd *fds = NULL;
+    struct pstore ps = {&cli, NULL, NULL, 0};
     size_t nclients = 0;
     int lfd = -1, status = KS_EXIT_FAIL;
     int rc = ks_spf_resolver_new(&rcfg, &res);
@@ -476,6 +579,14 @@ static int cmd_policyd(int argc, char **argv)
         ks_cli_error(&cli, "cannot set up DNS: %s", ks_strerror(rc));
         goto out;
     }
+    if (to_store) {
+        if (writer_open(&cli, "spf policyd", listen_spec ? listen_spec : "stdio", &ps.st, &ps.w) !=
+            KS_OK)
+            goto out;
+        pcfg.on_outcome = policyd_outcome;
+        pcfg.on_outcome_arg = &ps;
+    }
+    int64_t next_flush = now_us() + (int64_t)db_interval * 1000000;
     struct ks_spf_config cfg;
     ks_spf_config_default(&cfg);
     cfg.receiver = pcfg.receiver;
@@ -524,6 +635,18 @@ static int cmd_policyd(int argc, char **argv)
         int nd = ks_spf_resolver_pollfds(res, fds + n, 16, &tmo);
         if (use_stdio && nclients == 0)
             break;
+        if (ps.w) {
+            int64_t t = now_us();
+            if (t >= next_flush) {
+                writer_flush(&cli, ps.st, ps.w);
+                next_flush = t + (int64_t)db_interval * 1000000;
+            }
+            if (ks_spf_store_pending(ps.w)) {
+                int64_t left_ms = (next_flush - t) / 1000 + 1;
+                if (tmo < 0 || left_ms < tmo)
+                    tmo = (int)left_ms;
+            }
+        }
         if (poll(fds, n + (size_t)nd, tmo) < 0 && errno != EINTR)
             break;
         ks_spf_resolver_process(res, fds + n, nd);
@@ -567,6 +690,10 @@ static int cmd_policyd(int argc, char **argv)
             }
         }
     }
+    /* Checks still in flight finish (temperror) when the resolver goes, below; what was
+     * answered so far is written now. */
+    if (ps.w && writer_flush(&cli, ps.st, ps.w) != KS_OK)
+        goto out;
     struct ks_spf_policy_stats st;
     ks_spf_policy_stats(pol, &st);
     ks_cli_info(&cli, "%llu requests, %llu replies, %llu from the instance cache, %llu skipped",
@@ -583,54 +710,35 @@ out:
         if (listen_spec && strncmp(listen_spec, "unix:", 5) == 0)
             unlink(listen_spec + 5);
     }
-    /* The resolver first: it completes pending checks (temperror) before the rest goes. */
+    /* The resolver first: it completes pending checks (temperror) before the rest goes. The
+     * writer is gone by then: those checks were never answered, so they are not stored. */
+    ks_spf_store_free(ps.w);
+    ps.w = NULL;
     ks_spf_resolver_free(res);
     ks_spf_policy_free(pol);
     ks_spf_free(spf);
+    ks_store_close(ps.st);
     return status;
 }
 
 /* ---- survey ------------------------------------------------------------------------------ */
 
-enum { POL_NONE, POL_FAIL, POL_SOFTFAIL, POL_NEUTRAL, POL_PASS, POL_REDIRECT, POL_NO_ALL, POL_N };
-static const char *const pol_names[POL_N] = {"none", "-all",     "~all",  "?all",
-                                             "+all", "redirect", "no-all"};
+#define POL_N KS_SPF_NPOLICIES
 
 struct survey {
     struct ks_cli *cli;
     uint64_t done, published, errors, lookups_total, over_limit;
     uint64_t policy[POL_N], results[KS_SPF_NRESULTS];
+    struct ks_store *st;
+    struct ks_spf_store *w;
+    int64_t t0;
+    int store_rc;
 };
 
 struct survey_item {
     struct survey *sv;
     char domain[];
 };
-
-/* The policy a record states for everyone else: its "all" term, else redirect=. */
-static int record_policy(const char *rec)
-{
-    if (!rec[0])
-        return POL_NONE;
-    int pol = POL_NO_ALL;
-    bool redirect = false;
-    const char *p = rec;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *t = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - t);
-        if (n >= 3 && strncasecmp(t + n - 3, "all", 3) == 0 && (n == 3 || n == 4)) {
-            char q = n == 4 ? t[0] : '+';
-            pol = q == '-' ? POL_FAIL : q == '~' ? POL_SOFTFAIL : q == '?' ? POL_NEUTRAL : POL_PASS;
-        } else if (n > 9 && strncasecmp(t, "redirect=", 9) == 0) {
-            redirect = true;
-        }
-    }
-    return pol == POL_NO_ALL && redirect ? POL_REDIRECT : pol;
-}
 
 static void survey_done(void *arg, const struct ks_spf_outcome *o)
 {
@@ -639,7 +747,14 @@ static void survey_done(void *arg, const struct ks_spf_outcome *o)
     sv->done++;
     sv->results[o->result]++;
     bool published = o->record[0] != '\0';
-    int pol = record_policy(o->record);
+    enum ks_spf_policy_class pol = ks_spf_policy_class(o->record);
+    if (sv->w && sv->store_rc == KS_OK) {
+        int rc = ks_spf_store_add_survey(sv->w, sv->t0, it->domain, o);
+        if (rc != KS_OK && rc != KS_EEXIST) {
+            sv->store_rc = rc;
+            ks_cli_error(sv->cli, "%s", ks_store_errmsg(sv->st));
+        }
+    }
     if (published)
         sv->published++;
     sv->policy[pol]++;
@@ -652,7 +767,7 @@ static void survey_done(void *arg, const struct ks_spf_outcome *o)
         json_t *j = json_object();
         json_object_set_new(j, "domain", json_string(it->domain));
         json_object_set_new(j, "published", json_boolean(published));
-        json_object_set_new(j, "policy", json_string(pol_names[pol]));
+        json_object_set_new(j, "policy", json_string(ks_spf_policy_class_name(pol)));
         json_object_set_new(j, "result", json_string(ks_spf_result_name(o->result)));
         json_object_set_new(j, "dns_lookups", json_integer(o->dns_lookups));
         json_object_set_new(j, "void_lookups", json_integer(o->void_lookups));
@@ -661,7 +776,7 @@ static void survey_done(void *arg, const struct ks_spf_outcome *o)
         ks_cli_json_line(j);
     } else if (!sv->cli->quiet && (sv->cli->verbose || err)) {
         printf("%-40s %-8s %-9s %-10s lookups=%u%s%s\n", it->domain, published ? "spf" : "no-spf",
-               pol_names[pol], ks_spf_result_name(o->result), o->dns_lookups,
+               ks_spf_policy_class_name(pol), ks_spf_result_name(o->result), o->dns_lookups,
                o->problem[0] ? " " : "", o->problem);
     }
     free(it);
@@ -682,7 +797,10 @@ static int cmd_survey(int argc, char **argv)
         "Options:\n"
         "      --concurrency N    checks in flight at once (default 64)\n"
         "      --dns ADDR[:PORT]  DNS server(s) (default /etc/resolv.conf)\n"
-        "      --timeout MS       per-try DNS timeout (default 2000)\n\n" KS_CLI_COMMON_HELP;
+        "      --timeout MS       per-try DNS timeout (default 2000)\n\n"
+        "With --db each domain's row is written to the store (table spf_survey, ts = the\n"
+        "survey's start: every run is kept, 'kansoku spf stats' shows "
+        "each).\n\n" KS_CLI_COMMON_HELP;
     struct ks_cli cli;
     ks_cli_init(&cli, "spf survey", usage, help);
     static const struct option opts[] = {KS_CLI_COMMON_OPTS,
@@ -692,8 +810,10 @@ static int cmd_survey(int argc, char **argv)
                                          {0}};
     long conc = 64, timeout = 2000;
     const char *dns = NULL;
+    bool to_store = false;
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
+        to_store |= opt == OPT_DB;
         int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
         if (r < 0)
             return code;
@@ -743,6 +863,9 @@ static int cmd_survey(int argc, char **argv)
     }
     if ((rc = ks_spf_new(NULL, ks_spf_resolver_dns(res), &spf)) != KS_OK)
         goto out;
+    sv.t0 = now_us();
+    if (to_store && writer_open(&cli, "spf survey", path, &sv.st, &sv.w) != KS_OK)
+        goto out;
     char *line = NULL;
     size_t cap = 0;
     uint64_t started = 0, bad = 0, lineno = 0;
@@ -789,6 +912,8 @@ static int cmd_survey(int argc, char **argv)
             ks_spf_resolver_run(res, 100);
     }
     free(line);
+    if (sv.w && sv.store_rc == KS_OK)
+        sv.store_rc = writer_flush(&cli, sv.st, sv.w);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     double tot = sv.done ? (double)sv.done : 1.0;
@@ -800,7 +925,8 @@ static int cmd_survey(int argc, char **argv)
         json_object_set_new(j, "published_share", json_real((double)sv.published / tot));
         json_t *pol = json_object();
         for (int i = 0; i < POL_N; i++)
-            json_object_set_new(pol, pol_names[i], json_integer((json_int_t)sv.policy[i]));
+            json_object_set_new(pol, ks_spf_policy_class_name((enum ks_spf_policy_class)i),
+                                json_integer((json_int_t)sv.policy[i]));
         json_object_set_new(j, "policies", pol);
         json_object_set_new(j, "errors", json_integer((json_int_t)sv.errors));
         json_object_set_new(j, "over_lookup_limit", json_integer((json_int_t)sv.over_limit));
@@ -812,20 +938,270 @@ static int cmd_survey(int argc, char **argv)
         printf("publish SPF: %llu (%.2f%%)\n", (unsigned long long)sv.published,
                100.0 * (double)sv.published / tot);
         for (int i = 0; i < POL_N; i++)
-            printf("policy %-9s %llu (%.2f%%)\n", pol_names[i], (unsigned long long)sv.policy[i],
-                   100.0 * (double)sv.policy[i] / tot);
+            printf("policy %-9s %llu (%.2f%%)\n",
+                   ks_spf_policy_class_name((enum ks_spf_policy_class)i),
+                   (unsigned long long)sv.policy[i], 100.0 * (double)sv.policy[i] / tot);
         printf("errors: %llu (permerror %llu, temperror %llu; over the lookup limit %llu)\n",
                (unsigned long long)sv.errors, (unsigned long long)sv.results[KS_SPF_PERMERROR],
                (unsigned long long)sv.results[KS_SPF_TEMPERROR], (unsigned long long)sv.over_limit);
         printf("mean DNS lookups: %.2f\n", (double)sv.lookups_total / tot);
         printf("rate: %.0f domains/s\n", dt > 0 ? tot / dt : 0);
     }
-    status = KS_EXIT_OK;
+    status = sv.store_rc == KS_OK ? KS_EXIT_OK : KS_EXIT_FAIL;
 out:
     if (in != stdin)
         fclose(in);
+    ks_spf_store_free(sv.w);
+    ks_store_close(sv.st);
     ks_spf_free(spf);
     ks_spf_resolver_free(res);
+    return status;
+}
+
+/* ---- stats ------------------------------------------------------------------------------- */
+
+/* Months are few (one row each), surveys too: small fixed tables are enough, and more rows
+ * than they hold are counted, not kept. */
+#define STATS_MAX 1200
+
+struct month_row {
+    char month[8]; /* YYYY-MM */
+    uint64_t n[KS_SPF_NRESULTS], helo;
+};
+
+struct survey_row {
+    int64_t ts;
+    char name[256];
+    uint64_t domains, published, errors, policy[POL_N];
+    double mean_lookups;
+};
+
+struct stats {
+    struct month_row *months;
+    size_t nmonths;
+    struct survey_row *surveys;
+    size_t nsurveys;
+    uint64_t overflow;
+};
+
+static int64_t val_i64(const struct ks_store_value *v)
+{
+    if (v->type == KS_TYPE_I64 || v->type == KS_TYPE_TIME)
+        return v->v.i64;
+    if (v->type == KS_TYPE_F64)
+        return (int64_t)v->v.f64;
+    return 0;
+}
+
+static void val_text(const struct ks_store_value *v, char *buf, size_t size)
+{
+    size_t n = 0;
+    if (v->type == KS_TYPE_TEXT || v->type == KS_TYPE_ADDR) {
+        n = v->v.bytes.len < size - 1 ? v->v.bytes.len : size - 1;
+        memcpy(buf, v->v.bytes.ptr, n);
+    }
+    buf[n] = '\0';
+}
+
+/* (month, identity, result, count), ordered by month. */
+static int month_cb(void *user, size_t ncols, const char *const *names,
+                    const struct ks_store_value *vals)
+{
+    struct stats *x = user;
+    char month[8], ident[16], result[16];
+    val_text(&vals[0], month, sizeof month);
+    val_text(&vals[1], ident, sizeof ident);
+    val_text(&vals[2], result, sizeof result);
+    uint64_t n = (uint64_t)val_i64(&vals[3]);
+    if (!x->nmonths || strcmp(x->months[x->nmonths - 1].month, month) != 0) {
+        if (x->nmonths == STATS_MAX) {
+            x->overflow++;
+            return 0;
+        }
+        memset(&x->months[x->nmonths], 0, sizeof x->months[0]);
+        memcpy(x->months[x->nmonths].month, month, sizeof month);
+        x->nmonths++;
+    }
+    struct month_row *m = &x->months[x->nmonths - 1];
+    int r = ks_spf_result_parse(result);
+    if (strcmp(ident, "helo") == 0)
+        m->helo += n;
+    else if (r >= 0)
+        m->n[r] += n;
+    return 0;
+}
+
+/* (ts, input name, policy, domains, published, errors, sum of lookups), ordered by ts. */
+static int survey_cb(void *user, size_t ncols, const char *const *names,
+                     const struct ks_store_value *vals)
+{
+    struct stats *x = user;
+    int64_t ts = val_i64(&vals[0]);
+    if (!x->nsurveys || x->surveys[x->nsurveys - 1].ts != ts) {
+        if (x->nsurveys == STATS_MAX) {
+            x->overflow++;
+            return 0;
+        }
+        memset(&x->surveys[x->nsurveys], 0, sizeof x->surveys[0]);
+        x->surveys[x->nsurveys].ts = ts;
+        val_text(&vals[1], x->surveys[x->nsurveys].name, sizeof x->surveys[0].name);
+        x->nsurveys++;
+    }
+    struct survey_row *s = &x->surveys[x->nsurveys - 1];
+    char pol[16];
+    val_text(&vals[2], pol, sizeof pol);
+    uint64_t n = (uint64_t)val_i64(&vals[3]);
+    for (int i = 0; i < POL_N; i++)
+        if (strcmp(pol, ks_spf_policy_class_name((enum ks_spf_policy_class)i)) == 0)
+            s->policy[i] += n;
+    double lookups = s->mean_lookups * (double)s->domains + (double)val_i64(&vals[6]);
+    s->domains += n;
+    s->published += (uint64_t)val_i64(&vals[4]);
+    s->errors += (uint64_t)val_i64(&vals[5]);
+    s->mean_lookups = s->domains ? lookups / (double)s->domains : 0;
+    return 0;
+}
+
+static double share(uint64_t a, uint64_t b)
+{
+    return b ? (double)a / (double)b : 0.0;
+}
+
+static void format_utc(int64_t t_us, char *buf, size_t size)
+{
+    time_t t = (time_t)(t_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    static const char usage[] = "Usage: kansoku spf stats [--db PATH] [--json]\n";
+    static const char help[] =
+        "Usage: kansoku spf stats [--db PATH] [--json]\n\n"
+        "SPF statistics from the store. Per month (UTC) of received mail, the MAIL FROM\n"
+        "results written by 'spf policyd --db' and 'spf check --db': checks, how many sender\n"
+        "domains publish SPF (any result but none) and how many do not, and each result;\n"
+        "HELO checks are counted apart. Then per survey run ('spf survey --db'): domains, the\n"
+        "share publishing SPF, the share of each policy, errors and mean DNS lookups.\n"
+        "Only complete inputs are counted.\n\n" KS_CLI_COMMON_HELP;
+    struct ks_cli cli;
+    ks_cli_init(&cli, "spf stats", usage, help);
+    static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
+    int opt, code;
+    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
+        int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
+        if (r < 0)
+            return code;
+        if (r == 0)
+            return ks_cli_usage_error(&cli, "unknown option");
+    }
+    if (optind < argc)
+        return ks_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    struct ks_store_config scfg;
+    ks_store_config_default(&scfg);
+    scfg.readonly = true;
+    struct ks_store *st = NULL;
+    struct stats x;
+    memset(&x, 0, sizeof x);
+    int status = KS_EXIT_FAIL;
+    int rc = ks_store_open(cli.db_path, &scfg, &st);
+    if (rc != KS_OK) {
+        ks_cli_error(&cli, "%s", ks_store_errmsg(NULL));
+        goto out;
+    }
+    x.months = calloc(STATS_MAX, sizeof *x.months);
+    x.surveys = calloc(STATS_MAX, sizeof *x.surveys);
+    if (!x.months || !x.surveys)
+        goto out;
+    rc = ks_store_query(st,
+                        "SELECT strftime('%Y-%m', r.ts / 1000000, 'unixepoch') AS month, "
+                        "r.identity, r.result, count(*) FROM spf_results r "
+                        "JOIN inputs ON inputs.id = r.input_id AND inputs.status = 'complete' "
+                        "GROUP BY month, r.identity, r.result ORDER BY month",
+                        NULL, 0, month_cb, &x);
+    if (rc == KS_OK)
+        rc = ks_store_query(st,
+                            "SELECT s.ts, min(inputs.name), s.policy, count(*), sum(s.published), "
+                            "sum(s.result IN ('permerror', 'temperror')), sum(s.dns_lookups) "
+                            "FROM spf_survey s JOIN inputs ON inputs.id = s.input_id "
+                            "AND inputs.status = 'complete' GROUP BY s.ts, s.policy ORDER BY s.ts",
+                            NULL, 0, survey_cb, &x);
+    if (rc != KS_OK) {
+        ks_cli_error(&cli, "%s", ks_store_errmsg(st));
+        goto out;
+    }
+    if (x.overflow)
+        ks_cli_warn(&cli, "more than %d months or surveys: the rest not shown", STATS_MAX);
+    if (!cli.json)
+        printf("%-7s %9s %9s %9s %8s  %s\n", "month", "checks", "spf", "no-spf", "spf%",
+               "pass/fail/softfail/neutral/permerror/temperror, helo checks");
+    for (size_t i = 0; i < x.nmonths; i++) {
+        struct month_row *m = &x.months[i];
+        uint64_t total = 0;
+        for (int r = 0; r < KS_SPF_NRESULTS; r++)
+            total += m->n[r];
+        uint64_t none = m->n[KS_SPF_NONE], published = total - none;
+        if (cli.json) {
+            json_t *j = json_object();
+            json_object_set_new(j, "month", json_string(m->month));
+            json_object_set_new(j, "checks", json_integer((json_int_t)total));
+            json_object_set_new(j, "published", json_integer((json_int_t)published));
+            json_object_set_new(j, "not_published", json_integer((json_int_t)none));
+            json_object_set_new(j, "published_share", json_real(share(published, total)));
+            json_t *res = json_object();
+            for (int r = 0; r < KS_SPF_NRESULTS; r++)
+                json_object_set_new(res, ks_spf_result_name((enum ks_spf_result)r),
+                                    json_integer((json_int_t)m->n[r]));
+            json_object_set_new(j, "results", res);
+            json_object_set_new(j, "helo_checks", json_integer((json_int_t)m->helo));
+            ks_cli_json_line(j);
+        } else {
+            printf("%-7s %9llu %9llu %9llu %7.2f%%  %llu/%llu/%llu/%llu/%llu/%llu, %llu\n",
+                   m->month, (unsigned long long)total, (unsigned long long)published,
+                   (unsigned long long)none, 100.0 * share(published, total),
+                   (unsigned long long)m->n[KS_SPF_PASS], (unsigned long long)m->n[KS_SPF_FAIL],
+                   (unsigned long long)m->n[KS_SPF_SOFTFAIL],
+                   (unsigned long long)m->n[KS_SPF_NEUTRAL],
+                   (unsigned long long)m->n[KS_SPF_PERMERROR],
+                   (unsigned long long)m->n[KS_SPF_TEMPERROR], (unsigned long long)m->helo);
+        }
+    }
+    for (size_t i = 0; i < x.nsurveys; i++) {
+        struct survey_row *v = &x.surveys[i];
+        char when[32];
+        format_utc(v->ts, when, sizeof when);
+        if (cli.json) {
+            json_t *j = json_object();
+            json_object_set_new(j, "survey", json_string(when));
+            json_object_set_new(j, "list", json_string(v->name));
+            json_object_set_new(j, "domains", json_integer((json_int_t)v->domains));
+            json_object_set_new(j, "published", json_integer((json_int_t)v->published));
+            json_object_set_new(j, "published_share", json_real(share(v->published, v->domains)));
+            json_t *pol = json_object();
+            for (int p = 0; p < POL_N; p++)
+                json_object_set_new(pol, ks_spf_policy_class_name((enum ks_spf_policy_class)p),
+                                    json_real(share(v->policy[p], v->domains)));
+            json_object_set_new(j, "policy_shares", pol);
+            json_object_set_new(j, "errors", json_integer((json_int_t)v->errors));
+            json_object_set_new(j, "mean_dns_lookups", json_real(v->mean_lookups));
+            ks_cli_json_line(j);
+        } else {
+            printf("survey %s %s: %llu domains, SPF %.2f%%", when, v->name,
+                   (unsigned long long)v->domains, 100.0 * share(v->published, v->domains));
+            for (int p = 1; p < POL_N; p++)
+                printf(", %s %.2f%%", ks_spf_policy_class_name((enum ks_spf_policy_class)p),
+                       100.0 * share(v->policy[p], v->domains));
+            printf(", errors %llu, mean lookups %.2f\n", (unsigned long long)v->errors,
+                   v->mean_lookups);
+        }
+    }
+    status = KS_EXIT_OK;
+out:
+    free(x.months);
+    free(x.surveys);
+    ks_store_close(st);
     return status;
 }
 
@@ -928,6 +1304,8 @@ int ks_cmd_spf(int argc, char **argv)
         return cmd_survey(argc - 1, argv + 1);
     if (strcmp(verb, "test-suite") == 0)
         return cmd_test_suite(argc - 1, argv + 1);
+    if (strcmp(verb, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
     if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
         fputs(spf_help, stdout);
         return KS_EXIT_OK;

@@ -8,9 +8,12 @@
 
 #include "cli.h"
 #include "kansoku/ks_sqli.h"
+#include "sqli_verbs.h"
 
 static const char sqli_usage[] = "Usage: kansoku sqli <verb> [options] [inputs]\n"
-                                 "       kansoku sqli check [options] [FILE]\n";
+                                 "       kansoku sqli check [options] [FILE]\n"
+                                 "       kansoku sqli scan [--log] FILE... [--db PATH] [--json]\n"
+                                 "       kansoku sqli stats [--from D] [--to D] [--json]\n";
 
 static const char sqli_help[] =
     "Usage: kansoku sqli <verb> [options] [inputs]\n"
@@ -21,7 +24,10 @@ static const char sqli_help[] =
     "Verbs:\n"
     "  check [FILE]   one decoded value per line in (stdin without FILE), one verdict per line\n"
     "                 out: '1<TAB>SIGNATURE[,SIGNATURE...]' or '0'\n"
-    "  scan           HTTP logs and captures (not yet)\n"
+    "  scan FILE...   web server logs: every request parameter checked; detections as lines\n"
+    "                 or JSON, and into the store with --db\n"
+    "  stats          from the store: detections per day by signature, sources by country,\n"
+    "                 campaigns (data theft, database overload, defacement)\n"
     "\n"
     "Each verb takes --help.\n"
     "\n" KS_CLI_COMMON_HELP;
@@ -454,9 +460,9 @@ int ks_cmd_sqli(int argc, char **argv)
         fputs(sqli_help, stdout);
         return KS_EXIT_OK;
     }
-    if (strcmp(verb, "scan") == 0) {
-        ks_cli_error(&cli, "scan: not implemented yet");
-        return KS_EXIT_FAIL;
-    }
+    if (strcmp(verb, "scan") == 0)
+        return ks_sqli_scan_main(argc - 1, argv + 1);
+    if (strcmp(verb, "stats") == 0)
+        return ks_sqli_stats_main(argc - 1, argv + 1);
     return ks_cli_usage_error(&cli, "unknown verb '%s'", verb);
 }

@@ -11,6 +11,15 @@ const struct ks_cmd ks_cmds[] = {
     {"sqli", "SQL-injection detection (check values, scan logs)", ks_cmd_sqli},
     {"spf", "SPF checks (RFC 7208), conformance suites, policy service", ks_cmd_spf},
     {"md6sum", "MD6 digests of files, and checks of digest lists (as sha256sum)", ks_cmd_md6sum},
+    {"incident", "the analysts' incident log (add, list, import, export)", ks_cmd_incident},
+    {"report", "the quarterly report: HTML page with SVG figures, and PDF", ks_cmd_report},
+    {"samples", "malware sample registry: add, stats, show", ks_cmd_samples},
+    {"honeypot", "low-interaction TCP/UDP honeypot feeding the sample registry", ks_cmd_honeypot},
+    {"mail", "mail: spam statistics, campaigns, URLs and attachments", ks_cmd_mail},
+    {"ddos", "DDoS attacks from packet captures or an interface (detect, stats)", ks_cmd_ddos},
+    {"darknet", "darknet (telescope) statistics: ports, sources, backscatter, new ports", ks_cmd_darknet},
+    {"p2p", "P2P residue: connection attempts to a host after its P2P client stopped", ks_cmd_p2p},
+    {"simulate", "a realistic, deterministic demo quarter of observations", ks_cmd_simulate},
     {NULL, NULL, NULL},
 };
 

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int links[] = {KS_LINK_ETHERNET, KS_LINK_SLL, KS_LINK_SLL2, KS_LINK_RAW,
+    static const int links[] = {KS_LINK_ETHERNET, KS_LINK_SLL,  KS_LINK_SLL2, KS_LINK_RAW,
                                 KS_LINK_NULL,     KS_LINK_LOOP, KS_LINK_IPV4, KS_LINK_IPV6};
     if (size < 1)
         return 0;

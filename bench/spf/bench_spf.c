@@ -4,10 +4,12 @@
  *
  * Domain i is sI.bench (see run.sh for the zone). Uncached: the resolver's cache is off, so
  * every check sends all its queries. Cached: one warm-up pass over the domains, then every
- * answer comes from the cache. Prints "checks_per_s=X pass=N other=N". */
+ * answer comes from the cache. Prints "checks_per_s=X pass=N other=N ... cpu_pct=P" (P: this
+ * process's CPU time over the timed run, in % of one core). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "kansoku/ks_spf.h"
@@ -28,6 +30,14 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int run(struct ks_spf *spf, struct ks_spf_resolver *r, struct bench *b, uint64_t total,
@@ -94,17 +104,18 @@ int main(int argc, char **argv)
     struct bench b;
     if (cached && run(spf, r, &b, ndom, conc, ndom) != 0)
         return 1;
-    double t0 = now();
+    double t0 = now(), c0 = cpu_seconds();
     if (run(spf, r, &b, total, conc, ndom) != 0)
         return 1;
-    double dt = now() - t0;
+    double dt = now() - t0, cpu = cpu_seconds() - c0;
     struct ks_spf_resolver_stats st;
     ks_spf_resolver_stats(r, &st);
     printf(
-        "checks_per_s=%.0f pass=%llu other=%llu queries_sent=%llu coalesced=%llu cache_hits=%llu\n",
+        "checks_per_s=%.0f pass=%llu other=%llu queries_sent=%llu coalesced=%llu cache_hits=%llu "
+        "cpu_pct=%.0f\n",
         (double)total / dt, (unsigned long long)b.results[KS_SPF_PASS],
         (unsigned long long)(total - b.results[KS_SPF_PASS]), (unsigned long long)st.sent,
-        (unsigned long long)st.coalesced, (unsigned long long)st.cache_hits);
+        (unsigned long long)st.coalesced, (unsigned long long)st.cache_hits, 100.0 * cpu / dt);
     ks_spf_free(spf);
     ks_spf_resolver_free(r);
     return 0;

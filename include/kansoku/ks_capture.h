@@ -62,19 +62,19 @@ enum ks_link {
 /* The summary of one packet. Valid until the next ks_capture_next/ks_pkt_decode with it;
  * payload points into the capture buffer (copy what you keep). */
 struct ks_pkt {
-    int64_t ts_us;        /* capture time, µs since the epoch (UTC) */
-    uint64_t number;      /* packet number in its source, from 1 */
-    uint64_t offset;      /* byte offset of its record (pcap) or block (pcapng) */
-    struct ks_addr src;   /* family 0 when not IP */
+    int64_t ts_us;      /* capture time, µs since the epoch (UTC) */
+    uint64_t number;    /* packet number in its source, from 1 */
+    uint64_t offset;    /* byte offset of its record (pcap) or block (pcapng) */
+    struct ks_addr src; /* family 0 when not IP */
     struct ks_addr dst;
-    uint8_t ipver;        /* 4, 6, or 0 (not IP) */
-    uint8_t proto;        /* IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...) */
-    uint8_t tcp_flags;    /* KS_TCP_* */
-    uint8_t ttl;          /* IPv4 TTL / IPv6 hop limit */
-    uint16_t flags;       /* KS_PKT_* */
-    uint16_t sport;       /* TCP/UDP ports (host order) when KS_PKT_L4 */
+    uint8_t ipver;     /* 4, 6, or 0 (not IP) */
+    uint8_t proto;     /* IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...) */
+    uint8_t tcp_flags; /* KS_TCP_* */
+    uint8_t ttl;       /* IPv4 TTL / IPv6 hop limit */
+    uint16_t flags;    /* KS_PKT_* */
+    uint16_t sport;    /* TCP/UDP ports (host order) when KS_PKT_L4 */
     uint16_t dport;
-    uint8_t icmp_type;    /* ICMP/ICMPv6 when KS_PKT_L4 */
+    uint8_t icmp_type; /* ICMP/ICMPv6 when KS_PKT_L4 */
     uint8_t icmp_code;
     uint16_t vlan;        /* outermost VLAN id, 0 if none */
     uint32_t wire_len;    /* length on the wire (pcap orig_len) */
@@ -82,7 +82,7 @@ struct ks_pkt {
     uint32_t ip_len;      /* IP total length (IPv6: 40 + payload length) */
     uint32_t payload_len; /* transport payload bytes available (within cap_len) */
     const uint8_t *payload;
-    uint32_t weight;      /* how many packets this one stands for (--sample-rate), >= 1 */
+    uint32_t weight; /* how many packets this one stands for (--sample-rate), >= 1 */
 };
 
 /* What ks_pkt_decode made of a packet. OK and NOT_IP are fine; the others are malformed or
@@ -136,7 +136,7 @@ struct ks_capture_stats {
     uint64_t ipv4, ipv6, not_ip;
     uint64_t tcp, udp, icmp, icmp6, other; /* by transport (other: GRE, ESP, ...) */
     uint64_t frag_first, frag_later;
-    uint64_t bad;                           /* malformed or truncated, total */
+    uint64_t bad;                            /* malformed or truncated, total */
     uint64_t by_status[KS_PKT_STATUS_COUNT]; /* per ks_pkt_status */
     uint64_t files;                          /* sources opened */
     uint64_t live_dropped;                   /* live: dropped by the kernel (pcap_stats) */

@@ -41,23 +41,23 @@ struct ks_mail_reader_config {
 KS_API void ks_mail_reader_config_default(struct ks_mail_reader_config *cfg);
 
 struct ks_mail_reader_stats {
-    uint64_t files;        /* files opened */
-    uint64_t messages;     /* messages returned */
-    uint64_t bytes;        /* bytes read */
-    uint64_t oversized;    /* messages skipped for exceeding max_message */
-    uint64_t empty;        /* empty messages skipped (a From_ line and nothing else) */
-    uint64_t broken_from;  /* From_ separators accepted without the blank line or date */
-    uint64_t not_mail;     /* files skipped: neither a mailbox nor a message */
-    uint64_t unreadable;   /* files or directories that could not be read */
+    uint64_t files;       /* files opened */
+    uint64_t messages;    /* messages returned */
+    uint64_t bytes;       /* bytes read */
+    uint64_t oversized;   /* messages skipped for exceeding max_message */
+    uint64_t empty;       /* empty messages skipped (a From_ line and nothing else) */
+    uint64_t broken_from; /* From_ separators accepted without the blank line or date */
+    uint64_t not_mail;    /* files skipped: neither a mailbox nor a message */
+    uint64_t unreadable;  /* files or directories that could not be read */
 };
 
 /* One raw message, borrowed from the reader until the next ks_mail_reader_next(). */
 struct ks_mail_raw {
     const uint8_t *data; /* the message (From_ line excluded, mboxrd quoting removed) */
     size_t len;
-    struct ks_loc loc;       /* source path, byte offset and line of its start, record = its
-                                number in the source (from 1) */
-    const char *envelope;    /* the From_ line after "From " ("" if none), NUL-terminated */
+    struct ks_loc loc;    /* source path, byte offset and line of its start, record = its
+                             number in the source (from 1) */
+    const char *envelope; /* the From_ line after "From " ("" if none), NUL-terminated */
 };
 
 struct ks_mail_reader; /* opaque */
@@ -78,13 +78,13 @@ KS_API void ks_mail_reader_free(struct ks_mail_reader *r); /* NULL is fine */
 
 /* One Received: field (RFC 5321 4.4 "Time-stamp-line" and the many formats in the wild). */
 struct ks_mail_received {
-    struct ks_addr ip;    /* the connecting client's address (family 0 if none found) */
-    char helo[128];       /* the name the client gave ("from X"), "" if none */
-    char rdns[128];       /* the reverse-DNS name the receiver recorded, "" if none */
-    char by[128];         /* the receiving host, "" if none */
-    char with[32];        /* protocol (SMTP, ESMTPS, LMTP...), "" if none */
-    int64_t time_us;      /* the date after ';', 0 if none or unparsable */
-    bool local;           /* locally submitted (no network client: qmail "invoked by uid") */
+    struct ks_addr ip; /* the connecting client's address (family 0 if none found) */
+    char helo[128];    /* the name the client gave ("from X"), "" if none */
+    char rdns[128];    /* the reverse-DNS name the receiver recorded, "" if none */
+    char by[128];      /* the receiving host, "" if none */
+    char with[32];     /* protocol (SMTP, ESMTPS, LMTP...), "" if none */
+    int64_t time_us;   /* the date after ';', 0 if none or unparsable */
+    bool local;        /* locally submitted (no network client: qmail "invoked by uid") */
 };
 
 /* Parses the value of a Received: field (unfolded or not). Never fails on bad input: what
@@ -104,13 +104,18 @@ KS_API const char *ks_mail_verdict_name(enum ks_mail_verdict v); /* "unknown", "
  * ("reject", "add header", "rewrite subject" = spam; "no action", "greylist" = ham).
  * Returns the verdict (KS_MAIL_UNKNOWN if the field is not a filter header or unreadable)
  * and sets *score to the score if the value has one (else NAN). */
-KS_API enum ks_mail_verdict ks_mail_verdict_header(const char *name, const char *value,
-                                                   size_t len, double *score);
+KS_API enum ks_mail_verdict ks_mail_verdict_header(const char *name, const char *value, size_t len,
+                                                   double *score);
 
 enum ks_mail_spf {
     KS_MAIL_SPF_ABSENT = 0, /* no SPF result header */
-    KS_MAIL_SPF_NONE, KS_MAIL_SPF_NEUTRAL, KS_MAIL_SPF_PASS, KS_MAIL_SPF_FAIL,
-    KS_MAIL_SPF_SOFTFAIL, KS_MAIL_SPF_TEMPERROR, KS_MAIL_SPF_PERMERROR,
+    KS_MAIL_SPF_NONE,
+    KS_MAIL_SPF_NEUTRAL,
+    KS_MAIL_SPF_PASS,
+    KS_MAIL_SPF_FAIL,
+    KS_MAIL_SPF_SOFTFAIL,
+    KS_MAIL_SPF_TEMPERROR,
+    KS_MAIL_SPF_PERMERROR,
 };
 KS_API const char *ks_mail_spf_name(enum ks_mail_spf r); /* "absent", "none", "pass", ... */
 /* The SPF result of a Received-SPF: (RFC 7208 9.1) or Authentication-Results: (RFC 8601,
@@ -131,19 +136,17 @@ KS_API size_t ks_mail_subject_key(const char *subj, size_t len, const char *name
  * "{.}", "[dot]", "(dot)", " dot " between labels -> ".", "[:]" -> ":", spaces inside
  * "h t t p : / /" and around dots (" . "). Writes at most size - 1 bytes and a NUL; returns
  * the length written and sets *changed when something was undone. */
-KS_API size_t ks_mail_deobfuscate(const char *s, size_t len, char *out, size_t size,
-                                  bool *changed);
+KS_API size_t ks_mail_deobfuscate(const char *s, size_t len, char *out, size_t size, bool *changed);
 
 /* Flags of a normalised URL. */
-#define KS_MAIL_URL_IDN 0x01u         /* the host was internationalised (converted to A-labels) */
-#define KS_MAIL_URL_NUMERIC 0x02u     /* the host was a numeric IP (decimal/octal/hex: made dotted) */
-#define KS_MAIL_URL_IP 0x04u          /* the host is an IP address */
-#define KS_MAIL_URL_USERINFO 0x08u    /* the URL had user@ before the host (dropped) */
-#define KS_MAIL_URL_OBFUSCATED 0x10u  /* found only after deobfuscation */
-#define KS_MAIL_URL_BARE 0x20u        /* written without a scheme (www.example.com/...) */
-#define KS_MAIL_URL_REDIRECT 0x40u    /* the target unwrapped from a redirector URL */
-#define KS_MAIL_URL_MISMATCH 0x80u    /* a link whose visible text shows another domain */
-#define KS_MAIL_URL_BADHOST 0x100u    /* the host could not be converted (kept lowercased) */
+#define KS_MAIL_URL_IDN 0x01u      /* the host was internationalised (converted to A-labels) */
+#define KS_MAIL_URL_NUMERIC 0x02u  /* the host was a numeric IP (decimal/octal/hex: made dotted) */
+#define KS_MAIL_URL_IP 0x04u       /* the host is an IP address */
+#define KS_MAIL_URL_USERINFO 0x08u /* the URL had user@ before the host (dropped) */
+#define KS_MAIL_URL_OBFUSCATED 0x10u /* found only after deobfuscation */
+#define KS_MAIL_URL_BARE 0x20u       /* written without a scheme (www.example.com/...) */
+#define KS_MAIL_URL_REDIRECT 0x40u   /* the target unwrapped from a redirector URL */
+#define KS_MAIL_URL_MISMATCH 0x80u   /* a link whose visible text shows another domain */
 
 /* Normalises an absolute http, https or ftp URL: scheme and host lowercased, IDN host to
  * punycode (IDNA 2008 + TR46), numeric hosts (3232235777, 0300.0250.1.1, 0xc0a80101, 10.1)
@@ -182,22 +185,21 @@ KS_API const char *const *ks_mail_redirectors_default(void);
  * Returns the number of URLs reported. Thread-safe. */
 KS_API size_t ks_mail_urls_extract(const char *s, size_t len, bool html,
                                    const char *const *redirectors, size_t max_urls,
-                                   int (*fn)(void *user, const struct ks_mail_url *u),
-                                   void *user);
+                                   int (*fn)(void *user, const struct ks_mail_url *u), void *user);
 
 /* --- attachments ------------------------------------------------------------------------- */
 
-#define KS_MAIL_ATT_EXECUTABLE 0x01u  /* PE, ELF, Mach-O, script by content */
-#define KS_MAIL_ATT_SUSPICIOUS 0x02u  /* double extension, .scr/.pif/.exe..., RTL override */
-#define KS_MAIL_ATT_ARCHIVE 0x04u     /* an archive (members listed) */
+#define KS_MAIL_ATT_EXECUTABLE 0x01u     /* PE, ELF, Mach-O, script by content */
+#define KS_MAIL_ATT_SUSPICIOUS 0x02u     /* double extension, .scr/.pif/.exe..., RTL override */
+#define KS_MAIL_ATT_ARCHIVE 0x04u        /* an archive (members listed) */
 #define KS_MAIL_ATT_EXE_IN_ARCHIVE 0x08u /* an executable or suspicious member in the archive */
-#define KS_MAIL_ATT_ENCRYPTED 0x10u   /* archive members could not be read (password) */
+#define KS_MAIL_ATT_ENCRYPTED 0x10u      /* archive members could not be read (password) */
 
 struct ks_mail_attachment {
-    const char *name;    /* file name ("" if none) */
-    const char *mime;    /* declared Content-Type */
-    const char *magic;   /* MIME type by content (libmagic) */
-    char sha256[65];     /* lowercase hex */
+    const char *name;  /* file name ("" if none) */
+    const char *mime;  /* declared Content-Type */
+    const char *magic; /* MIME type by content (libmagic) */
+    char sha256[65];   /* lowercase hex */
     char md5[33];
     uint64_t size;       /* decoded bytes */
     unsigned flags;      /* KS_MAIL_ATT_* */
@@ -233,23 +235,23 @@ struct ks_mail_msg {
     const char *message_id; /* without <>; "" if absent */
     const char *subject;    /* decoded (RFC 2047), UTF-8 */
     const char *subject_key;
-    const char *from;       /* the From: address ("" if none) */
-    int64_t time_us;        /* Date:, else the first Received: date, else 0 */
-    const char *time_source;/* "date", "received", "envelope" or "none" */
+    const char *from;        /* the From: address ("" if none) */
+    int64_t time_us;         /* Date:, else the first Received: date, else 0 */
+    const char *time_source; /* "date", "received", "envelope" or "none" */
     enum ks_mail_verdict verdict;
-    double score;           /* NAN if no score */
+    double score;               /* NAN if no score */
     const char *verdict_source; /* the header it came from ("" if none) */
-    struct ks_addr sender;  /* first untrusted hop (family 0 if none) */
+    struct ks_addr sender;      /* first untrusted hop (family 0 if none) */
     const char *sender_helo;
-    uint32_t hops;          /* Received fields */
-    char country[3];        /* "--" when unknown */
+    uint32_t hops;   /* Received fields */
+    char country[3]; /* "--" when unknown */
     uint32_t asn;
     enum ks_mail_spf spf;
-    const char *fuzzy;      /* ssdeep of the body text ("" if none) */
+    const char *fuzzy; /* ssdeep of the body text ("" if none) */
     uint64_t size;
-    uint32_t parts;         /* MIME parts */
-    uint32_t depth;         /* deepest multipart nesting */
-    unsigned problems;      /* KS_MAIL_PROB_* bits */
+    uint32_t parts;    /* MIME parts */
+    uint32_t depth;    /* deepest multipart nesting */
+    unsigned problems; /* KS_MAIL_PROB_* bits */
     size_t nurls;
     const struct ks_mail_url *urls;
     size_t natt;
@@ -291,13 +293,13 @@ KS_API int ks_mail_store_msg(struct ks_ingest *ing, const struct ks_mail_msg *ms
                              enum ks_mail_verdict label);
 
 struct ks_mail_stats_config {
-    int64_t from_us, to_us;   /* period [from, to); 0, 0 = everything */
-    int32_t tz_offset_s;      /* days and weeks in this zone (default UTC) */
-    uint32_t min_campaign;    /* messages for a group to be a campaign (default 10) */
-    uint32_t max_campaigns;   /* reported per kind (default 20) */
-    double burst_factor;      /* burst: day share >= factor x campaign median share (3) */
-    double burst_min_share;   /* and >= this share of the day's mail (0.01) */
-    int fuzzy_threshold;      /* ssdeep score to join a cluster (default 60) */
+    int64_t from_us, to_us; /* period [from, to); 0, 0 = everything */
+    int32_t tz_offset_s;    /* days and weeks in this zone (default UTC) */
+    uint32_t min_campaign;  /* messages for a group to be a campaign (default 10) */
+    uint32_t max_campaigns; /* reported per kind (default 20) */
+    double burst_factor;    /* burst: day share >= factor x campaign median share (3) */
+    double burst_min_share; /* and >= this share of the day's mail (0.01) */
+    int fuzzy_threshold;    /* ssdeep score to join a cluster (default 60) */
 };
 KS_API void ks_mail_stats_config_default(struct ks_mail_stats_config *cfg);
 

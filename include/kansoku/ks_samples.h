@@ -65,38 +65,38 @@ struct ks_sample_ioc {
 struct ks_sample_info {
     uint64_t size;
     char md5[33], sha1[41], sha256[65];
-    char md6[65];     /* MD6-256, "" when disabled */
-    char ssdeep[160]; /* "" when disabled */
-    char tlsh[80];    /* "" when disabled, unavailable, or the sample is too short or uniform */
-    char type[160];   /* libmagic's description */
-    char mime[80];    /* libmagic's MIME type */
-    double entropy;   /* bits per byte of the whole sample */
-    bool pe, elf;     /* a PE (MZ + PE header) / ELF image at offset 0 */
-    bool upx;         /* UPX section names or the UPX! marker */
-    unsigned nsections;   /* PE sections in the header (may exceed KS_SAMPLES_MAX_SECTIONS) */
+    char md6[65];       /* MD6-256, "" when disabled */
+    char ssdeep[160];   /* "" when disabled */
+    char tlsh[80];      /* "" when disabled, unavailable, or the sample is too short or uniform */
+    char type[160];     /* libmagic's description */
+    char mime[80];      /* libmagic's MIME type */
+    double entropy;     /* bits per byte of the whole sample */
+    bool pe, elf;       /* a PE (MZ + PE header) / ELF image at offset 0 */
+    bool upx;           /* UPX section names or the UPX! marker */
+    unsigned nsections; /* PE sections in the header (may exceed KS_SAMPLES_MAX_SECTIONS) */
     struct ks_sample_section sections[KS_SAMPLES_MAX_SECTIONS];
     double max_section_entropy; /* of the PE sections with raw data (0 if none) */
-    char packer[32];  /* "UPX", "high-entropy" (a section >= 7.2 bits/byte) or "" */
-    bool av_scanned;  /* a ClamAV engine was loaded and the scan ran */
-    char av[128];     /* ClamAV signature name, "" when clean or not scanned */
-    char rules[256];  /* YARA rules that matched, comma-separated, in rule order */
-    char tags[128];   /* type tags from the rules and the packer hint, sorted, comma-separated */
+    char packer[32];            /* "UPX", "high-entropy" (a section >= 7.2 bits/byte) or "" */
+    bool av_scanned;            /* a ClamAV engine was loaded and the scan ran */
+    char av[128];               /* ClamAV signature name, "" when clean or not scanned */
+    char rules[256];            /* YARA rules that matched, comma-separated, in rule order */
+    char tags[128]; /* type tags from the rules and the packer hint, sorted, comma-separated */
     unsigned niocs;
     struct ks_sample_ioc iocs[KS_SAMPLES_MAX_IOCS];
     uint32_t pe_anomalies; /* malformed PE fields seen (bad offsets, truncated tables) */
 };
 
 struct ks_samples_stats {
-    uint64_t analyzed;     /* samples hashed and classified */
-    uint64_t bytes;        /* their bytes */
-    uint64_t refused;      /* too large, unreadable */
-    uint64_t kept;         /* new files written under dir */
-    uint64_t already_kept; /* already there (same SHA-256) */
-    uint64_t av_errors;    /* ClamAV scans that failed */
-    uint64_t yara_errors;  /* YARA scans that failed (timeout included) */
-    uint64_t iocs_dropped; /* indicators beyond KS_SAMPLES_MAX_IOCS */
-    uint32_t yara_rules;   /* rules loaded */
-    uint32_t av_signatures;/* ClamAV signatures loaded */
+    uint64_t analyzed;      /* samples hashed and classified */
+    uint64_t bytes;         /* their bytes */
+    uint64_t refused;       /* too large, unreadable */
+    uint64_t kept;          /* new files written under dir */
+    uint64_t already_kept;  /* already there (same SHA-256) */
+    uint64_t av_errors;     /* ClamAV scans that failed */
+    uint64_t yara_errors;   /* YARA scans that failed (timeout included) */
+    uint64_t iocs_dropped;  /* indicators beyond KS_SAMPLES_MAX_IOCS */
+    uint32_t yara_rules;    /* rules loaded */
+    uint32_t av_signatures; /* ClamAV signatures loaded */
 };
 
 struct ks_samples; /* opaque */

@@ -219,13 +219,13 @@ KS_API int ks_spf_record_check(const char *txt, size_t len, char *err, size_t er
 /* The policy a record states for hosts it does not list (what a survey reports): its "all"
  * term, else redirect=. */
 enum ks_spf_policy_class {
-    KS_SPF_POLICY_NONE = 0,  /* no record */
-    KS_SPF_POLICY_FAIL,      /* -all */
-    KS_SPF_POLICY_SOFTFAIL,  /* ~all */
-    KS_SPF_POLICY_NEUTRAL,   /* ?all */
-    KS_SPF_POLICY_PASS,      /* +all or all */
-    KS_SPF_POLICY_REDIRECT,  /* no all, redirect= */
-    KS_SPF_POLICY_NO_ALL,    /* neither (ends neutral) */
+    KS_SPF_POLICY_NONE = 0, /* no record */
+    KS_SPF_POLICY_FAIL,     /* -all */
+    KS_SPF_POLICY_SOFTFAIL, /* ~all */
+    KS_SPF_POLICY_NEUTRAL,  /* ?all */
+    KS_SPF_POLICY_PASS,     /* +all or all */
+    KS_SPF_POLICY_REDIRECT, /* no all, redirect= */
+    KS_SPF_POLICY_NO_ALL,   /* neither (ends neutral) */
 };
 #define KS_SPF_NPOLICIES 7
 /* Classifies a record's text ("" or NULL = KS_SPF_POLICY_NONE). The last all term counts. */
@@ -243,8 +243,8 @@ KS_API const char *ks_spf_policy_class_name(enum ks_spf_policy_class c);
  * part of an address. Used by one thread at a time. */
 struct ks_store;
 struct ks_spf_store_config {
-    const char *kind; /* inputs.kind: "spf check", "spf policyd", "spf survey", "mail" ... */
-    const char *name; /* inputs.name: what was observed (socket, list file) */
+    const char *kind;  /* inputs.kind: "spf check", "spf policyd", "spf survey", "mail" ... */
+    const char *name;  /* inputs.name: what was observed (socket, list file) */
     uint32_t max_rows; /* rows kept before an automatic flush; 10000 */
 };
 struct ks_spf_store_stats {

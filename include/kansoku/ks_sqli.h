@@ -162,6 +162,9 @@ struct ks_sqli_config {
     uint32_t max_value_len; /* bytes of a value analysed (default 65536; the rest counted) */
     uint32_t max_tokens;    /* tokens per context (default 2048) */
     int min_score;          /* generic decision threshold (default 3, see README) */
+    uint32_t cache_entries; /* remember this many benign values (hash, method, field) so that
+                               repeats (User-Agent, Referer, common paths) skip the detectors;
+                               0 = off (default); rounded up to a power of two */
     struct ks_diag *diag;   /* rules-file errors and truncated values; may be NULL */
 };
 
@@ -175,6 +178,7 @@ struct ks_sqli_stats {
                                 none of the rules' required literals (the pre-filter) */
     uint64_t generic_inert;  /* values the generic detector skipped: nothing but words and
                                 numbers (see src/sqli/README.md) */
+    uint64_t cache_hits;     /* values found benign in the cache */
 };
 
 struct ks_sqli;
@@ -201,5 +205,56 @@ KS_API const char *ks_sqli_sig_name(const struct ks_sqli *s, unsigned sig);
 
 KS_API void ks_sqli_stats(const struct ks_sqli *s, struct ks_sqli_stats *st);
 KS_API void ks_sqli_free(struct ks_sqli *s);
+
+/* ---- campaigns (src/sqli/README.md, "Campaigns") ---- */
+
+enum ks_sqli_campaign_kind {
+    KS_SQLI_CAMPAIGN_UNKNOWN = 0,
+    KS_SQLI_CAMPAIGN_THEFT,      /* few (domestic) sources, few targets, short intense bursts */
+    KS_SQLI_CAMPAIGN_OVERLOAD,   /* few targets, long-running, many spread sources */
+    KS_SQLI_CAMPAIGN_DEFACEMENT, /* one source sweeping many servers */
+};
+
+struct ks_sqli_campaign_config {
+    int64_t session_gap_us;   /* a source's detections this close form a session (1 h) */
+    int64_t merge_gap_us;     /* sessions on a target this close join a campaign (24 h) */
+    uint32_t sweep_targets;   /* a session over this many targets is a sweep (5) */
+    uint32_t min_detections;  /* smaller groups are not reported (5) */
+    uint64_t max_events;      /* detections held (20 M); more are counted as dropped */
+    const char *home_country; /* ISO code for "domestic" ("JP") */
+};
+
+struct ks_sqli_campaign {
+    uint32_t id;
+    enum ks_sqli_campaign_kind kind;
+    int64_t start_us, end_us;
+    uint64_t detections;
+    uint32_t sources, targets, signatures;
+    uint32_t peak_per_min;   /* most detections in any 60 s */
+    uint32_t active_minutes; /* distinct minutes with detections */
+    double top_source_share; /* detections of the busiest source / all */
+    double domestic_share;   /* sources in home_country / sources with a known country; -1 */
+    double top_signature_share;
+    const char *top_signature, *top_source, *top_host; /* borrowed from the handle */
+    char *features; /* "sources=1 targets=12 ...": what decided (owned by the handle) */
+};
+
+struct ks_sqli_campaigns;
+
+KS_API void ks_sqli_campaign_config_default(struct ks_sqli_campaign_config *cfg);
+KS_API int ks_sqli_campaigns_new(const struct ks_sqli_campaign_config *cfg,
+                                 struct ks_sqli_campaigns **cp);
+/* Adds one detection (any order). country: ISO code of the source or NULL/"--". KS_ELIMIT
+ * past max_events (counted), KS_ENOMEM. */
+KS_API int ks_sqli_campaigns_add(struct ks_sqli_campaigns *c, int64_t t_us, const char *source,
+                                 const char *host, const char *signature, const char *country);
+/* Groups and classifies what was added; then count/get list the campaigns. */
+KS_API int ks_sqli_campaigns_finish(struct ks_sqli_campaigns *c);
+KS_API size_t ks_sqli_campaigns_count(const struct ks_sqli_campaigns *c);
+KS_API const struct ks_sqli_campaign *ks_sqli_campaigns_get(const struct ks_sqli_campaigns *c,
+                                                            size_t i);
+KS_API uint64_t ks_sqli_campaigns_dropped(const struct ks_sqli_campaigns *c);
+KS_API void ks_sqli_campaigns_free(struct ks_sqli_campaigns *c); /* NULL is fine */
+KS_API const char *ks_sqli_campaign_kind_name(enum ks_sqli_campaign_kind k);
 
 #endif

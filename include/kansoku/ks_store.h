@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 /* The schema version this build knows (the last entry of the migration list). */
-#define KS_STORE_SCHEMA_VERSION 3
+#define KS_STORE_SCHEMA_VERSION 8
 
 /* Logical types of columns. */
 enum ks_store_type {
@@ -82,6 +82,17 @@ enum ks_store_table_id {
     KS_TBL_SAMPLE_IOCS = 4,       /* samples: C&C addresses and URLs found in a sample (v2) */
     KS_TBL_HONEYPOT_SESSIONS = 5, /* honeypot: one row per TCP session or UDP datagram (v2) */
     KS_TBL_INCIDENTS = 6,         /* incident log: one row per analyst's entry (v3) */
+    KS_TBL_SPF_RESULTS = 7,       /* spf: one row per SPF check of received mail (v4) */
+    KS_TBL_SPF_SURVEY = 8,        /* spf: one row per surveyed domain (v4) */
+    KS_TBL_MAIL_MESSAGES = 9,     /* mail: one row per received message (v5) */
+    KS_TBL_MAIL_URLS = 10,        /* mail: one row per distinct URL of a message (v5) */
+    KS_TBL_MAIL_ATTACHMENTS = 11, /* mail: one row per attachment (v5) */
+    KS_TBL_DDOS_ATTACKS = 12,     /* ddos: one row per attack (v6) */
+    KS_TBL_DDOS_TIMELINE = 13,    /* ddos: one row per second (or coarser step) of an attack (v6) */
+    KS_TBL_DARKNET_CELLS = 14,    /* darknet: one row per day x sensor x kind x proto x port (v7) */
+    KS_TBL_DARKNET_DAYS = 15,     /* darknet: one row per sensor and day (v7) */
+    KS_TBL_DARKNET_SOURCES = 16,  /* darknet: sources by country/AS, talkers, victims (v7) */
+    KS_TBL_SQLI_DETECTIONS = 17,  /* sqli: one row per detection (v8) */
     KS_TBL_COUNT
 };
 

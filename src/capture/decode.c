@@ -8,8 +8,8 @@
 
 #define ETH_IPV4 0x0800u
 #define ETH_IPV6 0x86ddu
-#define ETH_VLAN 0x8100u   /* IEEE 802.1Q */
-#define ETH_QINQ 0x88a8u   /* IEEE 802.1ad service tag */
+#define ETH_VLAN 0x8100u /* IEEE 802.1Q */
+#define ETH_QINQ 0x88a8u /* IEEE 802.1ad service tag */
 #define ETH_QINQ_OLD 0x9100u
 #define ETH_PPPOE_SESSION 0x8864u
 #define ETH_MPLS 0x8847u
@@ -144,7 +144,7 @@ static enum ks_pkt_status decode_ipv4(struct ks_cur *c, struct ks_pkt *p)
         p->flags |= KS_PKT_SNAPPED;
     else if (ks_cur_left(c) > seg_len)
         *c = ks_cur_sub(c, seg_len); /* drop the link layer's padding */
-    if (frag & 0x3fffu) {             /* MF set or a fragment offset */
+    if (frag & 0x3fffu) {            /* MF set or a fragment offset */
         p->flags |= KS_PKT_FRAG;
         if (frag & 0x1fffu) {
             p->flags |= KS_PKT_FRAG_LATER;
@@ -289,8 +289,8 @@ static unsigned null_family(uint32_t af)
     return 0;
 }
 
-enum ks_pkt_status ks_pkt_decode(int link, const uint8_t *data, uint32_t cap_len,
-                                 uint32_t wire_len, struct ks_pkt *p)
+enum ks_pkt_status ks_pkt_decode(int link, const uint8_t *data, uint32_t cap_len, uint32_t wire_len,
+                                 struct ks_pkt *p)
 {
     p->src.family = p->dst.family = 0;
     memset(p->src.b, 0, 16);

@@ -250,8 +250,8 @@ static int open_src(struct ks_capture *c, struct src *s, bool peek_only)
     uint32_t magic = ks_cur_u32le(&hc);
     if (magic == 0x0a0d0d0a) {
         s->fmt = FMT_PCAPNG;
-        c->cookie = fopencookie(c, "r",
-                                (cookie_io_functions_t){.read = cookie_read, .close = cookie_close});
+        c->cookie = fopencookie(
+            c, "r", (cookie_io_functions_t){.read = cookie_read, .close = cookie_close});
         if (!c->cookie) {
             set_err(c, "%s: %s", s->name, strerror(errno));
             return KS_ENOMEM;
@@ -518,9 +518,8 @@ static bool take(struct ks_capture *c, const uint8_t *data, uint32_t caplen, uin
     if (st == KS_PKT_OK)
         return true;
     if (st != KS_PKT_NOT_IP) {
-        struct ks_loc loc = {.source = c->cur ? c->cur->name : NULL,
-                             .packet = p->number,
-                             .offset = p->offset};
+        struct ks_loc loc = {
+            .source = c->cur ? c->cur->name : NULL, .packet = p->number, .offset = p->offset};
         ks_diag_report(c->cfg.diag, &c->diag_reported, "capture", &loc,
                        st == KS_PKT_BAD_LINKTYPE ? KS_EUNSUPP : KS_ETRUNC, "%s (%u bytes captured)",
                        ks_pkt_status_name(st), caplen);
@@ -547,8 +546,9 @@ static int next_pcap(struct ks_capture *c, struct ks_pkt *p)
             return 0;
         uint64_t rec_off = c->buf_off + c->start;
         if (have < 16) {
-            set_err(c, "%s: file ends inside packet %llu: its record header at offset %llu needs "
-                       "16 bytes, %zd present",
+            set_err(c,
+                    "%s: file ends inside packet %llu: its record header at offset %llu needs "
+                    "16 bytes, %zd present",
                     c->cur->name, (unsigned long long)c->number + 1, (unsigned long long)rec_off,
                     have);
             return fail_src(c, KS_ETRUNC, c->number + 1, rec_off);
@@ -574,8 +574,9 @@ static int next_pcap(struct ks_capture *c, struct ks_pkt *p)
             return fail_src(c, KS_EIO, c->number + 1, rec_off);
         }
         if ((size_t)have < 16 + (size_t)incl) {
-            set_err(c, "%s: file ends inside packet %llu: its record at offset %llu needs %u bytes, "
-                       "%zd present",
+            set_err(c,
+                    "%s: file ends inside packet %llu: its record at offset %llu needs %u bytes, "
+                    "%zd present",
                     c->cur->name, (unsigned long long)c->number + 1, (unsigned long long)rec_off,
                     16 + incl, have);
             return fail_src(c, KS_ETRUNC, c->number + 1, rec_off);
@@ -609,8 +610,7 @@ static int next_pcapng(struct ks_capture *c, struct ks_pkt *p)
             return 0;
         if (r != 1) {
             set_err(c, "%s: packet %llu (block at offset %llu): %s", c->cur->name,
-                    (unsigned long long)c->number + 1, (unsigned long long)off,
-                    pcap_geterr(c->pc));
+                    (unsigned long long)c->number + 1, (unsigned long long)off, pcap_geterr(c->pc));
             int err = strstr(pcap_geterr(c->pc), "truncated") ? KS_ETRUNC : KS_EFORMAT;
             return fail_src(c, err, c->number + 1, off);
         }

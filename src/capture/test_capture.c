@@ -201,10 +201,10 @@ static void linux_cooked_v1_ipv4(void **state)
 {
     struct b b = {0};
     struct ks_pkt p;
-    put16(&b, 0);     /* to us */
-    put16(&b, 1);     /* ARPHRD_ETHER */
-    put16(&b, 6);     /* address length */
-    zeros(&b, 8);     /* address */
+    put16(&b, 0); /* to us */
+    put16(&b, 1); /* ARPHRD_ETHER */
+    put16(&b, 6); /* address length */
+    zeros(&b, 8); /* address */
     put16(&b, 0x0800);
     ipv4(&b, 17, 0, 0, 12);
     udp(&b, 1900, 1234, 4);
@@ -539,12 +539,12 @@ static const char *testdata(char *buf, size_t size, const char *name)
     return buf;
 }
 
-#define NEED(var, name)                                                                        \
-    char var##_buf[1024];                                                                      \
-    const char *var = testdata(var##_buf, sizeof var##_buf, name);                             \
-    if (!var) {                                                                                \
-        print_message("testdata %s not found (KS_TESTDATA): skipped\n", name);                 \
-        skip();                                                                                \
+#define NEED(var, name)                                                                            \
+    char var##_buf[1024];                                                                          \
+    const char *var = testdata(var##_buf, sizeof var##_buf, name);                                 \
+    if (!var) {                                                                                    \
+        print_message("testdata %s not found (KS_TESTDATA): skipped\n", name);                     \
+        skip();                                                                                    \
     }
 
 static uint64_t count_file(const char *path, const struct ks_capture_config *cfg, int *last,
@@ -579,7 +579,7 @@ static void classic_pcap_file_is_read(void **state)
 static void format_is_sniffed_not_taken_from_suffix(void **state)
 {
     NEED(a, "pkt.TCP.DOMINATE.syn.ecn.cwr.pcapng"); /* classic pcap inside */
-    NEED(b, "ndpi_dns.pcap");                        /* pcapng inside */
+    NEED(b, "ndpi_dns.pcap");                       /* pcapng inside */
     int r;
     assert_int_equal(count_file(a, NULL, &r, NULL), 9878);
     assert_int_equal(r, 0);
@@ -675,7 +675,7 @@ static void truncated_pcapng_names_packet(void **state)
 static void several_files_are_read_in_time_order(void **state)
 {
     NEED(late, "pkt.TCP.synflood.spoofed.first10000.pcap"); /* 2021 */
-    NEED(early, "ndpi_http_auth.pcap");                      /* 2013 */
+    NEED(early, "ndpi_http_auth.pcap");                     /* 2013 */
     const char *paths[] = {late, early};
     struct ks_capture *c;
     assert_int_equal(ks_capture_open_files(paths, 2, NULL, &c), KS_OK);

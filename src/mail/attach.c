@@ -14,10 +14,10 @@
 #define MAX_MEMBERS 256
 #define MEMBER_PEEK 4096
 
-static const char *const exec_ext[] = {"exe", "scr", "pif", "com", "bat", "cmd", "js",  "jse",
-                                       "vbs", "vbe", "wsf", "wsh", "hta", "jar", "lnk", "cpl",
-                                       "msi", "msp", "ps1", "reg", "dll", "sys", "application",
-                                       "gadget", "inf", "scf", "iso", "img", "vhd", NULL};
+static const char *const exec_ext[] = {
+    "exe", "scr", "pif",         "com",    "bat", "cmd", "js",  "jse", "vbs", "vbe",
+    "wsf", "wsh", "hta",         "jar",    "lnk", "cpl", "msi", "msp", "ps1", "reg",
+    "dll", "sys", "application", "gadget", "inf", "scf", "iso", "img", "vhd", NULL};
 
 static bool ext_is(const char *e, size_t n, const char *const *list)
 {
@@ -80,13 +80,21 @@ static bool bytes_exec(const uint8_t *p, size_t n)
 
 static bool is_archive_type(const char *m)
 {
-    static const char *const types[] = {"application/zip", "application/x-rar",
-                                        "application/vnd.rar", "application/x-7z-compressed",
-                                        "application/x-tar", "application/gzip",
-                                        "application/x-gzip", "application/x-bzip2",
-                                        "application/x-xz", "application/vnd.ms-cab-compressed",
-                                        "application/x-lzh-compressed", "application/x-iso9660-image",
-                                        "application/x-ace-compressed", "application/x-arj", NULL};
+    static const char *const types[] = {"application/zip",
+                                        "application/x-rar",
+                                        "application/vnd.rar",
+                                        "application/x-7z-compressed",
+                                        "application/x-tar",
+                                        "application/gzip",
+                                        "application/x-gzip",
+                                        "application/x-bzip2",
+                                        "application/x-xz",
+                                        "application/vnd.ms-cab-compressed",
+                                        "application/x-lzh-compressed",
+                                        "application/x-iso9660-image",
+                                        "application/x-ace-compressed",
+                                        "application/x-arj",
+                                        NULL};
     if (!m)
         return false;
     for (const char *const *t = types; *t; t++)
@@ -181,8 +189,8 @@ static void archive_members(struct mail_attach *a, const uint8_t *p, size_t n,
         }
         if (peek && archive_entry_filetype(e) == AE_IFREG) {
             la_ssize_t got = archive_read_data(x, peek, MEMBER_PEEK);
-            if (got > 0 && (bytes_exec(peek, (size_t)got) ||
-                            magic_is_exec(magic_of(a, peek, (size_t)got))))
+            if (got > 0 &&
+                (bytes_exec(peek, (size_t)got) || magic_is_exec(magic_of(a, peek, (size_t)got))))
                 att->flags |= KS_MAIL_ATT_EXE_IN_ARCHIVE;
             else if (got < 0)
                 att->flags |= KS_MAIL_ATT_ENCRYPTED;

@@ -119,8 +119,8 @@ enum ks_mail_verdict ks_mail_verdict_header(const char *name, const char *value,
 
 const char *ks_mail_spf_name(enum ks_mail_spf r)
 {
-    static const char *const names[] = {"absent",   "none",      "neutral",  "pass",
-                                        "fail",     "softfail",  "temperror", "permerror"};
+    static const char *const names[] = {"absent", "none",     "neutral",   "pass",
+                                        "fail",   "softfail", "temperror", "permerror"};
     if ((unsigned)r >= sizeof names / sizeof names[0])
         return "absent";
     return names[r];
@@ -176,11 +176,12 @@ enum ks_mail_spf ks_mail_spf_header(const char *name, const char *value, size_t 
 /* --- subject keys ------------------------------------------------------------------------ */
 
 static const char *const date_words[] = {
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "january", "february", "march", "april", "june", "july", "august", "september", "october",
-    "november", "december", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday",
-    "wednesday", "thursday", "friday", "saturday", "sunday", "am", "pm", "gmt", "est", "edt",
-    "pst", "pdt", "utc", NULL};
+    "jan",     "feb",       "mar",      "apr",    "may",       "jun",     "jul",      "aug",
+    "sep",     "sept",      "oct",      "nov",    "dec",       "january", "february", "march",
+    "april",   "june",      "july",     "august", "september", "october", "november", "december",
+    "mon",     "tue",       "wed",      "thu",    "fri",       "sat",     "sun",      "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday",  "sunday",  "am",       "pm",
+    "gmt",     "est",       "edt",      "pst",    "pdt",       "utc",     NULL};
 
 static bool is_date_word(const char *p, size_t n)
 {
@@ -256,8 +257,8 @@ static void kb_put(struct keybuf *k, const char *p, size_t n, char ph)
 /* Strips "Re:", "Fwd:", "AW:", "[list]", "*****SPAM*****" and the like from the front. */
 static void strip_prefixes(const char **ps, size_t *pn)
 {
-    static const char *const pre[] = {"re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr", "rif",
-                                      "antw", "r", "odp", NULL};
+    static const char *const pre[] = {"re", "fw",  "fwd",  "aw", "wg",  "sv", "vs",
+                                      "tr", "rif", "antw", "r",  "odp", NULL};
     const char *s = *ps;
     size_t n = *pn;
     for (int round = 0; round < 16; round++) {
@@ -293,10 +294,11 @@ static void strip_prefixes(const char **ps, size_t *pn)
                     i++;
                 if (i < n && (s[i] == ':' || (unsigned char)s[i] == 0xef)) {
                     /* ':' or a full-width colon U+FF1A (EF BC 9A) */
-                    size_t adv = s[i] == ':' ? 1 : (i + 2 < n && (unsigned char)s[i + 1] == 0xbc &&
-                                                    (unsigned char)s[i + 2] == 0x9a)
-                                                       ? 3
-                                                       : 0;
+                    size_t adv = s[i] == ':' ? 1
+                                 : (i + 2 < n && (unsigned char)s[i + 1] == 0xbc &&
+                                    (unsigned char)s[i + 2] == 0x9a)
+                                     ? 3
+                                     : 0;
                     if (adv) {
                         s += i + adv;
                         n -= i + adv;
@@ -312,8 +314,7 @@ static void strip_prefixes(const char **ps, size_t *pn)
     *pn = n;
 }
 
-size_t ks_mail_subject_key(const char *subj, size_t len, const char *names, char *out,
-                           size_t size)
+size_t ks_mail_subject_key(const char *subj, size_t len, const char *names, char *out, size_t size)
 {
     if (!out || size == 0)
         return 0;

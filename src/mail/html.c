@@ -212,8 +212,8 @@ void mail_urlx_html(struct mail_urlx *x, const char *s, size_t len)
             element(x, node);
         } else if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA) {
             const GumboNode *par = node->parent;
-            bool code = par && par->type == GUMBO_NODE_ELEMENT &&
-                        (par->v.element.tag == GUMBO_TAG_STYLE);
+            bool code =
+                par && par->type == GUMBO_NODE_ELEMENT && (par->v.element.tag == GUMBO_TAG_STYLE);
             if (!code)
                 mail_urlx_text(x, node->v.text.text, strlen(node->v.text.text), "html:text");
         }

@@ -177,8 +177,7 @@ static bool special_addr(const struct ks_addr *a)
         uint32_t v = ks_addr_v4(a);
         return (v >> 24) == 10 || (v >> 24) == 127 || (v >> 24) == 0 ||
                (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168) ||
-               (v >> 16) == (169u << 8 | 254) || (v >> 22) == (100u << 2 | 1) ||
-               (v >> 28) >= 14;
+               (v >> 16) == (169u << 8 | 254) || (v >> 22) == (100u << 2 | 1) || (v >> 28) >= 14;
     }
     if (a->family == 6) {
         static const uint8_t loop[16] = {[15] = 1};
@@ -223,6 +222,10 @@ static char *to_utf8(const char *p, size_t n, const char *cs, size_t *outlen, bo
 {
     *lied = false;
     char *r;
+    if (n == 0 || !p) {
+        *outlen = 0;
+        return g_strdup("");
+    }
     if (ascii_or_utf8_name(cs) && g_utf8_validate(p, (gssize)n, NULL)) {
         *outlen = n;
         return g_strndup(p, n);
@@ -235,8 +238,9 @@ static char *to_utf8(const char *p, size_t n, const char *cs, size_t *outlen, bo
         if (g_ascii_strncasecmp(cs, "iso-2022-jp", 11) == 0) {
             super = "ISO-2022-JP-2";
             super2 = "ISO-2022-JP-3";
-        } else if (g_ascii_strcasecmp(cs, "shift_jis") == 0 || g_ascii_strcasecmp(cs, "sjis") == 0 ||
-                   g_ascii_strcasecmp(cs, "x-sjis") == 0 || g_ascii_strcasecmp(cs, "shift-jis") == 0) {
+        } else if (g_ascii_strcasecmp(cs, "shift_jis") == 0 ||
+                   g_ascii_strcasecmp(cs, "sjis") == 0 || g_ascii_strcasecmp(cs, "x-sjis") == 0 ||
+                   g_ascii_strcasecmp(cs, "shift-jis") == 0) {
             super = "CP932";
         } else if (g_ascii_strcasecmp(cs, "euc-jp") == 0) {
             super = "EUC-JP-MS";
@@ -346,8 +350,9 @@ static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint3
         if (lied && len > 0)
             m->msg.problems |= KS_MAIL_PROB_CHARSET;
         if (u) {
-            bool html = is_html || (fname && (g_str_has_suffix(fname, ".htm") ||
-                                               g_str_has_suffix(fname, ".html")));
+            bool html =
+                is_html ||
+                (fname && (g_str_has_suffix(fname, ".htm") || g_str_has_suffix(fname, ".html")));
             if (m->cfg.want & KS_MAIL_WANT_URLS)
                 urls_from(m, x, u, ul, html, attachment ? "attachment:text" : "text");
             if (!attachment)
@@ -564,8 +569,8 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
         m->msg.problems |= KS_MAIL_PROB_TOOCOMPLEX;
         const uint8_t *e = raw->data;
         for (size_t i = 0; i + 1 < raw->len; i++)
-            if (e[i] == '\n' && (e[i + 1] == '\n' || (e[i + 1] == '\r' && i + 2 < raw->len &&
-                                                      e[i + 2] == '\n'))) {
+            if (e[i] == '\n' &&
+                (e[i + 1] == '\n' || (e[i + 1] == '\r' && i + 2 < raw->len && e[i + 2] == '\n'))) {
                 len = i + 1;
                 break;
             }
@@ -595,6 +600,12 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
         if (body && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
             walk(m, body, &x);
     }
+    /* A broken structure hid the body from GMime (no boundary, no headers): the raw text is
+     * still searched, so that its URLs are not lost. */
+    if ((m->cfg.want & KS_MAIL_WANT_URLS) && m->nurls == 0 &&
+        ((m->msg.problems | m->warn) & (KS_MAIL_PROB_BOUNDARY | KS_MAIL_PROB_NOHEADERS)) &&
+        !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
+        mail_urlx_text(&x, (const char *)raw->data, raw->len, "raw");
     if (x.dropped)
         m->msg.problems |= KS_MAIL_PROB_URLS;
     m->msg.problems |= m->warn;

@@ -45,10 +45,10 @@ struct ks_mail_reader {
 
     /* the open file */
     int fd;
-    char *path;    /* of the open file */
-    bool is_mbox;  /* decided from the first line */
+    char *path;   /* of the open file */
+    bool is_mbox; /* decided from the first line */
     bool eof;
-    uint8_t *buf;  /* read buffer */
+    uint8_t *buf; /* read buffer */
     size_t bpos, blen;
     uint64_t boff; /* file offset of buf[0] */
     uint32_t line; /* line number of the next line start */
@@ -59,12 +59,12 @@ struct ks_mail_reader {
     /* the message being gathered */
     uint8_t *msg;
     size_t mlen, mcap;
-    bool mover;        /* over the cap: only counted */
-    uint64_t mbytes;   /* bytes of the message, counted even when over */
-    uint64_t moff;     /* offset of its first line (its From_ line for mbox) */
+    bool mover;      /* over the cap: only counted */
+    uint64_t mbytes; /* bytes of the message, counted even when over */
+    uint64_t moff;   /* offset of its first line (its From_ line for mbox) */
     uint32_t mline;
     uint64_t record;
-    bool mstarted;     /* a message is open (for mbox: after a From_ line) */
+    bool mstarted; /* a message is open (for mbox: after a From_ line) */
     char env[ENVELOPE_MAX];
     char next_env[ENVELOPE_MAX];
 
@@ -81,10 +81,10 @@ struct ks_mail_reader {
     size_t ocap;
 };
 
-static void diag(struct ks_mail_reader *r, uint64_t off, uint32_t line, uint64_t record,
-                 int err, const char *fmt, ...) KS_PRINTF(6, 7);
-static void diag(struct ks_mail_reader *r, uint64_t off, uint32_t line, uint64_t record,
-                 int err, const char *fmt, ...)
+static void diag(struct ks_mail_reader *r, uint64_t off, uint32_t line, uint64_t record, int err,
+                 const char *fmt, ...) KS_PRINTF(6, 7);
+static void diag(struct ks_mail_reader *r, uint64_t off, uint32_t line, uint64_t record, int err,
+                 const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -346,11 +346,11 @@ static bool is_header_line(const uint8_t *p, size_t n)
 static bool from_has_date(const uint8_t *p, size_t n)
 {
     bool clock = false, year = false;
-    for (size_t i = 0; i + 4 < n; i++) {
-        if (mail_isdigit(p[i]) && p[i + 1] == ':' && mail_isdigit(p[i + 2]) &&
+    for (size_t i = 0; i < n; i++) {
+        if (i + 3 < n && mail_isdigit(p[i]) && p[i + 1] == ':' && mail_isdigit(p[i + 2]) &&
             mail_isdigit(p[i + 3]))
             clock = true;
-        if ((i == 0 || !mail_isdigit(p[i - 1])) && mail_isdigit(p[i]) &&
+        if (i + 3 < n && (i == 0 || !mail_isdigit(p[i - 1])) && mail_isdigit(p[i]) &&
             mail_isdigit(p[i + 1]) && mail_isdigit(p[i + 2]) && mail_isdigit(p[i + 3]) &&
             (i + 4 == n || !mail_isdigit(p[i + 4])) && (p[i] == '1' || p[i] == '2'))
             year = true;
@@ -361,6 +361,8 @@ static bool from_has_date(const uint8_t *p, size_t n)
 static void set_env(char *dst, const uint8_t *p, size_t n)
 {
     /* after "From " */
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
     size_t k = n > 5 ? n - 5 : 0;
     if (k >= ENVELOPE_MAX)
         k = ENVELOPE_MAX - 1;
@@ -499,7 +501,12 @@ static int on_line(struct ks_mail_reader *r, const uint8_t *p, size_t n, bool co
             r->prev_blank = false;
             return got;
         }
-        if ((r->prev_blank || dated) && complete && n <= ENVELOPE_MAX && !got) {
+        /* the sender of a From_ line is an address (or MAILER-DAEMON), prose rarely is */
+        const uint8_t *sp = memchr(p + 5, ' ', body - 5);
+        size_t wl = sp ? (size_t)(sp - p) - 5 : body - 5;
+        bool addr =
+            memchr(p + 5, '@', wl) != NULL || (wl == 13 && memcmp(p + 5, "MAILER-DAEMON", 13) == 0);
+        if ((r->prev_blank || dated || addr) && complete && n <= ENVELOPE_MAX && !got) {
             r->cand = true;
             memcpy(r->cand_line, p, n);
             r->cand_len = n;

@@ -96,10 +96,16 @@ static bool is_clause_kw(const struct tok *t)
 static bool parse_ip(const uint8_t *p, size_t n, struct ks_addr *a)
 {
     struct ks_cur c = ks_cur_make(p, n);
+    bool bracket = false;
     while (ks_cur_left(&c) && strchr("[(<\"'", ks_cur_peek_u8(&c)))
-        ks_cur_skip(&c, 1);
+        bracket |= ks_cur_u8(&c) == '[';
     size_t len = ks_cur_left(&c);
     const uint8_t *s = ks_cur_ptr(&c, 0);
+    if (len && bracket) { /* "[addr]:port": the address is inside */
+        const uint8_t *rb = memchr(s, ']', len);
+        if (rb)
+            len = (size_t)(rb - s);
+    }
     while (len && strchr("])>\"'.,;:", s[len - 1]))
         len--;
     if (len >= 5 && mail_iprefix((const char *)s, len, "ipv6:")) {
@@ -162,8 +168,8 @@ static void scan_comment(const struct tok *t, struct ks_mail_received *r, int *r
     bool helo_next = false;
     while (ks_cur_left(&c)) {
         /* words split at spaces, parens, commas, '@' and '=' kept inside */
-        while (ks_cur_left(&c) && (mail_isspace(ks_cur_peek_u8(&c)) ||
-                                   strchr("(),;", ks_cur_peek_u8(&c))))
+        while (ks_cur_left(&c) &&
+               (mail_isspace(ks_cur_peek_u8(&c)) || strchr("(),;", ks_cur_peek_u8(&c))))
             ks_cur_skip(&c, 1);
         struct ks_cur w = c;
         size_t n = 0;
@@ -319,11 +325,11 @@ static bool zone_of(const uint8_t *p, size_t n, int *off_min)
     static const struct {
         const char *name;
         int min;
-    } zones[] = {{"ut", 0},       {"utc", 0},     {"gmt", 0},     {"z", 0},       {"est", -300},
-                 {"edt", -240},   {"cst", -360},  {"cdt", -300},  {"mst", -420},  {"mdt", -360},
-                 {"pst", -480},   {"pdt", -420},  {"jst", 540},   {"cet", 60},    {"cest", 120},
-                 {"bst", 60},     {"met", 60},    {"mest", 120},  {"eet", 120},   {"eest", 180},
-                 {"kst", 540},    {"hkt", 480},   {"wib", 420},   {"ist", 330}};
+    } zones[] = {{"ut", 0},     {"utc", 0},    {"gmt", 0},    {"z", 0},      {"est", -300},
+                 {"edt", -240}, {"cst", -360}, {"cdt", -300}, {"mst", -420}, {"mdt", -360},
+                 {"pst", -480}, {"pdt", -420}, {"jst", 540},  {"cet", 60},   {"cest", 120},
+                 {"bst", 60},   {"met", 60},   {"mest", 120}, {"eet", 120},  {"eest", 180},
+                 {"kst", 540},  {"hkt", 480},  {"wib", 420},  {"ist", 330}};
     for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++)
         if (mail_ieq((const char *)p, n, zones[i].name)) {
             *off_min = zones[i].min;

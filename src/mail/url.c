@@ -30,9 +30,9 @@ static void ob_put(struct obuf *o, const char *s, size_t n)
 
 static bool is_tldish(const char *s, size_t n, size_t *wlen)
 {
-    static const char *const tlds[] = {"com", "net", "org", "info", "biz", "ru", "cn", "jp", "de",
-                                       "uk", "us", "co", "io", "br", "in", "fr", "it", "nl", "pl",
-                                       "kr", "tk", "top", "xyz", "online", "site", NULL};
+    static const char *const tlds[] = {
+        "com", "net", "org", "info", "biz", "ru", "cn", "jp", "de",  "uk",  "us",     "co",   "io",
+        "br",  "in",  "fr",  "it",   "nl",  "pl", "kr", "tk", "top", "xyz", "online", "site", NULL};
     size_t k = 0;
     while (k < n && mail_isalpha((unsigned char)s[k]))
         k++;
@@ -208,7 +208,8 @@ static void pct_norm(struct obuf *o, const char *p, size_t n, bool is_query)
         unsigned char c = (unsigned char)p[i];
         if (c == '%' && i + 2 < n && mail_hexval((unsigned char)p[i + 1]) >= 0 &&
             mail_hexval((unsigned char)p[i + 2]) >= 0) {
-            int v = mail_hexval((unsigned char)p[i + 1]) * 16 + mail_hexval((unsigned char)p[i + 2]);
+            int v =
+                mail_hexval((unsigned char)p[i + 1]) * 16 + mail_hexval((unsigned char)p[i + 2]);
             if (unreserved(v)) {
                 char ch = (char)v;
                 ob_put(o, &ch, 1);
@@ -322,7 +323,8 @@ size_t ks_mail_url_normalize(const char *s, size_t len, char *out, size_t size, 
         return 0;
     const char *auth = (const char *)ks_cur_ptr(&c, 0);
     size_t al = 0;
-    while (al < ks_cur_left(&c) && !strchr("/\\?#", auth[al]))
+    while (al < ks_cur_left(&c) && auth[al] != '/' && auth[al] != '\\' && auth[al] != '?' &&
+           auth[al] != '#')
         al++;
     ks_cur_skip(&c, al);
     /* userinfo: everything up to the last '@' */
@@ -412,14 +414,18 @@ size_t ks_mail_url_normalize(const char *s, size_t len, char *out, size_t size, 
         int rc = idn2_to_ascii_8z(hbuf, &idn, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
         if (rc != IDN2_OK)
             rc = idn2_to_ascii_8z(hbuf, &idn, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
-        if (rc == IDN2_OK && idn && strlen(idn) < sizeof hout) {
+        bool ok = rc == IDN2_OK && idn && strlen(idn) < sizeof hout;
+        /* IDNA without STD3 rules lets through what no host name holds ('?', '/', ...) */
+        for (const char *q = idn; ok && *q; q++)
+            ok = mail_isalnum((unsigned char)*q) || *q == '-' || *q == '.' || *q == '_';
+        if (ok) {
             snprintf(hout, sizeof hout, "%s", idn);
             hfinal = hout;
             flags |= KS_MAIL_URL_IDN;
-        } else {
-            flags |= KS_MAIL_URL_BADHOST;
         }
         idn2_free(idn);
+        if (!ok)
+            return 0; /* not a host name in any script: no URL */
     } else if (numeric_host(hbuf, hn, &v4)) {
         snprintf(hout, sizeof hout, "%u.%u.%u.%u", v4 >> 24, (v4 >> 16) & 255, (v4 >> 8) & 255,
                  v4 & 255);
@@ -568,13 +574,21 @@ static bool known_suffix(const char *s, size_t n)
 
 /* --- redirectors ------------------------------------------------------------------------- */
 
-static const char *const default_redirectors[] = {
-    "google.com/url?q",      "google.com/url?url",      "google.co.jp/url?q",
-    "google.co.uk/url?q",    "l.facebook.com/l.php?u",  "lm.facebook.com/l.php?u",
-    "youtube.com/redirect?q", "safelinks.protection.outlook.com/?url",
-    "away.vk.com/away.php?to", "slack-redir.net/link?url", "t.umblr.com/redirect?z",
-    "out.reddit.com/?url",   "bing.com/ck/a?u",         "*",
-    NULL};
+static const char *const default_redirectors[] = {"google.com/url?q",
+                                                  "google.com/url?url",
+                                                  "google.co.jp/url?q",
+                                                  "google.co.uk/url?q",
+                                                  "l.facebook.com/l.php?u",
+                                                  "lm.facebook.com/l.php?u",
+                                                  "youtube.com/redirect?q",
+                                                  "safelinks.protection.outlook.com/?url",
+                                                  "away.vk.com/away.php?to",
+                                                  "slack-redir.net/link?url",
+                                                  "t.umblr.com/redirect?z",
+                                                  "out.reddit.com/?url",
+                                                  "bing.com/ck/a?u",
+                                                  "*",
+                                                  NULL};
 
 const char *const *ks_mail_redirectors_default(void)
 {
@@ -662,8 +676,8 @@ static void unwrap(struct mail_urlx *x, const char *url, size_t ulen, int depth)
             while (j < ql && query[j] != '&' && query[j] != ';')
                 j++;
             bool any = pml == 1 && param[0] == '*';
-            if ((any || (j - i > pml && memcmp(query + i, param, pml) == 0 &&
-                         query[i + pml] == '='))) {
+            if ((any ||
+                 (j - i > pml && memcmp(query + i, param, pml) == 0 && query[i + pml] == '='))) {
                 const char *eq = memchr(query + i, '=', j - i);
                 if (eq) {
                     size_t vl = pct_decode(eq + 1, (size_t)(query + j - eq - 1), dec, sizeof dec);
@@ -893,9 +907,9 @@ void mail_urlx_text(struct mail_urlx *x, const char *s, size_t len, const char *
     bool maybe = false;
     for (size_t i = 0; i + 2 < len && !maybe; i++) {
         unsigned char c = (unsigned char)s[i];
-        if ((c == '[' || c == '(' || c == '{') && (s[i + 1] == '.' || s[i + 1] == ':' ||
-                                                   s[i + 1] == 'd' || s[i + 1] == 'D' ||
-                                                   s[i + 1] == ' '))
+        if ((c == '[' || c == '(' || c == '{') &&
+            (s[i + 1] == '.' || s[i + 1] == ':' || s[i + 1] == 'd' || s[i + 1] == 'D' ||
+             s[i + 1] == ' '))
             maybe = true;
         else if ((c == 'h' || c == 'H') && (s[i + 1] != 't' && s[i + 1] != 'T') &&
                  strchr("xX*_-", s[i + 1]) && s[i + 1])

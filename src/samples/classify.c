@@ -82,8 +82,7 @@ int samples_av_open(struct ks_samples *s, const char *db)
     if (!(s->av = cl_engine_new()))
         return KS_ENOMEM;
     if ((rc = cl_load(db, s->av, &sigs, CL_DB_STDOPT)) != CL_SUCCESS) {
-        samples_report(s, db, KS_EFORMAT, "cannot load the ClamAV database: %s",
-                       cl_strerror(rc));
+        samples_report(s, db, KS_EFORMAT, "cannot load the ClamAV database: %s", cl_strerror(rc));
         goto fail;
     }
     if ((rc = cl_engine_compile(s->av)) != CL_SUCCESS) {
@@ -152,8 +151,8 @@ struct compile_ctx {
     int errors;
 };
 
-static void compile_cb(int level, const char *file, int line, const YR_RULE *rule,
-                       const char *msg, void *user)
+static void compile_cb(int level, const char *file, int line, const YR_RULE *rule, const char *msg,
+                       void *user)
 {
     struct compile_ctx *c = user;
     struct ks_loc loc = {.source = file ? file : c->file, .line = line > 0 ? (uint32_t)line : 0};
@@ -253,9 +252,19 @@ static void add_ioc(struct scan_ctx *c, const char *kind, const char *rule, cons
     value[n] = '\0';
     if (n == 0)
         return;
-    for (unsigned i = 0; i < info->niocs; i++)
-        if (strcmp(info->iocs[i].kind, kind) == 0 && strcmp(info->iocs[i].value, value) == 0)
+    /* An unanchored regex also matches every suffix of a host name ("rc.example.net:6667"
+     * inside "irc.example.net:6667"): keep only the longest of them. */
+    for (unsigned i = 0; i < info->niocs; i++) {
+        if (strcmp(info->iocs[i].kind, kind) != 0)
+            continue;
+        size_t have = strlen(info->iocs[i].value);
+        if (have >= n && strcmp(info->iocs[i].value + have - n, value) == 0)
             return;
+        if (n > have && strcmp(value + n - have, info->iocs[i].value) == 0) {
+            memcpy(info->iocs[i].value, value, n + 1);
+            return;
+        }
+    }
     if (info->niocs >= KS_SAMPLES_MAX_IOCS) {
         c->s->st.iocs_dropped++;
         return;
@@ -286,7 +295,7 @@ static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *user)
     yr_rule_strings_foreach(rule, str)
     {
         const char *id = str->identifier;
-        const char *kind = strncmp(id, "$cnc", 4) == 0 ? "cnc"
+        const char *kind = strncmp(id, "$cnc", 4) == 0   ? "cnc"
                            : strncmp(id, "$url", 4) == 0 ? "url"
                                                          : NULL;
         if (!kind)
@@ -306,8 +315,9 @@ void samples_yara_scan(struct ks_samples *s, int fd, const uint8_t *mem, uint64_
         return;
     struct scan_ctx c = {s, info};
     int timeout = s->cfg.scan_timeout_s ? (int)s->cfg.scan_timeout_s : 10;
-    int rc = fd >= 0 && size > 0 ? yr_rules_scan_fd(s->yara, fd, 0, scan_cb, &c, timeout)
-                     : yr_rules_scan_mem(s->yara, mem, (size_t)size, 0, scan_cb, &c, timeout);
+    int rc = fd >= 0 && size > 0
+                 ? yr_rules_scan_fd(s->yara, fd, 0, scan_cb, &c, timeout)
+                 : yr_rules_scan_mem(s->yara, mem, (size_t)size, 0, scan_cb, &c, timeout);
     if (rc != ERROR_SUCCESS) {
         s->st.yara_errors++;
         samples_report(s, "yara", rc == ERROR_SCAN_TIMEOUT ? KS_ETIMEOUT : KS_EIO,

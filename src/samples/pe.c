@@ -71,13 +71,13 @@ int samples_pe_parse(const uint8_t *buf, size_t len, uint64_t file_size, struct 
         uint32_t raw_off = ks_cur_u32le(&sh);
         ks_cur_skip(&sh, 12); /* relocations, line numbers */
         uint32_t flags = ks_cur_u32le(&sh);
-        char name[9];
+        char name[9] = {0};
         section_name(raw_name, name);
         if (is_upx_name(name))
             pe->upx = true;
         /* Clip the raw range to the file: packed and damaged images often lie here. */
-        if (raw_size > 0 && (uint64_t)raw_off >= file_size) {
-            pe->anomalies++;
+        if ((uint64_t)raw_off >= file_size) {
+            pe->anomalies += raw_size > 0;
             raw_size = 0;
         } else if ((uint64_t)raw_off + raw_size > file_size) {
             pe->anomalies++;
@@ -117,6 +117,9 @@ bool samples_is_elf(const uint8_t *buf, size_t len)
     if (ks_cur_bytes(&c, id, sizeof id) != KS_OK)
         return false;
     /* EI_CLASS 1/2 (32/64-bit), EI_DATA 1/2 (LSB/MSB). */
-    return memcmp(id, "\x7f" "ELF", 4) == 0 && (id[4] == 1 || id[4] == 2) &&
-           (id[5] == 1 || id[5] == 2);
+    return memcmp(id,
+                  "\x7f"
+                  "ELF",
+                  4) == 0 &&
+           (id[4] == 1 || id[4] == 2) && (id[5] == 1 || id[5] == 2);
 }

@@ -10,14 +10,14 @@
 #include <stdint.h>
 
 struct samples_pe {
-    bool is_pe;        /* MZ, e_lfanew in range, "PE\0\0" */
-    bool pe32plus;     /* optional header magic 0x20b */
-    uint16_t machine;  /* IMAGE_FILE_HEADER.Machine */
-    uint16_t nsections;/* NumberOfSections as declared */
-    unsigned nkept;    /* sections described in sec[] */
+    bool is_pe;         /* MZ, e_lfanew in range, "PE\0\0" */
+    bool pe32plus;      /* optional header magic 0x20b */
+    uint16_t machine;   /* IMAGE_FILE_HEADER.Machine */
+    uint16_t nsections; /* NumberOfSections as declared */
+    unsigned nkept;     /* sections described in sec[] */
     struct ks_sample_section sec[KS_SAMPLES_MAX_SECTIONS];
-    bool upx;          /* a section named UPX0/UPX1/UPX2/.UPX0... */
-    uint32_t anomalies;/* fields that point outside the file, truncated tables */
+    bool upx;           /* a section named UPX0/UPX1/UPX2/.UPX0... */
+    uint32_t anomalies; /* fields that point outside the file, truncated tables */
 };
 
 /* Reads the PE headers in buf[0..len) (the start of a file of file_size bytes: the section

@@ -33,8 +33,7 @@ static int mkdir_p(const char *path)
 
 int samples_open_dir(struct ks_samples *s)
 {
-    if (mkdir_p(s->dir) != 0 ||
-        (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    if (mkdir_p(s->dir) != 0 || (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         samples_report(s, s->dir, KS_EIO, "cannot create or open the samples directory: %s",
                        strerror(errno));
         return KS_EIO;
@@ -100,8 +99,8 @@ static int keep(struct ks_samples *s, int src_fd, const uint8_t *mem, size_t len
         s->st.already_kept++;
         return KS_OK;
     }
-    if ((out = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                      0600)) < 0) {
+    if ((out = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) <
+        0) {
         rc = KS_EIO;
         goto out;
     }
@@ -168,8 +167,8 @@ int ks_samples_keep_mem(struct ks_samples *s, const void *buf, size_t len,
     return keep(s, -1, buf ? buf : (const void *)"", len, info, is_new);
 }
 
-int ks_samples_keep_file(struct ks_samples *s, const char *path,
-                         const struct ks_sample_info *info, bool *is_new)
+int ks_samples_keep_file(struct ks_samples *s, const char *path, const struct ks_sample_info *info,
+                         bool *is_new)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -241,7 +240,7 @@ int ks_samples_record(struct ks_samples *s, struct ks_store *st, struct ks_inges
     put_opt(ing, info->md6);
     put_opt(ing, info->ssdeep);
     put_opt(ing, info->tlsh);
-    ks_store_put_u64(ing, info->size);
+    ks_store_put_i64(ing, (int64_t)info->size);
     put_str(ing, info->type);
     put_str(ing, info->mime);
     ks_store_put_f64(ing, info->entropy);

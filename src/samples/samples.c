@@ -7,6 +7,7 @@
 #include "kansoku/ks_store.h"
 #include "pe.h"
 #include "samples_int.h"
+#include "samples/samples_config.h"
 
 #include <errno.h>
 #include <fcntl.h>

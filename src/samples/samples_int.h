@@ -12,14 +12,14 @@ struct ks_samples {
     struct ks_samples_config cfg; /* its strings are not kept (dir below is a copy) */
     struct ks_diag diag;
     uint32_t reported;
-    char *dir;   /* samples directory, or NULL */
-    int dirfd;   /* open on dir, or -1 */
+    char *dir; /* samples directory, or NULL */
+    int dirfd; /* open on dir, or -1 */
     uint64_t tmp_seq;
-    uint8_t *head; /* first bytes of the file being analyzed */
-    uint8_t *buf;  /* read buffer of the streaming pass */
-    void *magic, *magic_mime;   /* magic_t */
+    uint8_t *head;            /* first bytes of the file being analyzed */
+    uint8_t *buf;             /* read buffer of the streaming pass */
+    void *magic, *magic_mime; /* magic_t */
     struct cl_engine *av;
-    void *yara;                 /* YR_RULES * */
+    void *yara; /* YR_RULES * */
     bool yara_init;
     struct ks_samples_stats st;
 };

@@ -373,6 +373,8 @@ static void check_done(void *arg, const struct ks_spf_outcome *o)
 {
     struct ks_spf_policy_conn *c = arg;
     c->p->st.results[o->result]++;
+    if (c->p->cfg.on_outcome)
+        c->p->cfg.on_outcome(c->p->cfg.on_outcome_arg, o);
     if (c->st == C_HELO_RUN) {
         c->helo_failed = o->result == KS_SPF_FAIL;
         if (c->helo_failed)

@@ -139,8 +139,10 @@ static int add(struct ks_spf_store *w, enum row_kind kind, int64_t t_us, const c
                const struct ks_spf_outcome *o)
 {
     int rc = KS_OK;
-    if (w->nrows == w->max_rows && (rc = ks_spf_store_flush(w)) != KS_OK && rc != KS_EEXIST)
+    if (w->nrows == w->max_rows && (rc = ks_spf_store_flush(w)) != KS_OK && rc != KS_EEXIST) {
+        w->stats.dropped++; /* this row: the buffer it would join was just dropped */
         return rc;
+    }
     if (!w->md_started) {
         if (EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
             return KS_ENOMEM;
@@ -168,8 +170,8 @@ static int add(struct ks_spf_store *w, enum row_kind kind, int64_t t_us, const c
         goto out;
     }
     /* The problem is an error's reason; for other results it says nothing worth keeping. */
-    bool err = o->result == KS_SPF_PERMERROR || o->result == KS_SPF_TEMPERROR ||
-               o->result == KS_SPF_NONE;
+    bool err =
+        o->result == KS_SPF_PERMERROR || o->result == KS_SPF_TEMPERROR || o->result == KS_SPF_NONE;
     rc = keep(w, r, 3, err ? o->problem : "");
 out:
     if (rc != KS_OK) {

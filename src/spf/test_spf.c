@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "kansoku/ks_store.h"
 #include "spf/spf_int.h"
 
 /* ---- record syntax ----------------------------------------------------------------------- */
@@ -515,6 +516,8 @@ struct pfx {
     char out[8192];
     size_t outlen;
     int replies;
+    unsigned outcomes;
+    enum ks_spf_result last_result;
 };
 
 static void pol_reply(void *arg, const char *text, size_t len)
@@ -526,6 +529,13 @@ static void pol_reply(void *arg, const char *text, size_t len)
         f->out[f->outlen] = '\0';
     }
     f->replies++;
+}
+
+static void pol_outcome(void *arg, const struct ks_spf_outcome *o)
+{
+    struct pfx *f = arg;
+    f->outcomes++;
+    f->last_result = o->result;
 }
 
 static int pol_setup(void **state)
@@ -544,6 +554,8 @@ static int pol_setup(void **state)
     cfg.receiver = "mx.example.org";
     cfg.skip = "10.0.0.0/8,2001:db8:1::/48";
     cfg.max_request = 2048;
+    cfg.on_outcome = pol_outcome;
+    cfg.on_outcome_arg = f;
     assert_int_equal(ks_spf_policy_new(&cfg, f->s, &f->p), KS_OK);
     assert_int_equal(ks_spf_policy_conn_new(f->p, pol_reply, f, &f->c), KS_OK);
     *state = f;
@@ -654,6 +666,165 @@ static void policy_oversized_or_binary_request_disconnects(void **state)
     ks_spf_policy_conn_free(c2);
 }
 
+static void policy_reports_each_check_but_not_cached_answers(void **state)
+{
+    struct pfx *f = *state;
+    const char *req = "request=smtpd_access_policy\nclient_address=198.51.100.1\n"
+                      "helo_name=h.example.org\nsender=a@example.com\ninstance=x.1\n\n";
+    feed(f, req);
+    feed(f, req);
+    assert_int_equal(f->outcomes, 2); /* HELO (none) and MAIL FROM (fail), once */
+    assert_int_equal(f->last_result, KS_SPF_FAIL);
+}
+
+/* ---- policy classes and the store writer ------------------------------------------------- */
+
+static void policy_class_is_the_all_term_else_redirect(void **state)
+{
+    (void)state;
+    assert_int_equal(ks_spf_policy_class(""), KS_SPF_POLICY_NONE);
+    assert_int_equal(ks_spf_policy_class(NULL), KS_SPF_POLICY_NONE);
+    assert_int_equal(ks_spf_policy_class("v=spf1 mx -all"), KS_SPF_POLICY_FAIL);
+    assert_int_equal(ks_spf_policy_class("v=spf1 ~ALL"), KS_SPF_POLICY_SOFTFAIL);
+    assert_int_equal(ks_spf_policy_class("v=spf1 a ?all"), KS_SPF_POLICY_NEUTRAL);
+    assert_int_equal(ks_spf_policy_class("v=spf1 all"), KS_SPF_POLICY_PASS);
+    assert_int_equal(ks_spf_policy_class("v=spf1 redirect=_spf.example.com"),
+                     KS_SPF_POLICY_REDIRECT);
+    assert_int_equal(ks_spf_policy_class("v=spf1 -all redirect=x.example"), KS_SPF_POLICY_FAIL);
+    assert_int_equal(ks_spf_policy_class("v=spf1 a:ball.example"), KS_SPF_POLICY_NO_ALL);
+    assert_string_equal(ks_spf_policy_class_name(KS_SPF_POLICY_REDIRECT), "redirect");
+}
+
+struct count_ctx {
+    int64_t n;
+    char text[256];
+};
+
+static int count_cb(void *user, size_t ncols, const char *const *names,
+                    const struct ks_store_value *vals)
+{
+    struct count_ctx *c = user;
+    c->n = vals[0].v.i64;
+    if (ncols > 1 && vals[1].type == KS_TYPE_TEXT) {
+        size_t n =
+            vals[1].v.bytes.len < sizeof c->text - 1 ? vals[1].v.bytes.len : sizeof c->text - 1;
+        memcpy(c->text, vals[1].v.bytes.ptr, n);
+        c->text[n] = '\0';
+    }
+    return 0;
+}
+
+static struct ks_store *temp_store(char *path, size_t size)
+{
+    snprintf(path, size, "%s/ks-spf-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(path));
+    strncat(path, "/s.db", size - strlen(path) - 1);
+    struct ks_store *st = NULL;
+    assert_int_equal(ks_store_open(path, NULL, &st), KS_OK);
+    return st;
+}
+
+static void remove_store(const char *path)
+{
+    char p[4200];
+    const char *sfx[] = {"", "-wal", "-shm", "-lock"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s", path);
+    char *slash = strrchr(p, '/');
+    *slash = '\0';
+    rmdir(p);
+}
+
+static struct ks_spf_outcome outcome(enum ks_spf_result r, const char *ip, const char *domain,
+                                     const char *record)
+{
+    struct ks_spf_outcome o;
+    memset(&o, 0, sizeof o);
+    o.result = r;
+    o.ip = ip;
+    o.sender = o.helo = o.explanation = "";
+    o.domain = domain;
+    o.record = record;
+    o.mechanism = r == KS_SPF_PASS ? "ip4:192.0.2.0/24" : "";
+    o.problem = r == KS_SPF_NONE ? "no record" : "";
+    o.dns_lookups = 2;
+    return o;
+}
+
+static void store_writes_batches_as_complete_inputs(void **state)
+{
+    (void)state;
+    char path[4096];
+    struct ks_store *st = temp_store(path, sizeof path);
+    struct ks_spf_store_config cfg;
+    ks_spf_store_config_default(&cfg);
+    cfg.kind = "spf test";
+    cfg.max_rows = 2;
+    struct ks_spf_store *w;
+    assert_int_equal(ks_spf_store_new(st, &cfg, &w), KS_OK);
+    struct ks_spf_outcome a = outcome(KS_SPF_PASS, "192.0.2.1", "example.com", "v=spf1 -all");
+    struct ks_spf_outcome b = outcome(KS_SPF_NONE, "2001:db8::1", "nospf.example", "");
+    assert_int_equal(ks_spf_store_add_check(w, 1000000, &a), KS_OK);
+    assert_int_equal(ks_spf_store_add_check(w, 2000000, &b), KS_OK);
+    assert_int_equal(ks_spf_store_pending(w), 2);
+    assert_int_equal(ks_spf_store_add_check(w, 3000000, &a), KS_OK); /* flushes the first two */
+    assert_int_equal(ks_spf_store_pending(w), 1);
+    assert_int_equal(ks_spf_store_add_survey(w, 4000000, "example.com", &a), KS_OK);
+    assert_int_equal(ks_spf_store_flush(w), KS_OK);
+    struct ks_spf_store_stats ws;
+    ks_spf_store_stats(w, &ws);
+    assert_int_equal(ws.rows, 4);
+    assert_int_equal(ws.flushed, 4);
+    assert_int_equal(ws.batches, 2);
+    assert_int_equal(ws.dropped, 0);
+    struct count_ctx c = {0};
+    assert_int_equal(ks_store_query(st,
+                                    "SELECT count(*) FROM inputs WHERE kind = 'spf test' "
+                                    "AND status = 'complete'",
+                                    NULL, 0, count_cb, &c),
+                     KS_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(ks_store_query(st,
+                                    "SELECT count(*), client FROM spf_results "
+                                    "WHERE result = 'none'",
+                                    NULL, 0, count_cb, &c),
+                     KS_OK);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.text, "2001:db8::1");
+    assert_int_equal(
+        ks_store_query(st, "SELECT published, policy FROM spf_survey", NULL, 0, count_cb, &c),
+        KS_OK);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.text, "-all");
+    ks_spf_store_free(w);
+    ks_store_close(st);
+    remove_store(path);
+}
+
+static void store_same_batch_twice_is_kept_once(void **state)
+{
+    (void)state;
+    char path[4096];
+    struct ks_store *st = temp_store(path, sizeof path);
+    struct ks_spf_store *w;
+    assert_int_equal(ks_spf_store_new(st, NULL, &w), KS_OK);
+    struct ks_spf_outcome a = outcome(KS_SPF_FAIL, "192.0.2.1", "example.com", "v=spf1 -all");
+    assert_int_equal(ks_spf_store_add_check(w, 1000000, &a), KS_OK);
+    assert_int_equal(ks_spf_store_flush(w), KS_OK);
+    assert_int_equal(ks_spf_store_add_check(w, 1000000, &a), KS_OK);
+    assert_int_equal(ks_spf_store_flush(w), KS_EEXIST);
+    struct count_ctx c = {0};
+    assert_int_equal(ks_store_query(st, "SELECT count(*) FROM spf_results", NULL, 0, count_cb, &c),
+                     KS_OK);
+    assert_int_equal(c.n, 1);
+    ks_spf_store_free(w);
+    ks_store_close(st);
+    remove_store(path);
+}
+
 /* ---- the suites, when the test data is there --------------------------------------------- */
 
 static void suite_file(const char *name)
@@ -724,6 +895,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(policy_other_requests_get_dunno, pol_setup, pol_teardown),
         cmocka_unit_test_setup_teardown(policy_oversized_or_binary_request_disconnects, pol_setup,
                                         pol_teardown),
+        cmocka_unit_test_setup_teardown(policy_reports_each_check_but_not_cached_answers, pol_setup,
+                                        pol_teardown),
+        cmocka_unit_test(policy_class_is_the_all_term_else_redirect),
+        cmocka_unit_test(store_writes_batches_as_complete_inputs),
+        cmocka_unit_test(store_same_batch_twice_is_kept_once),
         cmocka_unit_test(rfc7208_suite_passes),
         cmocka_unit_test(rfc4408_suite_passes),
     };

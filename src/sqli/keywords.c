@@ -585,6 +585,10 @@ struct slot {
 };
 
 static struct slot htab[HSIZE];
+/* Bit len of flt[first][last] is set when some table word has that length and those first
+ * and last letters (26 = any other byte): most words of ordinary text are rejected by it
+ * before hashing. */
+static uint64_t flt[27][27];
 static pthread_once_t htab_once = PTHREAD_ONCE_INIT;
 static int htab_ready;
 
@@ -600,9 +604,17 @@ static uint32_t hash_word(const uint8_t *w, size_t len)
     return h;
 }
 
+static unsigned letter(uint8_t c)
+{
+    c = (uint8_t)(c | 0x20);
+    return c >= 'a' && c <= 'z' ? (unsigned)(c - 'a') : 26u;
+}
+
 static struct slot *slot_for(const char *name)
 {
     size_t len = strlen(name);
+    if (len < 64)
+        flt[letter((uint8_t)name[0])][letter((uint8_t)name[len - 1])] |= 1ull << len;
     uint32_t i = hash_word((const uint8_t *)name, len) & (HSIZE - 1);
     while (htab[i].name && strcmp(htab[i].name, name) != 0)
         i = (i + 1) & (HSIZE - 1);
@@ -633,6 +645,8 @@ static const struct slot *lookup(const uint8_t *w, size_t len)
         return NULL;
     if (!__atomic_load_n(&htab_ready, __ATOMIC_ACQUIRE))
         pthread_once(&htab_once, htab_build);
+    if (!((flt[letter(w[0])][letter(w[len - 1])] >> len) & 1))
+        return NULL;
     uint32_t i = hash_word(w, len) & (HSIZE - 1);
     for (; htab[i].name; i = (i + 1) & (HSIZE - 1)) {
         if (htab[i].len != len)

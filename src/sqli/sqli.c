@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sqli/ks_sqli_config.h"
@@ -26,6 +27,7 @@ struct rule {
     uint8_t fields; /* bit per enum ks_sqli_field; 0 = any */
     uint8_t check;
     uint8_t npaths;
+    bool lead_b; /* the pattern began with \b: checked in the match callback instead */
     char *paths[MAX_PATHS];
 };
 
@@ -37,13 +39,15 @@ struct rule {
 
 struct lit {
     uint16_t rule;
+    uint16_t next; /* 1 + index of the next literal with the same first byte, 0 at the end */
     uint8_t len;
     uint8_t b[MAX_LIT_LEN]; /* ASCII lower case */
 };
 
 struct prefilter {
     bool off;           /* a rule without a literal: every value is scanned */
-    uint8_t one[256];   /* single-byte literals: 1 + index of the first one, 0 if none */
+    uint8_t one[256];   /* a single-byte literal is this byte */
+    uint16_t head[256]; /* 1 + index of the first literal starting with the byte, 0 if none */
     uint8_t pair[8192]; /* bitmap of the first two bytes of longer literals */
     struct lit *lits;
     unsigned nlits;
@@ -55,6 +59,11 @@ struct ks_sqli {
     hs_database_t *pdb;    /* rules with path= conditions, scanned when a path matches */
     hs_scratch_t *scratch; /* for both */
     struct prefilter pf;
+    uint64_t *cache; /* benign values: hash | 1, 0 = empty */
+    uint32_t cache_mask;
+    uint64_t seed;
+    uint16_t path_rules[MAX_PATTERNS];
+    unsigned npath_rules;
     struct rule *rules;
     unsigned nrules;
     char *names[MAX_SIGS];
@@ -68,6 +77,8 @@ struct ks_sqli {
     size_t vlen;
     uint64_t seen;
     struct ks_sqli_hit found[MAX_SIGS];
+    size_t base;   /* offset of the scanned part in the value */
+    size_t rescan; /* a start failed its \b: where to scan again (0 = no need) */
 };
 
 void ks_sqli_config_default(struct ks_sqli_config *cfg)
@@ -244,7 +255,14 @@ static int rule_line(struct loader *l, char *p)
     int rc = expand(l, re, buf, sizeof buf);
     if (rc)
         return rc;
-    if (!(l->pats[l->npat] = strdup(buf)))
+    /* A leading \b makes Vectorscan check a word boundary before every candidate start, which
+     * more than doubled the scan time; the callback checks it at the reported start instead. */
+    const char *pat = buf;
+    if (buf[0] == '\\' && buf[1] == 'b' && buf[2]) {
+        pat = buf + 2;
+        r->lead_b = true;
+    }
+    if (!(l->pats[l->npat] = strdup(pat)))
         return KS_ENOMEM;
     l->flags[l->npat] = hsflags;
     l->ids[l->npat] = s->nrules;
@@ -510,6 +528,8 @@ static int pf_add(struct prefilter *pf, unsigned rule, const struct cand *c)
         l->rule = (uint16_t)rule;
         l->len = c->len[k];
         memcpy(l->b, c->b[k], c->len[k]);
+        l->next = pf->head[l->b[0]];
+        pf->head[l->b[0]] = (uint16_t)pf->nlits;
         if (l->len == 1) {
             if (!pf->one[l->b[0]])
                 pf->one[l->b[0]] = 1;
@@ -547,14 +567,7 @@ static int compile(struct loader *l, bool path, hs_database_t **db)
             continue;
         if (!required_literals(l->pats[i], &c))
             s->pf.off = true;
-        if (getenv("KS_PF_OFF"))
-            s->pf.off = true;
-        if (getenv("KS_DEBUG_PF")) {
-            fprintf(stderr, "%s ->", l->pats[i]);
-            for (unsigned k = 0; k < c.n; k++)
-                fprintf(stderr, " [%.*s]", c.len[k], c.b[k]);
-            fprintf(stderr, "\n");
-        } else if ((rc = pf_add(&s->pf, l->ids[i], &c)))
+        else if ((rc = pf_add(&s->pf, l->ids[i], &c)))
             goto out;
     }
     if (!n)
@@ -678,6 +691,25 @@ int ks_sqli_new(const struct ks_sqli_config *cfg, struct ks_sqli **sp)
         goto out;
     }
     s->generic_sig = (unsigned)g;
+    for (unsigned i = 0; i < s->nrules; i++)
+        if (s->rules[i].npaths)
+            s->path_rules[s->npath_rules++] = (uint16_t)i;
+    if (s->cfg.cache_entries) {
+        uint32_t n = 1;
+        while (n < s->cfg.cache_entries && n < (1u << 24))
+            n <<= 1;
+        if (!(s->cache = calloc(n, sizeof *s->cache))) {
+            rc = KS_ENOMEM;
+            goto out;
+        }
+        s->cache_mask = n - 1;
+        /* a per-handle seed, so that colliding values cannot be prepared in advance */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        s->seed =
+            ks_hash_u64((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)s ^ ((uint64_t)getpid() << 32),
+                        (uint64_t)ts.tv_sec);
+    }
     *sp = s;
     s = NULL;
 out:
@@ -693,6 +725,7 @@ void ks_sqli_free(struct ks_sqli *s)
     hs_free_database(s->db);
     hs_free_database(s->pdb);
     free(s->pf.lits);
+    free(s->cache);
     if (s->rules)
         for (unsigned i = 0; i < s->nrules; i++)
             for (unsigned j = 0; j < s->rules[i].npaths; j++)
@@ -775,9 +808,9 @@ static bool lit_at(const struct ks_sqli *s, const struct ks_sqli_value *v, const
                    size_t len, size_t i, uint8_t c, bool single)
 {
     const struct prefilter *pf = &s->pf;
-    for (unsigned k = 0; k < pf->nlits; k++) {
-        const struct lit *l = &pf->lits[k];
-        if (l->b[0] != c || (l->len == 1) != single || l->len > len - i)
+    for (unsigned k = pf->head[c]; k; k = pf->lits[k - 1].next) {
+        const struct lit *l = &pf->lits[k - 1];
+        if ((l->len == 1) != single || l->len > len - i)
             continue;
         unsigned j = 1;
         while (j < l->len && fold(d[i + j]) == l->b[j])
@@ -814,15 +847,20 @@ static bool path_rules_apply(const struct ks_sqli *s, const struct ks_sqli_value
 {
     if (!v->path)
         return false;
-    for (unsigned i = 0; i < s->nrules; i++) {
-        const struct rule *r = &s->rules[i];
-        if (!r->npaths || !cond_applies(r, v))
+    for (unsigned i = 0; i < s->npath_rules; i++) {
+        const struct rule *r = &s->rules[s->path_rules[i]];
+        if (!cond_applies(r, v))
             continue;
         for (unsigned k = 0; k < r->npaths; k++)
             if (path_has(v->path, r->paths[k]))
                 return true;
     }
     return false;
+}
+
+static bool wordc(uint8_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
 
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -833,6 +871,20 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     const struct rule *r = &s->rules[id];
     if (s->seen & (1ull << r->sig))
         return 0;
+    from += s->base;
+    to += s->base;
+    if (r->lead_b) {
+        const uint8_t *d = s->v->data;
+        bool before = from > 0 && wordc(d[from - 1]);
+        bool after = from < s->vlen && wordc(d[from]);
+        if (before == after) {
+            /* Vectorscan reports the leftmost start of each match; a later start might
+             * have the boundary, so the rest is scanned again (after this scan). */
+            if (!s->rescan || from + 1 < s->rescan)
+                s->rescan = from + 1;
+            return 0;
+        }
+    }
     if (!rule_applies(r, s->v, s->vlen))
         return 0;
     s->seen |= 1ull << r->sig;
@@ -840,6 +892,20 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     s->found[r->sig].start = (uint32_t)from;
     s->found[r->sig].end = (uint32_t)to;
     return 0;
+}
+
+/* Scans v with db, again from after each start whose leading \b failed (8 times at most). */
+static void scan(struct ks_sqli *s, const hs_database_t *db, const uint8_t *d, size_t len)
+{
+    s->base = 0;
+    for (int round = 0; round < 8 && s->base < len; round++) {
+        s->rescan = 0;
+        hs_scan(db, (const char *)d + s->base, (unsigned)(len - s->base), 0, s->scratch, on_match,
+                s);
+        if (!s->rescan)
+            break;
+        s->base = s->rescan;
+    }
 }
 
 int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sqli_result *r)
@@ -856,12 +922,22 @@ int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sq
     s->seen = 0;
     s->v = v;
     s->vlen = len;
+    uint64_t key = 0;
+    bool pathy = s->pdb && len && path_rules_apply(s, v);
+    if (s->cache && len && !pathy) {
+        key = (ks_hash_bytes(v->data, len, s->seed ^ ((uint64_t)v->method << 8 | v->field)) | 1);
+        if (s->cache[key & s->cache_mask] == key) {
+            s->st.cache_hits++;
+            s->v = NULL;
+            return 0;
+        }
+    }
     if (s->db && len && may_match(s, v, len)) {
         s->st.scanned++;
-        hs_scan(s->db, (const char *)v->data, (unsigned)len, 0, s->scratch, on_match, s);
+        scan(s, s->db, v->data, len);
     }
-    if (s->pdb && len && path_rules_apply(s, v))
-        hs_scan(s->pdb, (const char *)v->data, (unsigned)len, 0, s->scratch, on_match, s);
+    if (pathy)
+        scan(s, s->pdb, v->data, len);
     if (!s->cfg.no_generic && len) {
         uint8_t ctx;
         uint32_t a, b;
@@ -888,5 +964,7 @@ int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sq
         s->st.injections++;
         return 1;
     }
+    if (key)
+        s->cache[key & s->cache_mask] = key;
     return 0;
 }

@@ -549,6 +549,120 @@ static void corpus_meets_detection_and_false_positive_targets(void **state)
     assert_true(fp_rate <= 0.0005);
 }
 
+/* ---- speed paths: pre-filter, leading word boundaries, inert values ---- */
+
+static struct ks_sqli *rules_from(const char *text)
+{
+    char path[] = "/tmp/ks_sqli_rulesXXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    struct ks_sqli_config cfg;
+    ks_sqli_config_default(&cfg);
+    cfg.rules_path = path;
+    cfg.no_generic = true;
+    struct ks_sqli *s = NULL;
+    assert_int_equal(ks_sqli_new(&cfg, &s), KS_OK);
+    remove(path);
+    return s;
+}
+
+static int check_str(struct ks_sqli *s, const char *v, struct ks_sqli_result *r)
+{
+    struct ks_sqli_value val = {.data = (const uint8_t *)v, .len = strlen(v)};
+    return ks_sqli_check(s, &val, r);
+}
+
+static void prefilter_skips_values_without_required_literals(void **state)
+{
+    (void)state;
+    struct ks_sqli *s = rules_from("rule A : \\bunion\\s+(?:all\\s+)?select\\b\n"
+                                   "rule B : (?:sleep|delay)\\s*\\(\\d\n");
+    struct ks_sqli_result r;
+    struct ks_sqli_stats st;
+    assert_int_equal(check_str(s, "plain words only", &r), 0);
+    assert_int_equal(check_str(s, "a union of two", &r), 0);
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.scanned, 0);
+    assert_int_equal(check_str(s, "1 UNION ALL SELECT 2", &r), 1);
+    assert_int_equal(check_str(s, "x DELAY(5", &r), 1);
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.scanned, 2);
+    ks_sqli_free(s);
+}
+
+static void rule_without_literal_turns_the_prefilter_off(void **state)
+{
+    (void)state;
+    struct ks_sqli *s = rules_from("rule A : [0-9]{5}\n");
+    struct ks_sqli_result r;
+    struct ks_sqli_stats st;
+    assert_int_equal(check_str(s, "id 12345", &r), 1);
+    assert_int_equal(check_str(s, "nothing", &r), 0);
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.scanned, 2);
+    ks_sqli_free(s);
+}
+
+static void optional_items_are_not_required_literals(void **state)
+{
+    (void)state;
+    /* 'n?' and the optional group must not be taken as required */
+    struct ks_sqli *s = rules_from("rule A : n?char(?:set)?\\(\n");
+    struct ks_sqli_result r;
+    assert_int_equal(check_str(s, "char(", &r), 1);
+    assert_int_equal(check_str(s, "NCHAR(", &r), 1);
+    assert_int_equal(check_str(s, "charset(", &r), 1);
+    ks_sqli_free(s);
+}
+
+static void leading_word_boundary_is_checked_at_the_start(void **state)
+{
+    (void)state;
+    struct ks_sqli *s = rules_from("rule A : \\bor\\s+1=1\n");
+    struct ks_sqli_result r;
+    assert_int_equal(check_str(s, "for 1=1", &r), 0);
+    assert_int_equal(check_str(s, "x or 1=1", &r), 1);
+    assert_int_equal(r.hits[0].start, 2);
+    assert_int_equal(check_str(s, "or 1=1", &r), 1);
+    /* the leftmost start fails the boundary, a later one has it */
+    assert_int_equal(check_str(s, "xor or 1=1", &r), 1);
+    assert_int_equal(r.hits[0].start, 4);
+    ks_sqli_free(s);
+}
+
+static void path_rules_are_scanned_only_for_matching_paths(void **state)
+{
+    (void)state;
+    struct ks_sqli *s = rules_from("rule J path=.asp : a{8}\nrule K : zz\n");
+    struct ks_sqli_result r;
+    struct ks_sqli_value v = {.data = (const uint8_t *)"aaaaaaaaa", .len = 9};
+    assert_int_equal(ks_sqli_check(s, &v, &r), 0);
+    v.path = "/x/index.php";
+    assert_int_equal(ks_sqli_check(s, &v, &r), 0);
+    v.path = "/x/Default.ASP";
+    assert_int_equal(ks_sqli_check(s, &v, &r), 1);
+    assert_string_equal(ks_sqli_sig_name(s, r.hits[0].sig), "J");
+    ks_sqli_free(s);
+}
+
+static void word_only_values_are_inert_for_the_generic_detector(void **state)
+{
+    (void)state;
+    static const char *const v[] = {"1union",  "6and",       "information",
+                                    "0x1Fand", "abc_def9",   "hello world again",
+                                    "1or",     "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct ks_sqli_value val = {.data = (const uint8_t *)v[i], .len = strlen(v[i])};
+        struct ks_sqli_result r;
+        assert_int_equal(ks_sqli_check(det, &val, &r), 0);
+    }
+    struct ks_sqli_stats st;
+    ks_sqli_stats(det, &st);
+    assert_true(st.generic_inert >= 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +696,12 @@ int main(void)
         cmocka_unit_test(decode_overlong_utf8_and_nul),
         cmocka_unit_test(decode_invalid_percent_is_kept_and_counted),
         cmocka_unit_test(binary_garbage_and_deep_nesting_are_handled),
+        cmocka_unit_test(prefilter_skips_values_without_required_literals),
+        cmocka_unit_test(rule_without_literal_turns_the_prefilter_off),
+        cmocka_unit_test(optional_items_are_not_required_literals),
+        cmocka_unit_test(leading_word_boundary_is_checked_at_the_start),
+        cmocka_unit_test(path_rules_are_scanned_only_for_matching_paths),
+        cmocka_unit_test(word_only_values_are_inert_for_the_generic_detector),
         cmocka_unit_test(corpus_meets_detection_and_false_positive_targets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

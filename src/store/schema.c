@@ -65,6 +65,135 @@ static const struct ks_store_column incidents_cols[] = {
     {"title", KS_TYPE_TEXT, 0, 3},    {"note", KS_TYPE_TEXT, KS_COL_NULLABLE, 3},
 };
 
+/* v4: SPF (src/spf/README.md). spf_results: one check of received mail (ts = when the mail
+ * arrived; domain = the sender's domain, or the HELO name for identity 'helo'; the local part
+ * of addresses is never stored). spf_survey: one domain of a survey run (ts = the run's start). */
+static const struct ks_store_column spf_results_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 4},          {"client", KS_TYPE_ADDR, KS_COL_NULLABLE, 4},
+    {"identity", KS_TYPE_TEXT, 0, 4},    {"domain", KS_TYPE_TEXT, 0, 4},
+    {"result", KS_TYPE_TEXT, 0, 4},      {"mechanism", KS_TYPE_TEXT, 0, 4},
+    {"dns_lookups", KS_TYPE_I64, 0, 4},  {"void_lookups", KS_TYPE_I64, 0, 4},
+    {"problem", KS_TYPE_TEXT, 0, 4},
+};
+
+static const struct ks_store_column spf_survey_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 4},          {"domain", KS_TYPE_TEXT, 0, 4},
+    {"published", KS_TYPE_I64, 0, 4},    {"policy", KS_TYPE_TEXT, 0, 4},
+    {"result", KS_TYPE_TEXT, 0, 4},      {"dns_lookups", KS_TYPE_I64, 0, 4},
+    {"void_lookups", KS_TYPE_I64, 0, 4}, {"error", KS_TYPE_TEXT, 0, 4},
+};
+
+/* v5: mail (src/mail/README.md). mail_messages: one received message (ts = Date:, else the
+ * first Received:); verdict spam/ham/unknown and where it came from (a filter header or
+ * "label"); sender = first Received hop outside the trusted relays; url_domains = the sorted
+ * registered domains of its URLs, space-separated; fuzzy = ssdeep of the body text.
+ * mail_urls / mail_attachments: the message's URLs and attachments, keyed by its message_id
+ * and ts. */
+static const struct ks_store_column mail_messages_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 5},            {"message_id", KS_TYPE_TEXT, 0, 5},
+    {"verdict", KS_TYPE_TEXT, 0, 5},       {"verdict_source", KS_TYPE_TEXT, 0, 5},
+    {"score", KS_TYPE_F64, KS_COL_NULLABLE, 5}, {"sender", KS_TYPE_ADDR, KS_COL_NULLABLE, 5},
+    {"helo", KS_TYPE_TEXT, 0, 5},          {"country", KS_TYPE_TEXT, 0, 5},
+    {"asn", KS_TYPE_I64, 0, 5},            {"subject", KS_TYPE_TEXT, 0, 5},
+    {"subject_key", KS_TYPE_TEXT, 0, 5},   {"url_domains", KS_TYPE_TEXT, 0, 5},
+    {"urls", KS_TYPE_I64, 0, 5},           {"attachments", KS_TYPE_I64, 0, 5},
+    {"fuzzy", KS_TYPE_TEXT, KS_COL_NULLABLE, 5}, {"spf", KS_TYPE_TEXT, 0, 5},
+    {"size", KS_TYPE_I64, 0, 5},           {"problems", KS_TYPE_I64, 0, 5},
+    {"time_source", KS_TYPE_TEXT, 0, 5},
+};
+
+static const struct ks_store_column mail_urls_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 5},      {"message_id", KS_TYPE_TEXT, 0, 5},
+    {"url", KS_TYPE_TEXT, 0, 5},     {"found_in", KS_TYPE_TEXT, 0, 5},
+    {"domain", KS_TYPE_TEXT, 0, 5},  {"flags", KS_TYPE_I64, 0, 5},
+    {"shown", KS_TYPE_TEXT, 0, 5},
+};
+
+static const struct ks_store_column mail_attachments_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 5},      {"message_id", KS_TYPE_TEXT, 0, 5},
+    {"name", KS_TYPE_TEXT, 0, 5},    {"mime", KS_TYPE_TEXT, 0, 5},
+    {"magic", KS_TYPE_TEXT, 0, 5},   {"sha256", KS_TYPE_TEXT, 0, 5},
+    {"md5", KS_TYPE_TEXT, 0, 5},     {"size", KS_TYPE_I64, 0, 5},
+    {"flags", KS_TYPE_I64, 0, 5},    {"members", KS_TYPE_TEXT, 0, 5},
+};
+
+/* ddos_attacks: one row per attack; `attack` numbers it within its input, and ddos_timeline
+ * rows (one per second, coarser past 3600 entries: `seconds`) refer to it by (input_id,
+ * attack). vectors: comma-separated names (src/ddos/README.md); top_sources / top_ports: JSON
+ * arrays as in `kansoku ddos detect --json`. */
+static const struct ks_store_column ddos_attacks_cols[] = {
+    {"attack", KS_TYPE_I64, 0, 6},
+    {"target", KS_TYPE_ADDR, 0, 6},
+    {"target_len", KS_TYPE_I64, 0, 6},
+    {"start_ts", KS_TYPE_TIME, 0, 6},
+    {"end_ts", KS_TYPE_TIME, 0, 6},
+    {"duration_s", KS_TYPE_F64, 0, 6},
+    {"class", KS_TYPE_TEXT, 0, 6},
+    {"vectors", KS_TYPE_TEXT, 0, 6},
+    {"main_vector", KS_TYPE_TEXT, KS_COL_NULLABLE, 6},
+    {"peak_pps", KS_TYPE_U64, 0, 6},
+    {"peak_bps", KS_TYPE_U64, 0, 6},
+    {"packets", KS_TYPE_U64, 0, 6},
+    {"bytes", KS_TYPE_U64, 0, 6},
+    {"sources", KS_TYPE_F64, 0, 6},
+    {"dispersion", KS_TYPE_TEXT, 0, 6},
+    {"top1_share", KS_TYPE_F64, 0, 6},
+    {"top10_share", KS_TYPE_F64, 0, 6},
+    {"top_sources", KS_TYPE_TEXT, 0, 6},
+    {"top_ports", KS_TYPE_TEXT, 0, 6},
+    {"open", KS_TYPE_I64, 0, 6},
+};
+
+static const struct ks_store_column ddos_timeline_cols[] = {
+    {"attack", KS_TYPE_I64, 0, 6},
+    {"ts", KS_TYPE_TIME, 0, 6},
+    {"seconds", KS_TYPE_I64, 0, 6},
+    {"packets", KS_TYPE_U64, 0, 6},
+    {"bytes", KS_TYPE_U64, 0, 6},
+    {"vectors", KS_TYPE_TEXT, 0, 6},
+    {"main_vector", KS_TYPE_TEXT, KS_COL_NULLABLE, 6},
+};
+
+/* v7: darknet statistics (src/darknet/README.md). darknet_cells: one day x kind x protocol x
+ * port of one sensor (ts = the day's start; kind 'scan' or 'backscatter'; port = ICMP type for
+ * ICMP; sketch = the serialised HyperLogLog of the source addresses, NULL when none was free).
+ * darknet_days: a sensor's day (monitored = addresses watched, for averages per sensor).
+ * darknet_sources: the day's distributions: dim 'country' (key CC), 'as' (key ASn, name the
+ * organisation), 'talker' or 'victim' (key an address; error = space-saving bound). */
+static const struct ks_store_column darknet_cells_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 7},      {"sensor", KS_TYPE_TEXT, 0, 7},
+    {"kind", KS_TYPE_TEXT, 0, 7},    {"proto", KS_TYPE_I64, 0, 7},
+    {"port", KS_TYPE_I64, 0, 7},     {"packets", KS_TYPE_I64, 0, 7},
+    {"bytes", KS_TYPE_I64, 0, 7},    {"sources", KS_TYPE_F64, 0, 7},
+    {"sketch", KS_TYPE_BLOB, KS_COL_NULLABLE, 7},
+};
+
+static const struct ks_store_column darknet_days_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 7},          {"sensor", KS_TYPE_TEXT, 0, 7},
+    {"monitored", KS_TYPE_I64, 0, 7},    {"packets", KS_TYPE_I64, 0, 7},
+    {"scan_packets", KS_TYPE_I64, 0, 7}, {"backscatter_packets", KS_TYPE_I64, 0, 7},
+    {"sources", KS_TYPE_F64, 0, 7},      {"backscatter_sources", KS_TYPE_F64, 0, 7},
+    {"domestic_sources", KS_TYPE_I64, 0, 7}, {"dropped", KS_TYPE_I64, 0, 7},
+};
+
+static const struct ks_store_column darknet_sources_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 7},    {"sensor", KS_TYPE_TEXT, 0, 7},
+    {"dim", KS_TYPE_TEXT, 0, 7},   {"key", KS_TYPE_TEXT, 0, 7},
+    {"name", KS_TYPE_TEXT, 0, 7},  {"sources", KS_TYPE_I64, 0, 7},
+    {"packets", KS_TYPE_I64, 0, 7}, {"error", KS_TYPE_I64, 0, 7},
+};
+
+/* v8: SQL-injection detections (src/sqli/README.md): one row per (request parameter,
+ * signature); value/original are cut at 1 KiB; span is [span_start, span_end) in value. */
+static const struct ks_store_column sqli_detections_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 8},         {"source", KS_TYPE_TEXT, 0, 8},
+    {"host", KS_TYPE_TEXT, 0, 8},       {"method", KS_TYPE_TEXT, 0, 8},
+    {"path", KS_TYPE_TEXT, 0, 8},       {"field", KS_TYPE_TEXT, 0, 8},
+    {"signature", KS_TYPE_TEXT, 0, 8},  {"value", KS_TYPE_TEXT, 0, 8},
+    {"original", KS_TYPE_TEXT, 0, 8},   {"span_start", KS_TYPE_I64, 0, 8},
+    {"span_end", KS_TYPE_I64, 0, 8},    {"status", KS_TYPE_I64, 0, 8},
+};
+
 #define COLS(a) a, (unsigned)(sizeof a / sizeof a[0])
 
 static const struct ks_store_table tables[KS_TBL_COUNT] = {
@@ -82,6 +211,28 @@ static const struct ks_store_table tables[KS_TBL_COUNT] = {
                                   "honeypot sessions: time, source, port, bytes, payload"},
     [KS_TBL_INCIDENTS] = {"incidents", COLS(incidents_cols), 0, 3,
                           "the analysts' incident log: date, category, title, note"},
+    [KS_TBL_SPF_RESULTS] = {"spf_results", COLS(spf_results_cols), 0, 4,
+                            "SPF checks of received mail: ts, client, identity, domain, result"},
+    [KS_TBL_SPF_SURVEY] = {"spf_survey", COLS(spf_survey_cols), 0, 4,
+                           "SPF survey runs: ts, domain, published, policy, lookups, error"},
+    [KS_TBL_MAIL_MESSAGES] = {"mail_messages", COLS(mail_messages_cols), 0, 5,
+                              "received mail: ts, verdict, sender, country, subject key, SPF"},
+    [KS_TBL_MAIL_URLS] = {"mail_urls", COLS(mail_urls_cols), 0, 5,
+                          "URLs of received mail: ts, message_id, url, found_in, domain"},
+    [KS_TBL_MAIL_ATTACHMENTS] = {"mail_attachments", COLS(mail_attachments_cols), 0, 5,
+                                 "attachments of received mail: name, type, hashes, flags"},
+    [KS_TBL_DDOS_ATTACKS] = {"ddos_attacks", COLS(ddos_attacks_cols), 0, 6,
+                             "DDoS attacks: target, start_ts, end_ts, class, vectors, peaks, sources"},
+    [KS_TBL_DDOS_TIMELINE] = {"ddos_timeline", COLS(ddos_timeline_cols), 0, 6,
+                              "DDoS attack timelines: packets, bytes, vectors per second"},
+    [KS_TBL_DARKNET_CELLS] = {"darknet_cells", COLS(darknet_cells_cols), 0, 7,
+                              "darknet: packets, sources per day, sensor, kind, proto, port"},
+    [KS_TBL_DARKNET_DAYS] = {"darknet_days", COLS(darknet_days_cols), 0, 7,
+                             "darknet: a sensor's day: monitored addresses, totals"},
+    [KS_TBL_DARKNET_SOURCES] = {"darknet_sources", COLS(darknet_sources_cols), 0, 7,
+                                "darknet: sources by country, AS; top talkers and victims"},
+    [KS_TBL_SQLI_DETECTIONS] = {"sqli_detections", COLS(sqli_detections_cols), 0, 8,
+                                "SQL-injection detections: ts, source, host, field, signature"},
 };
 
 static const struct ks_store_index indexes[] = {
@@ -97,12 +248,36 @@ static const struct ks_store_index indexes[] = {
     {KS_TBL_HONEYPOT_SESSIONS, "honeypot_sessions_ts", "ts", 2},
     {KS_TBL_INCIDENTS, "incidents_input", "input_id", 3},
     {KS_TBL_INCIDENTS, "incidents_date", "date", 3},
+    {KS_TBL_SPF_RESULTS, "spf_results_input", "input_id", 4},
+    {KS_TBL_SPF_RESULTS, "spf_results_ts", "ts", 4},
+    {KS_TBL_SPF_SURVEY, "spf_survey_input", "input_id", 4},
+    {KS_TBL_SPF_SURVEY, "spf_survey_ts", "ts", 4},
+    {KS_TBL_MAIL_MESSAGES, "mail_messages_input", "input_id", 5},
+    {KS_TBL_MAIL_MESSAGES, "mail_messages_ts", "ts", 5},
+    {KS_TBL_MAIL_URLS, "mail_urls_input", "input_id", 5},
+    {KS_TBL_MAIL_ATTACHMENTS, "mail_attachments_input", "input_id", 5},
+    {KS_TBL_DDOS_ATTACKS, "ddos_attacks_input", "input_id, attack", 6},
+    {KS_TBL_DDOS_ATTACKS, "ddos_attacks_start", "start_ts", 6},
+    {KS_TBL_DDOS_TIMELINE, "ddos_timeline_attack", "input_id, attack, ts", 6},
+    {KS_TBL_DARKNET_CELLS, "darknet_cells_input", "input_id", 7},
+    {KS_TBL_DARKNET_CELLS, "darknet_cells_ts", "ts, sensor", 7},
+    {KS_TBL_DARKNET_DAYS, "darknet_days_input", "input_id", 7},
+    {KS_TBL_DARKNET_DAYS, "darknet_days_ts", "ts, sensor", 7},
+    {KS_TBL_DARKNET_SOURCES, "darknet_sources_input", "input_id", 7},
+    {KS_TBL_DARKNET_SOURCES, "darknet_sources_ts", "ts, dim", 7},
+    {KS_TBL_SQLI_DETECTIONS, "sqli_detections_input", "input_id", 8},
+    {KS_TBL_SQLI_DETECTIONS, "sqli_detections_ts", "ts", 8},
 };
 
 static const struct ks_store_version versions[] = {
     {1, "inputs registry and the generic time series", NULL},
     {2, "sample registry (events, samples, IOCs) and honeypot sessions", NULL},
     {3, "incident log", NULL},
+    {4, "SPF check results and survey runs", NULL},
+    {5, "mail: messages, their URLs and attachments", NULL},
+    {6, "DDoS attacks and their timelines", NULL},
+    {7, "darknet cells, days and source distributions", NULL},
+    {8, "SQL-injection detections", NULL},
 };
 
 _Static_assert(sizeof versions / sizeof versions[0] == KS_STORE_SCHEMA_VERSION,

@@ -148,7 +148,7 @@ fi
 SOCK="$TMP/policy.sock"
 # shellcheck disable=SC2086
 "$KANSOKU" spf policyd --listen "unix:$SOCK" $DNS --receiver mx.example \
-    --action softfail='550 5.7.23 %s' 2>"$TMP/policyd.err" &
+    --action softfail='550 5.7.23 %s' --db "$TMP/live.db" --db-interval 1 2>"$TMP/policyd.err" &
 PPID_=$!
 n=0
 while [ ! -S "$SOCK" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
@@ -165,6 +165,14 @@ def ask(req):
 print(ask('request=smtpd_access_policy\nclient_address=203.0.113.1\nsender=a@soft.test\n\n'), end='')
 print(ask('request=smtpd_access_policy\nclient_address=192.0.2.10\nsender=a@pass.test\n\n'), end='')
 PY
+n=0
+while [ $n -lt 30 ] && [ "$(sqlite3 "$TMP/live.db" "SELECT count(*) FROM spf_results r JOIN inputs
+        ON inputs.id = r.input_id AND inputs.status = 'complete'" 2>/dev/null)" != 2 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+[ $n -lt 30 ] && ok "policyd --db-interval 1: a running service's results are readable" ||
+    not_ok "policyd --db-interval 1: a running service's results are readable"
 kill "$PPID_" 2>/dev/null
 wait "$PPID_" 2>/dev/null
 if grep -q '^action=550 5.7.23 ' "$TMP/sock.out" && grep -q '^action=PREPEND Received-SPF: pass' "$TMP/sock.out"; then
@@ -200,4 +208,34 @@ check_grep "survey of 10,000 domains: shares and policies" \
     "$KANSOKU" spf survey --json -q "$TMP/survey.txt" --dns "127.0.0.1:$SPORT"
 check_grep "survey: one JSON object per domain" '^\{"domain":"d16.survey","published":true,"policy":"-all","result":"permerror"' \
     "$KANSOKU" spf survey --json "$TMP/survey.txt" --dns "127.0.0.1:$SPORT"
+
+# Results to the store: check --db, policyd --db (written at exit), survey --db; spf stats.
+DB="$TMP/spf.db"
+# shellcheck disable=SC2086
+{
+check "check --db writes the result" "$KANSOKU" spf check --ip 192.0.2.10 \
+    --sender user@pass.test $DNS --db "$DB"
+check "check --db: none (not published)" "$KANSOKU" spf check --ip 192.0.2.10 \
+    --sender user@nothing.test $DNS --db "$DB"
+check "policyd --stdio --db" "$KANSOKU" spf policyd --stdio $DNS --receiver mx.example \
+    --db "$DB" <"$TMP/policy.in"
+}
+check_out "check without --db writes nothing" "0" sqlite3 "$DB" \
+    "SELECT count(*) FROM spf_results WHERE domain = 'soft.test'"
+check_grep "stats: results per month, SPF published vs not" \
+    '^\{"month":"[0-9]{4}-[0-9]{2}","checks":4,"published":3,"not_published":1,"published_share":0\.75,"results":\{"none":1,"neutral":0,"pass":2,"fail":1,.*"helo_checks":1\}$' \
+    "$KANSOKU" spf stats --json --db "$DB"
+check_out "stored rows keep the domain, mechanism and lookups, never the local part" \
+    "192.0.2.10|mailfrom|pass.test|pass|ip4:192.0.2.0/24|0" sqlite3 "$DB" \
+    "SELECT client, identity, domain, result, mechanism, dns_lookups FROM spf_results
+     WHERE domain = 'pass.test' AND result = 'pass' LIMIT 1"
+check "survey --db" "$KANSOKU" spf survey -q "$TMP/survey.txt" --dns "127.0.0.1:$SPORT" \
+    --db "$DB"
+check_grep "stats: the survey's shares" \
+    '^\{"survey":"[0-9T:Z-]+","list":".*survey.txt","domains":10000,"published":8500,"published_share":0\.8[45][0-9]*,"policy_shares":\{"none":0\.1[45][0-9]*,"-all":0\.4[45][0-9]*,"~all":0\.[12][0-9]*,"\?all":0\.[01][0-9]*,"\+all":0\.0[45][0-9]*,"redirect":0\.0[45][0-9]*,"no-all":0\.0\},"errors":500,' \
+    "$KANSOKU" spf stats --json --db "$DB"
+check_grep "stats: a table without --json" '^survey .*: 10000 domains, SPF 85\.00%, -all 45\.00%' \
+    "$KANSOKU" spf stats --db "$DB"
+check_err "stats of a missing store fails" 1 'cannot open|No such file' \
+    "$KANSOKU" spf stats --db "$TMP/missing/x.db"
 finish

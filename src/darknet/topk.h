@@ -1,0 +1,37 @@
+/* Space-saving top-K over IP addresses (Metwally, Agrawal, El Abbadi, "Efficient computation of
+ * frequent and top-k elements in data streams", ICDT 2005). K counters; a new key when all are
+ * taken replaces the smallest counter and inherits its count as its error, so every count
+ * overestimates the true one by at most its error, and any key whose true count exceeds the
+ * smallest counter is present. A min-heap over the counters makes each update O(log K).
+ * Internal to the darknet module. */
+#ifndef KS_DARKNET_TOPK_H
+#define KS_DARKNET_TOPK_H
+
+#include "kansoku/ks_ip.h"
+#include "kansoku/ks_table.h"
+
+#include <stdint.h>
+
+struct topk_entry {
+    struct ks_addr key;
+    uint64_t count, error;
+};
+
+struct topk {
+    uint32_t k, n;
+    struct topk_entry *e;
+    uint32_t *heap;       /* entry indices, min count at heap[0] */
+    uint32_t *pos;        /* pos[entry] = its index in heap */
+    uint32_t *order;      /* scratch for topk_sorted */
+    struct ks_table *idx; /* address -> uint32_t entry */
+    uint32_t last;        /* entry of the last key added (fast path), UINT32_MAX if none */
+};
+
+int topk_init(struct topk *t, uint32_t k);
+void topk_fini(struct topk *t);
+void topk_reset(struct topk *t);
+void topk_add(struct topk *t, const struct ks_addr *a, uint64_t w);
+/* Entry indices sorted by count (then address), largest first; returns how many (<= n). */
+uint32_t topk_sorted(struct topk *t, const uint32_t **order);
+
+#endif

@@ -1,0 +1,1510 @@
+/* Every query of the report, in one place (docs/report.md lists them by figure and number).
+ *
+ * Conventions: every query joins its table with inputs on complete inputs only; ?1 and ?2
+ * are the period [from, to) as µs UTC (from = the period's first day at 00:00 in the report's
+ * zone); ?3 is ",sensor1,sensor2," or NULL (all sensors) for tables with a sensor column. The
+ * day of a record is (ts - ?1) / 86400000000: days of a fixed-offset zone are 24 h long. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kansoku/ks_geo.h"
+#include "kansoku/ks_incident.h"
+#include "kansoku/ks_ip.h"
+#include "kansoku/ks_time.h"
+#include "report/report_int.h"
+#include "report/svg.h"
+
+#define OK_JOIN(t) " JOIN inputs ON inputs.id = " t ".input_id AND inputs.status = 'complete'"
+#define DAY_US "86400000000"
+#define SENSOR_OK "(?3 IS NULL OR instr(?3, ',' || sensor || ',') > 0)"
+
+static struct ks_store_value p_i64(int64_t v)
+{
+    struct ks_store_value x = {.type = KS_TYPE_I64};
+    x.v.i64 = v;
+    return x;
+}
+
+static struct ks_store_value p_text(const char *s)
+{
+    struct ks_store_value x = {.type = s ? KS_TYPE_TEXT : KS_TYPE_NULL};
+    if (s) {
+        x.v.bytes.ptr = s;
+        x.v.bytes.len = strlen(s);
+    }
+    return x;
+}
+
+static double val_f(const struct ks_store_value *v)
+{
+    if (v->type == KS_TYPE_I64)
+        return (double)v->v.i64;
+    if (v->type == KS_TYPE_F64)
+        return v->v.f64;
+    return NAN;
+}
+
+static void val_s(const struct ks_store_value *v, char *out, size_t size)
+{
+    if (v->type == KS_TYPE_TEXT || v->type == KS_TYPE_BLOB)
+        snprintf(out, size, "%.*s", (int)(v->v.bytes.len < size ? v->v.bytes.len : size - 1),
+                 (const char *)v->v.bytes.ptr);
+    else if (v->type == KS_TYPE_I64)
+        snprintf(out, size, "%lld", (long long)v->v.i64);
+    else
+        snprintf(out, size, "%s", "");
+}
+
+void rq_warn(struct rq *q, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct ks_loc loc = {.source = ks_store_spec(q->s)};
+    ks_diag_report(q->diag, &q->reported, "report", &loc, KS_ESTORE, "%s", msg);
+}
+
+/* Runs a query with the period parameters; a failure is reported and taken as "no rows". */
+static int run(struct rq *q, const char *sql,
+               int (*fn)(void *, size_t, const char *const *, const struct ks_store_value *),
+               void *user)
+{
+    struct ks_store_value p[3] = {p_i64(q->from_us), p_i64(q->to_us),
+                                  p_text(q->sensors[0] ? q->sensors : NULL)};
+    int rc = ks_store_query(q->s, sql, p, 3, fn, user);
+    if (rc < 0) {
+        rq_warn(q, "query failed: %s", ks_store_errmsg(q->s));
+        if (rc == KS_ECORRUPT || rc == KS_ENOMEM)
+            q->err = rc;
+    }
+    return rc;
+}
+
+static int run_p(struct rq *q, const char *sql, const struct ks_store_value *p, size_t np,
+                 int (*fn)(void *, size_t, const char *const *, const struct ks_store_value *),
+                 void *user)
+{
+    int rc = ks_store_query(q->s, sql, p, np, fn, user);
+    if (rc < 0) {
+        rq_warn(q, "query failed: %s", ks_store_errmsg(q->s));
+        if (rc == KS_ECORRUPT || rc == KS_ENOMEM)
+            q->err = rc;
+    }
+    return rc;
+}
+
+struct has_ctx {
+    const char *cols;
+    unsigned found, want;
+};
+
+static int has_col(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct has_ctx *c = user;
+    char name[64];
+    (void)names;
+    if (n < 1)
+        return 0;
+    val_s(&v[0], name, sizeof name);
+    size_t nl = strlen(name);
+    for (const char *p = c->cols; *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == nl && memcmp(p, name, l) == 0)
+            c->found++;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+bool rq_has(struct rq *q, const char *table, const char *cols)
+{
+    struct has_ctx c = {cols, 0, 1};
+    for (const char *p = cols; *p; p++)
+        c.want += *p == ',';
+    struct ks_store_value p = p_text(table);
+    if (ks_store_query(q->s, "SELECT name FROM pragma_table_info(?1)", &p, 1, has_col, &c) < 0)
+        return false;
+    return c.found == c.want;
+}
+
+/* --- generic collectors ---------------------------------------------------------------------- */
+
+/* First column as a number. */
+static int one_num(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    double *out = user;
+    (void)names;
+    for (size_t i = 0; i < n; i++)
+        out[i] = val_f(&v[i]);
+    return 0;
+}
+
+/* Rows (name, value): the top names in order. */
+struct top_ctx {
+    char (*names)[RQ_NAME];
+    double *v;
+    size_t n, max;
+};
+
+static int top_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct top_ctx *c = user;
+    (void)names;
+    if (n < 2 || c->n >= c->max)
+        return 0;
+    val_s(&v[0], c->names[c->n], RQ_NAME);
+    c->v[c->n] = val_f(&v[1]);
+    c->n++;
+    return 0;
+}
+
+/* Rows (day, key, value) into a stack whose first ns-1 series are named keys and whose last
+ * is "other" (when has_other). */
+struct stack_ctx {
+    struct rq_stack *d;
+    size_t named;
+    bool has_other;
+};
+
+static int stack_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct stack_ctx *c = user;
+    char key[RQ_NAME];
+    (void)names;
+    if (n < 3 || v[0].type != KS_TYPE_I64)
+        return 0;
+    int64_t day = v[0].v.i64;
+    if (day < 0 || (size_t)day >= c->d->nx)
+        return 0;
+    val_s(&v[1], key, sizeof key);
+    size_t k = c->named;
+    for (size_t i = 0; i < c->named; i++)
+        if (strcmp(c->d->names[i], key) == 0) {
+            k = i;
+            break;
+        }
+    if (k == c->named && !c->has_other)
+        return 0;
+    double x = val_f(&v[2]);
+    double *cell = &c->d->v[k * c->d->nx + (size_t)day];
+    *cell = isfinite(*cell) ? *cell + x : x;
+    c->d->total += x;
+    return 0;
+}
+
+static int cols_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v);
+
+static int stack_alloc(struct rq_stack *d, size_t nx, size_t ns, double init)
+{
+    d->nx = nx;
+    d->ns = ns;
+    d->v = malloc((nx * ns > 0 ? nx * ns : 1) * sizeof *d->v);
+    if (!d->v)
+        return KS_ENOMEM;
+    for (size_t i = 0; i < nx * ns; i++)
+        d->v[i] = init;
+    return KS_OK;
+}
+
+void rq_stack_free(struct rq_stack *d)
+{
+    free(d->v);
+    d->v = NULL;
+}
+
+static const char *other_name(const struct rq *q)
+{
+    return strcmp(q->lang, "ja") == 0 ? "その他" : "Other";
+}
+
+/* Top-N keys (SQL top_sql returning key, total ordered) then daily rows (day_sql returning
+ * day, key, value) into d: N named series by rank, then "other" if any remains. */
+static int topn_stack(struct rq *q, struct rq_stack *d, const char *top_sql, const char *day_sql,
+                      size_t topn, double init)
+{
+    char names[RQ_MAX_SERIES][RQ_NAME];
+    double tot[RQ_MAX_SERIES];
+    struct top_ctx tc = {names, tot, 0, topn < RQ_MAX_SERIES - 1 ? topn : RQ_MAX_SERIES - 1};
+    if (run(q, top_sql, top_row, &tc) < 0)
+        return KS_OK;
+    if (stack_alloc(d, q->ndays, tc.n + 1, init) != KS_OK)
+        return KS_ENOMEM;
+    for (size_t i = 0; i < tc.n; i++) {
+        snprintf(d->names[i], RQ_NAME, "%.95s", names[i]);
+        d->colors[i] = (int)i;
+    }
+    snprintf(d->names[tc.n], RQ_NAME, "%s", other_name(q));
+    d->colors[tc.n] = -1;
+    struct stack_ctx sc = {d, tc.n, true};
+    run(q, day_sql, stack_row, &sc);
+    /* No "other" series if nothing fell in it. */
+    bool any = false;
+    for (size_t i = 0; i < d->nx; i++)
+        if (isfinite(d->v[tc.n * d->nx + i]) && d->v[tc.n * d->nx + i] > 0)
+            any = true;
+    if (!any)
+        d->ns = tc.n;
+    return KS_OK;
+}
+
+/* Share in percent, NAN if the total is 0. */
+static double pct(double part, double whole)
+{
+    return whole > 0 ? part / whole * 100.0 : NAN;
+}
+
+/* --- 1:図-1 incidents ------------------------------------------------------------------------- */
+
+struct inc_ctx {
+    double *counts;
+};
+
+static int inc_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct inc_ctx *c = user;
+    char key[32];
+    int cat;
+    (void)names;
+    if (n < 2)
+        return 0;
+    val_s(&v[0], key, sizeof key);
+    if (ks_incident_cat_parse(key, strlen(key), &cat) == KS_OK)
+        c->counts[cat] += val_f(&v[1]);
+    return 0;
+}
+
+int q_incidents(struct rq *q, double counts[5])
+{
+    /* Q-incidents: entries dated in the period, each distinct entry once, per category. */
+    static const char sql[] =
+        "SELECT category, count(*) FROM (SELECT DISTINCT date, category, title, note"
+        " FROM incidents" OK_JOIN("incidents") " WHERE date >= ?1 AND date <= ?2)"
+                                               " GROUP BY category";
+    struct ks_store_value p[2] = {p_text(q->from), p_text(q->to)};
+    struct inc_ctx c = {counts};
+    memset(counts, 0, 5 * sizeof *counts);
+    if (!rq_has(q, "incidents", "date,category,title,note"))
+        return KS_ENOTFOUND;
+    run_p(q, sql, p, 2, inc_row, &c);
+    double total = 0;
+    for (int i = 0; i < 5; i++)
+        total += counts[i];
+    num_set(q, "incidents.total", total, 0, NULL);
+    static const char *const keys[5] = {"incidents.share.vulnerability", "incidents.share.events",
+                                        "incidents.share.history", "incidents.share.security",
+                                        "incidents.share.other"};
+    long u[5];
+    svg_round_shares(counts, 5, 1, u);
+    for (int i = 0; i < 5; i++) {
+        if (total > 0)
+            num_set(q, keys[i], (double)u[i] / 10.0, 1, "%");
+        else
+            num_null(q, keys[i]);
+    }
+    return total > 0 ? KS_OK : KS_ENOTFOUND;
+}
+
+/* --- 1:図-2, 図-3 DDoS ------------------------------------------------------------------------ */
+
+/* The DDoS analyzer's tables (src/ddos/README.md): ddos_attacks (start_ts, end_ts, duration_s,
+ * class server / bandwidth / composite, vectors, peak_bps) and ddos_timeline (per-second or
+ * coarser traffic of an attack, joined on (input_id, attack)). A class outside the three is
+ * "shape not established": excluded and counted. */
+struct ddos_max {
+    double peak, before;
+    char cls[32], vec[256];
+};
+
+static int ddos_max_row(void *user, size_t n, const char *const *names,
+                        const struct ks_store_value *v)
+{
+    struct ddos_max *m = user;
+    (void)names;
+    if (n < 4)
+        return 0;
+    m->peak = val_f(&v[0]);
+    val_s(&v[1], m->cls, sizeof m->cls);
+    val_s(&v[2], m->vec, sizeof m->vec);
+    m->before = val_f(&v[3]);
+    return 0;
+}
+
+int q_ddos_daily(struct rq *q, struct rq_stack *d)
+{
+    /* Q-ddos-daily: attacks per day of their start, by class. */
+    static const char sql[] =
+        "SELECT (start_ts - ?1) / " DAY_US ", class, count(*) FROM ddos_attacks" OK_JOIN(
+            "ddos_attacks") " WHERE start_ts >= ?1 AND start_ts < ?2 GROUP BY 1, 2";
+    /* Q-ddos-duration: < 30 min, 30 min to 24 h, > 24 h; and attacks of no established class. */
+    static const char sql_dur[] =
+        "SELECT sum(duration_s < 1800 AND class IN ('server', 'bandwidth', 'composite')),"
+        " sum(duration_s >= 1800 AND duration_s <= 86400 AND class IN ('server', 'bandwidth',"
+        " 'composite')), sum(duration_s > 86400 AND class IN ('server', 'bandwidth', 'composite')),"
+        " sum(class NOT IN ('server', 'bandwidth', 'composite')) FROM ddos_attacks" OK_JOIN(
+            "ddos_attacks") " WHERE start_ts >= ?1 AND start_ts < ?2";
+    /* Q-ddos-max: the attack with the highest peak, and the highest peak before the period. */
+    static const char sql_max[] =
+        "SELECT peak_bps, class, vectors, (SELECT max(peak_bps) FROM ddos_attacks "
+        "a" OK_JOIN("a") " WHERE a.start_ts < ?1) FROM ddos_attacks" OK_JOIN(
+            "ddos_attacks") " WHERE start_ts >= ?1 AND start_ts < ?2 AND class IN "
+                            "('server', 'bandwidth', 'composite')"
+                            " ORDER BY peak_bps DESC, start_ts LIMIT 1";
+    const char *ja[3] = {"サーバに対する攻撃", "回線容量に対する攻撃", "複合攻撃"};
+    const char *en[3] = {"Attacks on servers", "Attacks on bandwidth", "Composite attacks"};
+    const char *keys[3] = {"server", "bandwidth", "composite"};
+    d->why = "ddos";
+    if (!rq_has(q, "ddos_attacks", "start_ts,duration_s,class,peak_bps,vectors"))
+        return KS_ENOTFOUND;
+    if (stack_alloc(d, q->ndays, 3, 0) != KS_OK)
+        return KS_ENOMEM;
+    for (int i = 0; i < 3; i++) {
+        snprintf(d->names[i], RQ_NAME, "%s", keys[i]);
+        d->colors[i] = i;
+    }
+    struct stack_ctx sc = {d, 3, false};
+    run(q, sql, stack_row, &sc);
+    for (int i = 0; i < 3; i++)
+        snprintf(d->names[i], RQ_NAME, "%s", strcmp(q->lang, "ja") == 0 ? ja[i] : en[i]);
+    double cls[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < d->nx; i++)
+            cls[k] += d->v[(size_t)k * d->nx + i];
+    double total = cls[0] + cls[1] + cls[2];
+    if (!(total > 0))
+        return KS_ENOTFOUND;
+    d->why = NULL;
+    num_set(q, "ddos.attacks", total, 0, NULL);
+    /* Rounded to a whole number as the reference writes it; a tenth below one a day. */
+    num_set(q, "ddos.per_day", total / (double)q->ndays, total < (double)q->ndays ? 1 : 0, NULL);
+    long u[3];
+    svg_round_shares(cls, 3, 0, u);
+    num_set(q, "ddos.share.server", (double)u[0], 0, "%");
+    num_set(q, "ddos.share.bandwidth", (double)u[1], 0, "%");
+    num_set(q, "ddos.share.composite", (double)u[2], 0, "%");
+    double dur[4] = {NAN, NAN, NAN, NAN};
+    run(q, sql_dur, one_num, dur);
+    double all = (isfinite(dur[0]) ? dur[0] : 0) + (isfinite(dur[1]) ? dur[1] : 0) +
+                 (isfinite(dur[2]) ? dur[2] : 0);
+    num_set(q, "ddos.duration.lt30m", pct(dur[0], all), 0, "%");
+    num_set(q, "ddos.duration.30m_24h", pct(dur[1], all), 0, "%");
+    num_set(q, "ddos.duration.gt24h", pct(dur[2], all), 0, "%");
+    num_set(q, "ddos.unknown_shape", isfinite(dur[3]) ? dur[3] : 0, 0, NULL);
+    struct ddos_max mx = {NAN, NAN, "", ""};
+    run(q, sql_max, ddos_max_row, &mx);
+    if (isfinite(mx.peak)) {
+        num_set(q, "ddos.max.gbps", mx.peak / 1e9, 2, NULL);
+        num_str(q, "ddos.max.is_record",
+                !isfinite(mx.before) || mx.peak > mx.before ? "yes" : "no");
+        num_str(q, "ddos.max.class", mx.cls);
+        num_str(q, "ddos.max.vectors", mx.vec);
+    }
+    return KS_OK;
+}
+
+int q_ddos_largest(struct rq *q, struct rq_stack *d, int64_t *day0_us)
+{
+    /* Q-ddos-largest: the attack of the period with the highest peak_bps; its timeline rows
+     * summed per minute of the day of its start (report zone), as Gbps (a row covering
+     * `seconds` counts for its first minute, spread evenly when longer than a minute). */
+    static const char sql_top[] =
+        "SELECT ddos_attacks.input_id, attack, start_ts FROM ddos_attacks" OK_JOIN(
+            "ddos_attacks") " WHERE start_ts >= ?1 AND start_ts < ?2 AND class IN ('server', "
+                            "'bandwidth', 'composite')"
+                            " ORDER BY peak_bps DESC, start_ts LIMIT 1";
+    /* Rows of the same input (the analyzer writes both tables in one input); when that input
+     * has no timeline (timelines imported apart), those of the same attack number on that day. */
+    static const char sql_tl[] =
+        "SELECT (t.ts - ?3) / 60000000, sum(t.bytes * 8.0 / max(t.seconds, 1) *"
+        " min(max(t.seconds, 1), 60)) / 60.0 / 1e9 FROM ddos_timeline t" OK_JOIN(
+            "t") " WHERE (t.input_id = ?1 OR NOT EXISTS (SELECT 1 FROM ddos_timeline x WHERE"
+                 " x.input_id = ?1)) AND t.attack = ?2 AND t.ts >= ?3 AND t.ts < ?3 + " DAY_US
+                 " GROUP BY 1";
+    double top[3] = {NAN, NAN, NAN};
+    d->why = "ddos";
+    *day0_us = 0;
+    if (!rq_has(q, "ddos_attacks", "start_ts,class,peak_bps,attack") ||
+        !rq_has(q, "ddos_timeline", "attack,ts,seconds,bytes"))
+        return KS_ENOTFOUND;
+    run(q, sql_top, one_num, top);
+    if (!isfinite(top[0]))
+        return KS_ENOTFOUND;
+    int64_t day0 = ks_time_bucket((int64_t)top[2], KS_BUCKET_DAY, q->tz);
+    *day0_us = day0;
+    if (stack_alloc(d, 1440, 1, 0) != KS_OK)
+        return KS_ENOMEM;
+    snprintf(d->names[0], RQ_NAME, "traffic[Gbps]");
+    d->colors[0] = 0;
+    struct ks_store_value p[3] = {p_i64((int64_t)top[0]), p_i64((int64_t)top[1]), p_i64(day0)};
+    run_p(q, sql_tl, p, 3, cols_row, d);
+    if (!(d->total > 0))
+        return KS_ENOTFOUND;
+    d->why = NULL;
+    return KS_OK;
+}
+
+/* --- 1:図-4, 図-5 honeypot / darknet ------------------------------------------------------------
+ */
+
+#define HP_WHERE " WHERE ts >= ?1 AND ts < ?2 AND " SENSOR_OK
+#define HP_CTE                                                                                     \
+    "WITH r AS (SELECT (ts - ?1) / " DAY_US " AS day, sensor, port || '/' || lower(proto) AS key"  \
+    " FROM honeypot_sessions" OK_JOIN("honeypot_sessions") HP_WHERE                                \
+        "),"                                                                                       \
+        " s AS (SELECT day, count(DISTINCT sensor) AS n FROM r GROUP BY day),"                     \
+        " c AS (SELECT day, key, count(*) AS c FROM r GROUP BY day, key) "
+
+/* The darknet analyzer's tables (src/darknet/README.md): packets per day, sensor, kind,
+ * protocol and port (darknet_cells), and the sensors' days (darknet_days). */
+#define DN_CTE                                                                                     \
+    "WITH r AS (SELECT (ts - ?1) / " DAY_US " AS day, port || '/' || CASE proto WHEN 6 THEN 'tcp'" \
+    " WHEN 17 THEN 'udp' WHEN 1 THEN 'icmp' ELSE proto END AS key, packets FROM "                  \
+    "darknet_cells" OK_JOIN(                                                                       \
+        "darknet_cells") " WHERE ts >= ?1 AND ts < ?2 AND kind = 'scan' AND " SENSOR_OK "),"       \
+                         " s AS (SELECT (ts - ?1) / " DAY_US                                       \
+                         " AS day, count(DISTINCT sensor) AS n FROM darknet_days" OK_JOIN(         \
+                             "darknet_days") " WHERE ts >= ?1 AND ts < ?2 AND " SENSOR_OK          \
+                                             " GROUP BY 1),"                                       \
+                                             " c AS (SELECT day, key, sum(packets) AS c FROM r "   \
+                                             "GROUP BY day, key) "
+
+static int darknet_cells_ports(struct rq *q, struct rq_stack *d)
+{
+    /* Q-darknet-cells: scan packets per day and port/protocol, divided by the sensors that
+     * reported that day (darknet_days); top 10 over the period. */
+    static const char top_sql[] = DN_CTE "SELECT key, sum(c * 1.0 / n) AS t FROM c JOIN s USING"
+                                         " (day) GROUP BY key ORDER BY t DESC, key LIMIT 10";
+    static const char day_sql[] = DN_CTE "SELECT day, key, c * 1.0 / n FROM c JOIN s USING (day)";
+    static const char days_sql[] = DN_CTE "SELECT count(*) FROM s";
+    double days = 0;
+    run(q, days_sql, one_num, &days);
+    if (!(days > 0))
+        return KS_ENOTFOUND;
+    int rc = topn_stack(q, d, top_sql, day_sql, 10, NAN);
+    if (rc == KS_OK && !(d->total > 0)) {
+        rq_stack_free(d);
+        return KS_ENOTFOUND;
+    }
+    num_str(q, "darknet.ports.source", "darknet_cells");
+    return rc;
+}
+
+int q_darknet_ports(struct rq *q, struct rq_stack *d)
+{
+    /* Q-darknet-ports: sessions (TCP sessions, UDP datagrams) per day and destination
+     * port/protocol, divided by the sensors that reported that day; top 10 over the period. */
+    static const char top_sql[] = HP_CTE "SELECT key, sum(c * 1.0 / n) AS t FROM c JOIN s USING"
+                                         " (day) GROUP BY key ORDER BY t DESC, key LIMIT 10";
+    static const char day_sql[] = HP_CTE "SELECT day, key, c * 1.0 / n FROM c JOIN s USING (day)";
+    static const char sensors_sql[] = HP_CTE "SELECT count(*), avg(n) FROM s";
+    double days[2] = {0, 0};
+    int rc;
+    d->why = "honeypot";
+    /* Days no sensor reported are gaps (NAN), not zeros: start from NAN, and set 0 for the
+     * days with sensors. The darknet's packet counts when it has any for the period, else the
+     * honeypot's sessions. */
+    if (rq_has(q, "darknet_cells", "ts,sensor,kind,proto,port,packets") &&
+        rq_has(q, "darknet_days", "ts,sensor") && darknet_cells_ports(q, d) == KS_OK) {
+        static const char dsql[] = DN_CTE "SELECT count(*), avg(n) FROM s";
+        run(q, dsql, one_num, days);
+    } else {
+        if (!rq_has(q, "honeypot_sessions", "ts,sensor,proto,port,source"))
+            return KS_ENOTFOUND;
+        if ((rc = topn_stack(q, d, top_sql, day_sql, 10, NAN)) != KS_OK)
+            return rc;
+        num_str(q, "darknet.ports.source", "honeypot_sessions");
+        run(q, sensors_sql, one_num, days);
+    }
+    if (!(d->total > 0))
+        return KS_ENOTFOUND;
+    for (size_t i = 0; i < d->nx; i++) {
+        bool any = false;
+        for (size_t k = 0; k < d->ns; k++)
+            any |= isfinite(d->v[k * d->nx + i]);
+        for (size_t k = 0; k < d->ns && any; k++)
+            if (!isfinite(d->v[k * d->nx + i]))
+                d->v[k * d->nx + i] = 0;
+    }
+    d->why = NULL;
+    char list[1024] = "";
+    for (size_t i = 0; i < d->ns && d->colors[i] >= 0; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", d->names[i]);
+    }
+    num_str(q, "darknet.ports.top10", list);
+    num_set(q, "darknet.days_reported", days[0], 0, NULL);
+    num_set(q, "darknet.per_sensor_day", d->total / (days[0] > 0 ? days[0] : 1), 0, NULL);
+    return KS_OK;
+}
+
+/* Aggregation of sources by country and (for the home country) AS, bounded. */
+#define AGG_MAX 4096
+struct agg {
+    char key[AGG_MAX][48];
+    double v[AGG_MAX];
+    size_t n;
+    double dropped;
+};
+
+static void agg_add(struct agg *a, const char *key, double v)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->key[i], key) == 0) {
+            a->v[i] += v;
+            return;
+        }
+    if (a->n == AGG_MAX) {
+        a->dropped += v;
+        return;
+    }
+    snprintf(a->key[a->n], sizeof a->key[0], "%s", key);
+    a->v[a->n++] = v;
+}
+
+static int agg_idx_cmp(const void *x, const void *y, void *user)
+{
+    const struct agg *ag = user;
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    double a = ag->v[i], b = ag->v[j];
+    if (a != b)
+        return a < b ? 1 : -1;
+    return strcmp(ag->key[i], ag->key[j]);
+}
+
+/* Indices of a sorted by value descending, then key. */
+static size_t *agg_rank(struct agg *a)
+{
+    size_t *idx = malloc((a->n ? a->n : 1) * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (size_t i = 0; i < a->n; i++)
+        idx[i] = i;
+    qsort_r(idx, a->n, sizeof *idx, agg_idx_cmp, a);
+    return idx;
+}
+
+struct src_ctx {
+    struct rq *q;
+    struct agg *countries, *ases;
+    double domestic, foreign, unknown;
+    const char *operator_asns; /* ",2497,..." */
+    double op;
+    bool have_country; /* rows give (country, asn, n) instead of (source, n) */
+};
+
+static int src_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct src_ctx *c = user;
+    char cc[8] = "--", buf[64];
+    uint32_t asn = 0;
+    double cnt;
+    (void)names;
+    if (c->have_country) {
+        if (n < 3)
+            return 0;
+        val_s(&v[0], cc, sizeof cc);
+        asn = v[1].type == KS_TYPE_I64 ? (uint32_t)v[1].v.i64 : 0;
+        cnt = val_f(&v[2]);
+    } else {
+        if (n < 2)
+            return 0;
+        val_s(&v[0], buf, sizeof buf);
+        cnt = val_f(&v[1]);
+        struct ks_addr a;
+        struct ks_geo_result r;
+        if (c->q->geo && ks_addr_parse(buf, strlen(buf), &a) == KS_OK &&
+            ks_geo_lookup(c->q->geo, &a, &r) == KS_OK) {
+            snprintf(cc, sizeof cc, "%s", r.country);
+            asn = r.asn;
+        }
+    }
+    if (!isfinite(cnt))
+        return 0;
+    if (strlen(cc) != 2 || strcmp(cc, "--") == 0) {
+        c->unknown += cnt;
+        agg_add(c->countries, "--", cnt);
+        return 0;
+    }
+    if (strcmp(cc, c->q->home) == 0) {
+        c->domestic += cnt;
+        snprintf(buf, sizeof buf, ",%u,", asn);
+        if (asn && c->operator_asns && strstr(c->operator_asns, buf))
+            c->op += cnt;
+        else {
+            snprintf(buf, sizeof buf, "%u", asn);
+            agg_add(c->ases, buf, cnt);
+        }
+    } else {
+        c->foreign += cnt;
+        agg_add(c->countries, cc, cnt);
+    }
+    return 0;
+}
+
+/* Builds the two rings: inner domestic / foreign; outer the operator, the next nine domestic
+ * ASes anonymised A..I, other domestic; the top 9 foreign countries, other foreign. */
+static void sources_rings(struct rq *q, struct src_ctx *c, struct rq_slices *d, const char *prefix)
+{
+    bool ja = strcmp(q->lang, "ja") == 0;
+    const char *opname = notes_get(q->notes, "config", "operator");
+    char key[96];
+    memset(d, 0, sizeof *d);
+    d->ngroups = 2;
+    snprintf(d->gnames[0], RQ_NAME, "%s", ja ? "国内" : "Domestic");
+    snprintf(d->gnames[1], RQ_NAME, "%s", ja ? "国外" : "Foreign");
+    d->gv[0] = c->domestic;
+    d->gv[1] = c->foreign + c->unknown;
+    d->gcolors[0] = -2; /* SVG_TINT_BLUE */
+    d->gcolors[1] = -3; /* SVG_TINT_VERMILLION */
+    d->total = d->gv[0] + d->gv[1];
+    size_t *ra = agg_rank(c->ases), *rc = agg_rank(c->countries);
+    if (!ra || !rc) {
+        free(ra);
+        free(rc);
+        q->err = KS_ENOMEM;
+        return;
+    }
+    int col = 0;
+    long op_i = -1, top_i = -1;
+    if (c->op > 0 || opname) {
+        op_i = (long)d->n;
+        snprintf(d->names[d->n], RQ_NAME, "%s", opname ? opname : (ja ? "当社" : "Operator"));
+        d->v[d->n] = c->op;
+        d->colors[d->n] = col++;
+        d->group[d->n++] = 0;
+    }
+    double rest = 0;
+    for (size_t i = 0; i < c->ases->n; i++) {
+        size_t k = ra[i];
+        if (i < 9 && strcmp(c->ases->key[k], "0") != 0) {
+            if (ja)
+                snprintf(d->names[d->n], RQ_NAME, "%c社", (char)('A' + i));
+            else
+                snprintf(d->names[d->n], RQ_NAME, "ISP %c", (char)('A' + i));
+            d->v[d->n] = c->ases->v[k];
+            d->colors[d->n] = col++;
+            d->group[d->n++] = 0;
+        } else {
+            rest += c->ases->v[k];
+        }
+    }
+    if (rest > 0) {
+        snprintf(d->names[d->n], RQ_NAME, "%s", other_name(q));
+        d->v[d->n] = rest;
+        d->colors[d->n] = -1;
+        d->group[d->n++] = 0;
+    }
+    rest = c->countries->dropped;
+    col = 0;
+    size_t shown = 0;
+    for (size_t i = 0; i < c->countries->n; i++) {
+        size_t k = rc[i];
+        if (shown < 9 && strcmp(c->countries->key[k], "--") != 0) {
+            snprintf(d->names[d->n], RQ_NAME, "%s", c->countries->key[k]);
+            d->v[d->n] = c->countries->v[k];
+            /* Foreign ranks start at vermillion, so that they differ from the domestic ones
+             * next to them on the ring. */
+            d->colors[d->n] = col < 7 ? (col + 3) % 7 : col;
+            col++;
+            d->group[d->n++] = 1;
+            if (shown == 0) {
+                snprintf(key, sizeof key, "%s.top_country", prefix);
+                num_str(q, key, c->countries->key[k]);
+                top_i = (long)d->n - 1;
+            }
+            shown++;
+        } else {
+            rest += c->countries->v[k];
+        }
+    }
+    if (rest > 0) {
+        snprintf(d->names[d->n], RQ_NAME, "%s", other_name(q));
+        d->v[d->n] = rest;
+        d->colors[d->n] = -1;
+        d->group[d->n++] = 1;
+    }
+    free(ra);
+    free(rc);
+    /* The shares as the figure prints them (largest remainder, whole percents). */
+    long ug[2], uo[32];
+    svg_round_shares(d->gv, 2, 0, ug);
+    svg_round_shares(d->v, d->n, 0, uo);
+    snprintf(key, sizeof key, "%s.domestic", prefix);
+    num_set(q, key, (double)ug[0], 0, "%");
+    snprintf(key, sizeof key, "%s.foreign", prefix);
+    num_set(q, key, (double)ug[1], 0, "%");
+    snprintf(key, sizeof key, "%s.operator", prefix);
+    num_set(q, key, op_i >= 0 ? (double)uo[op_i] : 0.0, 0, "%");
+    snprintf(key, sizeof key, "%s.top_country_share", prefix);
+    if (top_i >= 0)
+        num_set(q, key, (double)uo[top_i], 0, "%");
+    else
+        num_null(q, key);
+}
+
+static void operator_asns(const struct rq *q, char *buf, size_t size)
+{
+    const char *v = notes_get(q->notes, "config", "operator_asn");
+    size_t o = 0;
+    buf[0] = '\0';
+    if (!v)
+        return;
+    o += (size_t)snprintf(buf, size, ",");
+    for (const char *p = v; *p && o + 2 < size; p++) {
+        if (*p >= '0' && *p <= '9')
+            buf[o++] = *p;
+        else if ((*p == ',' || *p == ' ') && buf[o - 1] != ',')
+            buf[o++] = ',';
+    }
+    if (buf[o - 1] != ',' && o + 1 < size)
+        buf[o++] = ',';
+    buf[o] = '\0';
+}
+
+int q_darknet_sources(struct rq *q, struct rq_slices *d)
+{
+    /* Q-darknet-sources: sessions of the period by source address; country and AS from the
+     * geolocation data (the honeypot stores addresses only). */
+    static const char sql[] =
+        "SELECT source, count(*) FROM honeypot_sessions" OK_JOIN("honeypot_sessions") HP_WHERE
+        " GROUP BY source";
+    struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
+    char asns[512];
+    memset(d, 0, sizeof *d);
+    d->why = "honeypot";
+    if (!ca || !aa) {
+        free(ca);
+        free(aa);
+        return KS_ENOMEM;
+    }
+    operator_asns(q, asns, sizeof asns);
+    struct src_ctx c = {q, ca, aa, 0, 0, 0, asns, 0, false};
+    int ret = KS_ENOTFOUND;
+    if (rq_has(q, "honeypot_sessions", "ts,sensor,source")) {
+        run(q, sql, src_row, &c);
+        if (c.domestic + c.foreign + c.unknown > 0) {
+            sources_rings(q, &c, d, "darknet.src");
+            d->why = NULL;
+            ret = KS_OK;
+        }
+    }
+    free(ca);
+    free(aa);
+    return ret;
+}
+
+/* --- 1:図-6, 図-7 samples ----------------------------------------------------------------------
+ */
+
+/* Rows (bucket, a[, b...]): column j+1 into series j. */
+static int cols_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct rq_stack *d = user;
+    (void)names;
+    if (n < 2 || v[0].type != KS_TYPE_I64 || v[0].v.i64 < 0 || (size_t)v[0].v.i64 >= d->nx)
+        return 0;
+    size_t i = (size_t)v[0].v.i64;
+    for (size_t k = 0; k < d->ns && k + 1 < n; k++) {
+        double x = val_f(&v[k + 1]);
+        if (isfinite(x)) {
+            d->v[k * d->nx + i] = x;
+            if (k == 0)
+                d->total += x;
+        }
+    }
+    return 0;
+}
+
+int q_samples_daily(struct rq *q, struct rq_stack *d)
+{
+    /* Q-samples-daily: honeypot captures per day, all and distinct SHA-256. */
+    static const char sql[] =
+        "SELECT (ts - ?1) / " DAY_US
+        ", count(*), count(DISTINCT sample_events.sha256) FROM sample_events" OK_JOIN(
+            "sample_events") " WHERE ts >= ?1 AND ts < ?2 AND via = 'honeypot' GROUP BY 1";
+    bool ja = strcmp(q->lang, "ja") == 0;
+    d->why = "samples";
+    if (!rq_has(q, "sample_events", "ts,via,sha256,country,asn"))
+        return KS_ENOTFOUND;
+    if (stack_alloc(d, q->ndays, 2, NAN) != KS_OK)
+        return KS_ENOMEM;
+    snprintf(d->names[0], RQ_NAME, "%s", ja ? "総取得検体数" : "Samples captured");
+    snprintf(d->names[1], RQ_NAME, "%s", ja ? "ユニーク検体数" : "Unique samples");
+    d->colors[0] = 0;
+    d->colors[1] = 3;
+    run(q, sql, cols_row, d);
+    if (!(d->total > 0))
+        return KS_ENOTFOUND;
+    d->why = NULL;
+    double t = 0, u = 0, days = 0;
+    for (size_t i = 0; i < d->nx; i++)
+        if (isfinite(d->v[i])) {
+            t += d->v[i];
+            u += d->v[d->nx + i];
+            days++;
+        }
+    num_set(q, "samples.total", t, 0, NULL);
+    num_set(q, "samples.per_day.total", t / days, 0, NULL);
+    num_set(q, "samples.per_day.unique", u / days, 0, NULL);
+    return KS_OK;
+}
+
+int q_samples_sources(struct rq *q, struct rq_slices *d)
+{
+    /* Q-samples-sources: honeypot captures by the country and AS the registry stored. */
+    static const char sql[] = "SELECT country, asn, count(*) FROM sample_events" OK_JOIN(
+        "sample_events") " WHERE ts >= ?1 AND ts < ?2 AND via = 'honeypot' GROUP BY 1, 2";
+    struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
+    char asns[512];
+    memset(d, 0, sizeof *d);
+    d->why = "samples";
+    if (!ca || !aa) {
+        free(ca);
+        free(aa);
+        return KS_ENOMEM;
+    }
+    operator_asns(q, asns, sizeof asns);
+    struct src_ctx c = {q, ca, aa, 0, 0, 0, asns, 0, true};
+    int ret = KS_ENOTFOUND;
+    if (rq_has(q, "sample_events", "ts,via,country,asn")) {
+        run(q, sql, src_row, &c);
+        if (c.domestic + c.foreign + c.unknown > 0) {
+            sources_rings(q, &c, d, "samples.src");
+            d->why = NULL;
+            ret = KS_OK;
+        }
+    }
+    free(ca);
+    free(aa);
+    return ret;
+}
+
+int q_samples_types(struct rq *q)
+{
+    /* Q-samples-types: the period's distinct honeypot samples by type tag (bot before worm
+     * before downloader when a sample has several), and the indicators found in them. */
+    static const char sql[] =
+        "WITH p AS (SELECT DISTINCT sample_events.sha256 FROM sample_events" OK_JOIN(
+            "sample_events") " WHERE ts >= ?1 AND ts < ?2 AND via = 'honeypot'),"
+                             " t AS (SELECT DISTINCT s.sha256, ',' || s.tags || ',' AS g FROM "
+                             "samples s" OK_JOIN(
+                                 "s") " JOIN p ON p.sha256 = s.sha256)"
+                                      " SELECT sum(instr(g, ',bot,') > 0),"
+                                      " sum(instr(g, ',bot,') = 0 AND instr(g, ',worm,') > 0),"
+                                      " sum(instr(g, ',bot,') = 0 AND instr(g, ',worm,') = 0 AND "
+                                      "instr(g, ',downloader,') > 0),"
+                                      " (SELECT count(DISTINCT i.value) FROM sample_iocs i" OK_JOIN(
+                                          "i") " JOIN p ON p.sha256 = i.sha256 WHERE i.kind = "
+                                               "'cnc'),"
+                                               " (SELECT count(DISTINCT i.value) FROM sample_iocs "
+                                               "i" OK_JOIN("i") " JOIN p ON p.sha256 = i.sha256 "
+                                                                "WHERE i.kind = 'url') FROM t";
+    double r[5] = {NAN, NAN, NAN, NAN, NAN};
+    if (!rq_has(q, "samples", "sha256,tags") || !rq_has(q, "sample_iocs", "sha256,kind,value"))
+        return KS_ENOTFOUND;
+    run(q, sql, one_num, r);
+    double typed =
+        (isfinite(r[0]) ? r[0] : 0) + (isfinite(r[1]) ? r[1] : 0) + (isfinite(r[2]) ? r[2] : 0);
+    num_set(q, "samples.type.bot", pct(r[0], typed), 1, "%");
+    num_set(q, "samples.type.worm", pct(r[1], typed), 1, "%");
+    num_set(q, "samples.type.downloader", pct(r[2], typed), 1, "%");
+    if (typed > 0) {
+        num_set(q, "samples.cnc", r[3], 0, NULL);
+        num_set(q, "samples.dist_sites", r[4], 0, NULL);
+    } else {
+        num_null(q, "samples.cnc");
+        num_null(q, "samples.dist_sites");
+    }
+    return typed > 0 ? KS_OK : KS_ENOTFOUND;
+}
+
+/* --- 1:図-8, 図-9 SQL injection ----------------------------------------------------------------
+ */
+
+/* The SQL-injection scanner's table: sqli_detections (ts, source, signature, ...). */
+#define SQLI_WHERE " WHERE ts >= ?1 AND ts < ?2"
+
+int q_sqli_daily(struct rq *q, struct rq_stack *d)
+{
+    static const char top_sql[] =
+        "SELECT signature, count(*) AS t FROM sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE
+        " GROUP BY 1 ORDER BY t DESC, 1 LIMIT 10";
+    static const char day_sql[] =
+        "SELECT (ts - ?1) / " DAY_US ", signature, count(*) FROM"
+        " sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE " GROUP BY 1, 2";
+    d->why = "sqli";
+    if (!rq_has(q, "sqli_detections", "ts,source,signature"))
+        return KS_ENOTFOUND;
+    int rc = topn_stack(q, d, top_sql, day_sql, 10, 0);
+    if (rc != KS_OK || !(d->total > 0))
+        return rc == KS_OK ? KS_ENOTFOUND : rc;
+    d->why = NULL;
+    num_set(q, "sqli.detections", d->total, 0, NULL);
+    return KS_OK;
+}
+
+int q_sqli_sources(struct rq *q, struct rq_slices *d)
+{
+    /* Q-sqli-sources. REPORT_FIGURES.md excludes detections the analyst tagged as data theft or
+     * overload; the scanner's table has no such tag yet, so every detection counts. */
+    static const char sql[] =
+        "SELECT source, count(*) FROM sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE
+        " GROUP BY 1";
+    memset(d, 0, sizeof *d);
+    d->why = "sqli";
+    if (!rq_has(q, "sqli_detections", "ts,source,signature"))
+        return KS_ENOTFOUND;
+    struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
+    if (!ca || !aa) {
+        free(ca);
+        free(aa);
+        return KS_ENOMEM;
+    }
+    struct src_ctx c = {q, ca, aa, 0, 0, 0, NULL, 0, false};
+    run(q, sql, src_row, &c);
+    /* One ring: countries (home included), top 10 and other. */
+    char home[8];
+    snprintf(home, sizeof home, "%s", q->home);
+    if (c.domestic > 0)
+        agg_add(ca, home, c.domestic);
+    size_t *r = agg_rank(ca);
+    double rest = ca->dropped, total = c.domestic + c.foreign + c.unknown;
+    for (size_t i = 0; r && i < ca->n; i++) {
+        size_t k = r[i];
+        if (d->n < 10 && strcmp(ca->key[k], "--") != 0) {
+            snprintf(d->names[d->n], RQ_NAME, "%s", ca->key[k]);
+            d->v[d->n] = ca->v[k];
+            d->colors[d->n] = (int)d->n;
+            d->n++;
+        } else {
+            rest += ca->v[k];
+        }
+    }
+    if (rest > 0) {
+        snprintf(d->names[d->n], RQ_NAME, "%s", other_name(q));
+        d->v[d->n] = rest;
+        d->colors[d->n++] = -1;
+    }
+    d->total = total;
+    char top3[256] = "";
+    for (size_t i = 0; i < d->n && i < 3 && d->colors[i] >= 0; i++) {
+        char t[32];
+        size_t l = strlen(top3);
+        snprintf(top3 + l, sizeof top3 - l, "%s%s %s%%", i ? ", " : "", d->names[i],
+                 fmt_num(t, sizeof t, pct(d->v[i], total), 1));
+    }
+    free(r);
+    free(ca);
+    free(aa);
+    if (!(total > 0))
+        return KS_ENOTFOUND;
+    if (top3[0])
+        num_str(q, "sqli.src.top3", top3);
+    else
+        num_null(q, "sqli.src.top3");
+    d->why = NULL;
+    return KS_OK;
+}
+
+/* --- 1:図-11, 図-12 spam and malware ------------------------------------------------------------
+ */
+
+/* Spam of the period, each message in the first class that applies: a URL the crawler fetched
+ * malware from (sample_events via 'crawler', name = the URL); an attachment the antivirus
+ * names (samples.av); a malicious attachment it misses (samples with type tags, no av); an
+ * attachment flagged suspicious or executable by the mail analyzer (flags 0x01|0x02|0x08);
+ * none of these. */
+#define SPAM_CTE                                                                                   \
+    "WITH m AS (SELECT message_id, ts FROM mail_messages" OK_JOIN(                                 \
+        "mail_messages") " WHERE ts >= ?1 AND ts < ?2 AND verdict = 'spam'),"                      \
+                         " mal AS (SELECT DISTINCT e.name AS url, e.sha256 FROM sample_events "    \
+                         "e" OK_JOIN(                                                              \
+                             "e") " WHERE via = 'crawler'),"                                       \
+                                  " k AS (SELECT m.message_id, m.ts,"                              \
+                                  " EXISTS (SELECT 1 FROM mail_urls u" OK_JOIN(                    \
+                                      "u") " JOIN mal ON mal.url = u.url"                          \
+                                           " WHERE u.message_id = m.message_id AND u.ts = m.ts) "  \
+                                           "AS link,"                                              \
+                                           " EXISTS (SELECT 1 FROM mail_attachments a" OK_JOIN(    \
+                                               "a") " JOIN samples s ON s.sha256 = a.sha256 "      \
+                                                    "WHERE a.message_id = m.message_id AND a.ts "  \
+                                                    "= m.ts"                                       \
+                                                    " AND coalesce(s.av, '') <> '') AS av,"        \
+                                                    " EXISTS (SELECT 1 FROM mail_attachments "     \
+                                                    "a" OK_JOIN(                                   \
+                                                        "a") " JOIN samples s ON s.sha256 = "      \
+                                                             "a.sha256 WHERE a.message_id = "      \
+                                                             "m.message_id AND a.ts = m.ts"        \
+                                                             " AND coalesce(s.av, '') = '' AND "   \
+                                                             "s.tags <> '') AS miss,"              \
+                                                             " EXISTS (SELECT 1 FROM "             \
+                                                             "mail_attachments a" OK_JOIN(         \
+                                                                 "a") " WHERE a.message_id = "     \
+                                                                      "m.message_id AND a.ts = "   \
+                                                                      "m.ts AND (a.flags & 11) "   \
+                                                                      "<> 0) AS susp"              \
+                                                                      " FROM m) "
+
+int q_spam2mal_share(struct rq *q, struct rq_slices *d)
+{
+    static const char sql[] =
+        SPAM_CTE "SELECT sum(link), sum(NOT link AND av), sum(NOT link AND NOT av AND miss),"
+                 " sum(NOT link AND NOT av AND NOT miss AND susp), count(*),"
+                 " (SELECT count(DISTINCT u.url) FROM mail_urls u" OK_JOIN(
+                     "u") " JOIN m ON m.message_id = u.message_id AND m.ts = u.ts),"
+                          " (SELECT count(DISTINCT mal.sha256) FROM mail_urls u" OK_JOIN(
+                              "u") " JOIN m ON m.message_id = u.message_id AND m.ts = u.ts JOIN "
+                                   "mal ON mal.url = u.url)"
+                                   " FROM k";
+    bool ja = strcmp(q->lang, "ja") == 0;
+    static const char *const nja[5] = {"マルウェアへのリンク", "マルウェアが添付（対策済）",
+                                       "マルウェアが添付（未対策）", "疑わしい添付ファイル",
+                                       "その他の迷惑メール"};
+    static const char *const nen[5] = {"Link to malware", "Malware attached (detected)",
+                                       "Malware attached (not detected)", "Suspicious attachment",
+                                       "Other spam"};
+    double r[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    memset(d, 0, sizeof *d);
+    d->why = "mail";
+    if (!rq_has(q, "mail_messages", "ts,message_id,verdict") ||
+        !rq_has(q, "mail_urls", "ts,message_id,url") ||
+        !rq_has(q, "mail_attachments", "ts,message_id,sha256,flags") ||
+        !rq_has(q, "sample_events", "via,name,sha256") || !rq_has(q, "samples", "sha256,av,tags"))
+        return KS_ENOTFOUND;
+    run(q, sql, one_num, r);
+    if (!(r[4] > 0))
+        return KS_ENOTFOUND;
+    double rest = r[4];
+    for (int i = 0; i < 4; i++) {
+        d->v[i] = isfinite(r[i]) ? r[i] : 0;
+        rest -= d->v[i];
+    }
+    d->v[4] = rest;
+    for (int i = 0; i < 5; i++) {
+        snprintf(d->names[i], RQ_NAME, "%s", ja ? nja[i] : nen[i]);
+        d->colors[i] = i < 4 ? (int)(i == 0 ? 3 : i == 1 ? 0 : i == 2 ? 5 : 1) : -1;
+    }
+    d->n = 5;
+    d->total = r[4];
+    d->why = NULL;
+    num_set(q, "spam2mal.mails", r[4], 0, NULL);
+    num_set(q, "spam2mal.urls", r[5], 0, NULL);
+    num_set(q, "spam2mal.samples", r[6], 0, NULL);
+    num_set(q, "spam2mal.share_link", pct(d->v[0], r[4]), 2, "%");
+    return KS_OK;
+}
+
+int q_spam2mal_types(struct rq *q, struct rq_slices *d)
+{
+    /* Samples the crawler fetched from the period's spam URLs, by their first type tag in the
+     * order trojan, adware, dropper, packed, suspicious; untagged: "other (not detected)". */
+    static const char sql[] =
+        SPAM_CTE ", x AS (SELECT DISTINCT mal.sha256 FROM mail_urls u" OK_JOIN(
+            "u") " JOIN m ON m.message_id = u.message_id AND m.ts = u.ts JOIN mal ON mal.url = "
+                 "u.url),"
+                 " t AS (SELECT x.sha256, ',' || coalesce((SELECT tags FROM samples s" OK_JOIN(
+                     "s") " WHERE s.sha256 = x.sha256 LIMIT 1), '') || ',' AS g FROM x)"
+                          " SELECT CASE WHEN instr(g, ',trojan,') THEN 0 WHEN instr(g, ',adware,') "
+                          "THEN 1"
+                          " WHEN instr(g, ',dropper,') THEN 2 WHEN instr(g, ',packed,') THEN 3"
+                          " WHEN instr(g, ',suspicious,') THEN 4 ELSE 5 END AS c, count(*) FROM t "
+                          "GROUP BY c";
+    static const char *const names[6] = {"Trojan horse",       "Adware",     "Dropper",
+                                         "packed(suspicious)", "suspicious", "other(not detected)"};
+    double r[6] = {0};
+    struct top_ctx tc;
+    char keys[6][RQ_NAME];
+    double vals[6];
+    memset(d, 0, sizeof *d);
+    d->why = "mail";
+    if (!rq_has(q, "mail_messages", "ts,message_id,verdict") ||
+        !rq_has(q, "mail_urls", "ts,message_id,url") ||
+        !rq_has(q, "mail_attachments", "ts,message_id,sha256,flags") ||
+        !rq_has(q, "sample_events", "via,name,sha256") || !rq_has(q, "samples", "sha256,av,tags"))
+        return KS_ENOTFOUND;
+    tc = (struct top_ctx){keys, vals, 0, 6};
+    run(q, sql, top_row, &tc);
+    double total = 0;
+    for (size_t i = 0; i < tc.n; i++) {
+        int c = atoi(keys[i]);
+        if (c >= 0 && c < 6)
+            r[c] = vals[i];
+        total += vals[i];
+    }
+    if (!(total > 0))
+        return KS_ENOTFOUND;
+    for (int i = 0; i < 6; i++) {
+        if (r[i] <= 0 && i < 5)
+            continue;
+        snprintf(d->names[d->n], RQ_NAME, "%s", names[i]);
+        d->v[d->n] = r[i];
+        d->colors[d->n] = i < 5 ? i : -1;
+        d->n++;
+    }
+    d->total = total;
+    d->why = NULL;
+    return KS_OK;
+}
+
+/* --- 1:図-14 P2P residual SYNs ---------------------------------------------------------------- */
+
+int q_p2p_syn(struct rq *q, struct rq_stack *d, double *xs)
+{
+    /* Q-p2p-syn: series rows (metric syn_out / syn_in, key = the experiment's address) per
+     * 5 minutes from the experiment's start, over p2p.days days (config). */
+    static const char sql[] =
+        "SELECT (ts - ?1) / 300000000, sum(CASE WHEN metric = 'syn_out' THEN value END),"
+        " sum(CASE WHEN metric = 'syn_in' THEN value END) FROM series" OK_JOIN(
+            "series") " WHERE ts >= ?1 AND ts < ?2 AND key = ?3 AND metric IN ('syn_out', "
+                      "'syn_in') GROUP BY 1";
+    const char *addr = notes_get(q->notes, "config", "p2p.addr");
+    const char *start = notes_get(q->notes, "config", "p2p.start");
+    const char *days_s = notes_get(q->notes, "config", "p2p.days");
+    int64_t t0;
+    d->why = "p2p";
+    if (!addr || !start || ks_time_parse(start, strlen(start), &t0) != KS_OK)
+        return KS_ENOTFOUND;
+    if (!rq_has(q, "series", "ts,metric,key,value"))
+        return KS_ENOTFOUND;
+    int days = days_s ? atoi(days_s) : 3;
+    if (days < 1 || days > 31)
+        days = 3;
+    size_t nx = (size_t)days * 288;
+    if (stack_alloc(d, nx, 2, NAN) != KS_OK)
+        return KS_ENOMEM;
+    snprintf(d->names[0], RQ_NAME, "outgoing SYN");
+    snprintf(d->names[1], RQ_NAME, "incoming SYN");
+    d->colors[0] = 0;
+    d->colors[1] = 3;
+    for (size_t i = 0; i < nx && xs; i++)
+        xs[i] = (double)i / 288.0;
+    struct ks_store_value p[3] = {p_i64(t0), p_i64(t0 + (int64_t)days * 86400000000LL),
+                                  p_text(addr)};
+    run_p(q, sql, p, 3, cols_row, d);
+    double tin = 0;
+    for (size_t i = 0; i < nx; i++)
+        if (isfinite(d->v[nx + i]))
+            tin += d->v[nx + i];
+    if (!(d->total + tin > 0))
+        return KS_ENOTFOUND;
+    /* 5-minute buckets without a row are zeros: the sensor counts every bucket it saw. */
+    for (size_t i = 0; i < 2 * nx; i++)
+        if (!isfinite(d->v[i]))
+            d->v[i] = 0;
+    d->why = NULL;
+    num_set(q, "p2p.syn_out", d->total, 0, NULL);
+    num_set(q, "p2p.syn_in", tin, 0, NULL);
+    return KS_OK;
+}
+
+/* --- 2:図-1 .. 図-5 mail --------------------------------------------------------------------- */
+
+/* The mail part counts the ISO weeks (Monday to Sunday, in the report's zone) that lie wholly
+ * in the period. week0 = the first such Monday, 00:00 local, as an instant. */
+static size_t mail_weeks(const struct rq *q, int64_t *week0)
+{
+    int64_t w = ks_time_bucket(q->from_us, KS_BUCKET_WEEK, q->tz);
+    if (w < q->from_us)
+        w += 7 * KS_USEC_PER_DAY;
+    *week0 = w;
+    if (q->to_us - w < 7 * KS_USEC_PER_DAY)
+        return 0;
+    return (size_t)((q->to_us - w) / (7 * KS_USEC_PER_DAY));
+}
+
+int q_mail_weekly(struct rq *q, struct rq_stack *d, int64_t *week0_us)
+{
+    /* Q-mail-weekly: spam / all received messages per ISO week. */
+    static const char sql[] =
+        "SELECT (ts - ?1) / 604800000000, 100.0 * sum(verdict = 'spam') / count(*),"
+        " sum(verdict = 'spam'), count(*) FROM mail_messages" OK_JOIN(
+            "mail_messages") " WHERE ts >= ?1 AND ts < ?2 GROUP BY 1";
+    int64_t w0;
+    size_t nw = mail_weeks(q, &w0);
+    *week0_us = w0;
+    d->why = "mail";
+    if (!rq_has(q, "mail_messages", "ts,verdict,country,sender"))
+        return KS_ENOTFOUND;
+    if (nw == 0)
+        return KS_ENOTFOUND;
+    if (stack_alloc(d, nw, 3, NAN) != KS_OK)
+        return KS_ENOMEM;
+    snprintf(d->names[0], RQ_NAME, "%s",
+             strcmp(q->lang, "ja") == 0 ? "迷惑メールの割合" : "Share of spam");
+    d->colors[0] = 0;
+    struct ks_store_value p[2] = {p_i64(w0), p_i64(w0 + (int64_t)nw * 7 * KS_USEC_PER_DAY)};
+    run_p(q, sql, p, 2, cols_row, d);
+    double spam = 0, all = 0, peak = -1;
+    size_t peak_i = 0;
+    for (size_t i = 0; i < nw; i++) {
+        if (!isfinite(d->v[i]))
+            continue;
+        spam += d->v[nw + i];
+        all += d->v[2 * nw + i];
+        if (d->v[i] > peak) {
+            peak = d->v[i];
+            peak_i = i;
+        }
+    }
+    d->ns = 1;
+    if (!(all > 0))
+        return KS_ENOTFOUND;
+    d->why = NULL;
+    num_set(q, "mail.messages", all, 0, NULL);
+    num_set(q, "mail.spam_ratio", pct(spam, all), 1, "%");
+    int iy, wk;
+    ks_time_iso_week(w0 + (int64_t)peak_i * 7 * KS_USEC_PER_DAY, q->tz, &iy, &wk);
+    num_set(q, "mail.spam_ratio.peak_week", wk, 0, NULL);
+    num_set(q, "mail.spam_ratio.peak", peak, 0, "%");
+    char t[16];
+    struct ks_tm tm;
+    ks_time_split(w0 + (int64_t)peak_i * 7 * KS_USEC_PER_DAY, q->tz, &tm);
+    snprintf(t, sizeof t, "%04d-%02d-%02d", tm.year, tm.month, tm.day);
+    num_str(q, "mail.spam_ratio.peak_week_start", t);
+    return KS_OK;
+}
+
+int q_mail_yoy(struct rq *q, double v[2], char labels[2][RQ_NAME])
+{
+    /* Q-mail-yoy: the previous calendar year's spam share (from the store, else the notes'
+     * ext.prev_year_spam_ratio) against the period's (mail.spam_ratio). */
+    static const char sql[] =
+        "SELECT 100.0 * sum(verdict = 'spam') / count(*) FROM mail_messages" OK_JOIN(
+            "mail_messages") " WHERE ts >= ?1 AND ts < ?2";
+    struct ks_tm tm;
+    bool ja = strcmp(q->lang, "ja") == 0;
+    ks_time_split(q->from_us, q->tz, &tm);
+    int py = tm.year - 1;
+    struct ks_tm a = {.year = py, .month = 1, .day = 1}, b = {.year = py + 1, .month = 1, .day = 1};
+    int64_t ta, tb;
+    v[0] = v[1] = NAN;
+    const struct number *cur = num_get(q, "mail.spam_ratio");
+    if (!cur || strcmp(cur->json, "null") == 0)
+        return KS_ENOTFOUND;
+    v[1] = atof(cur->json);
+    if (ks_time_join(&a, q->tz, &ta) == KS_OK && ks_time_join(&b, q->tz, &tb) == KS_OK) {
+        struct ks_store_value p[2] = {p_i64(ta), p_i64(tb)};
+        run_p(q, sql, p, 2, one_num, &v[0]);
+    }
+    const char *src = "store";
+    if (!isfinite(v[0])) {
+        const char *e = notes_get(q->notes, "ext", "prev_year_spam_ratio");
+        if (e) {
+            v[0] = atof(e);
+            src = "notes";
+        }
+    }
+    snprintf(labels[0], RQ_NAME, ja ? "%d年" : "%d", py);
+    struct ks_tm t2;
+    ks_time_split(q->to_us - 1, q->tz, &t2);
+    if (ja)
+        snprintf(labels[1], RQ_NAME, "%d年%d月〜%d月", tm.year, tm.month, t2.month);
+    else
+        snprintf(labels[1], RQ_NAME, "%04d-%02d..%04d-%02d", tm.year, tm.month, t2.year, t2.month);
+    if (!isfinite(v[0]))
+        return KS_ENOTFOUND;
+    num_set(q, "mail.spam_ratio.prev_year", v[0], 1, "%");
+    num_set(q, "mail.spam_ratio.diff", round(v[1] * 10) / 10 - round(v[0] * 10) / 10, 1, NULL);
+    num_str(q, "mail.spam_ratio.prev_year_source", src);
+    return KS_OK;
+}
+
+int q_mail_countries(struct rq *q, struct rq_slices *d)
+{
+    /* Q-mail-countries: spam of the mail weeks by the country of the connecting client. */
+    static const char sql[] = "SELECT country, count(*) AS n FROM mail_messages" OK_JOIN(
+        "mail_messages") " WHERE ts >= ?1 AND ts < ?2 AND"
+                         " verdict = 'spam' GROUP BY 1 ORDER BY n DESC, 1";
+    static const char sql_ip[] =
+        "SELECT count(*), count(DISTINCT sender) FROM mail_messages" OK_JOIN(
+            "mail_messages") " WHERE ts >= ?1 AND ts < ?2 AND"
+                             " verdict = 'spam' AND sender IS NOT NULL";
+    char names[256][RQ_NAME];
+    double vals[256];
+    int64_t w0;
+    size_t nw = mail_weeks(q, &w0);
+    memset(d, 0, sizeof *d);
+    d->why = "mail";
+    if (!rq_has(q, "mail_messages", "ts,verdict,country,sender") || nw == 0)
+        return KS_ENOTFOUND;
+    struct ks_store_value p[2] = {p_i64(w0), p_i64(w0 + (int64_t)nw * 7 * KS_USEC_PER_DAY)};
+    struct top_ctx tc = {names, vals, 0, 256};
+    run_p(q, sql, p, 2, top_row, &tc);
+    double total = 0, rest = 0;
+    for (size_t i = 0; i < tc.n; i++)
+        total += vals[i];
+    if (!(total > 0))
+        return KS_ENOTFOUND;
+    int rank = 0, home_rank = 0;
+    double home = 0;
+    char top[512] = "";
+    for (size_t i = 0; i < tc.n; i++) {
+        bool known = strlen(names[i]) == 2 && strcmp(names[i], "--") != 0;
+        if (known)
+            rank++;
+        if (known && strcmp(names[i], q->home) == 0) {
+            home_rank = rank;
+            home = vals[i];
+        }
+        if (known && d->n < 15) {
+            char a3[4];
+            snprintf(d->names[d->n], RQ_NAME, "%s", iso_alpha3(names[i], a3));
+            d->v[d->n] = vals[i];
+            d->colors[d->n] = (int)(d->n < 10 ? d->n : d->n - 10);
+            if (d->n < 6) {
+                char t[32];
+                size_t l = strlen(top);
+                snprintf(top + l, sizeof top - l, "%s%s %s%%", d->n ? ", " : "", d->names[d->n],
+                         fmt_num(t, sizeof t, pct(vals[i], total), 0));
+            }
+            d->n++;
+        } else {
+            rest += vals[i];
+        }
+    }
+    if (rest > 0) {
+        snprintf(d->names[d->n], RQ_NAME, "%s", other_name(q));
+        d->v[d->n] = rest;
+        d->colors[d->n++] = -1;
+    }
+    d->total = total;
+    d->why = NULL;
+    num_str(q, "mail.src.top", top);
+    if (home_rank) {
+        num_set(q, "mail.src.home", pct(home, total), 0, "%");
+        num_set(q, "mail.src.home_rank", home_rank, 0, NULL);
+    } else {
+        num_null(q, "mail.src.home");
+        num_null(q, "mail.src.home_rank");
+    }
+    double ip[2] = {NAN, NAN};
+    run_p(q, sql_ip, p, 2, one_num, ip);
+    num_set(q, "mail.msgs_per_ip", ip[1] > 0 ? ip[0] / ip[1] : NAN, 1, NULL);
+    return KS_OK;
+}
+
+struct campaign_ctx {
+    char (*lines)[256];
+    size_t max, n;
+    int32_t tz;
+};
+
+static void defang(char *s, size_t size)
+{
+    char out[256];
+    size_t o = 0;
+    for (const char *p = s; *p && o + 4 < sizeof out; p++) {
+        if (*p == '.') {
+            memcpy(out + o, "[.]", 3);
+            o += 3;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    size_t k = o < size ? o : size - 1;
+    memcpy(s, out, k);
+    s[k] = '\0';
+}
+
+static int campaign_row(void *user, size_t n, const char *const *names,
+                        const struct ks_store_value *v)
+{
+    struct campaign_ctx *c = user;
+    char buf[200];
+    for (size_t i = 0; i < n && c->n < c->max; i++) {
+        val_s(&v[i], buf, sizeof buf);
+        if (strcmp(names[i], "url_domains") == 0)
+            defang(buf, sizeof buf);
+        if (strcmp(names[i], "sender") == 0) {
+            /* Redact the host part of the address. */
+            char *dot = strrchr(buf, '.');
+            char *colon = strrchr(buf, ':');
+            if (dot)
+                snprintf(dot, sizeof buf - (size_t)(dot - buf), ".xxx");
+            else if (colon)
+                snprintf(colon, sizeof buf - (size_t)(colon - buf), ":xxxx");
+        }
+        if (strcmp(names[i], "ts") == 0 && v[i].type == KS_TYPE_I64)
+            ks_time_format(v[i].v.i64, c->tz, 0, buf, sizeof buf);
+        snprintf(c->lines[c->n++], 256, "%.40s: %.200s", names[i], buf);
+    }
+    return 1;
+}
+
+int q_mail_campaign(struct rq *q, char lines[][256], size_t max, size_t *n)
+{
+    /* Q-mail-campaign: the message named by the notes' campaign.sample (a Message-ID). */
+    static const char sql[] = "SELECT ts, subject, sender, country, url_domains, urls,"
+                              " attachments, spf FROM mail_messages" OK_JOIN(
+                                  "mail_messages") " WHERE message_id = ?1 ORDER BY ts LIMIT 1";
+    const char *id = notes_get(q->notes, "config", "campaign.sample");
+    *n = 0;
+    if (!id || !rq_has(q, "mail_messages", "ts,message_id,subject,sender,url_domains"))
+        return KS_ENOTFOUND;
+    struct campaign_ctx c = {lines, max, 0, q->tz};
+    struct ks_store_value p = p_text(id);
+    run_p(q, sql, &p, 1, campaign_row, &c);
+    *n = c.n;
+    return c.n ? KS_OK : KS_ENOTFOUND;
+}
+
+int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
+{
+    /* Q-spf-monthly: SPF checks of the MAIL FROM identity per month, 17 months up to the
+     * period's last: domain publishes SPF (any result but none) or not (none). */
+    static const char sql[] =
+        "SELECT 0, sum(result <> 'none'), sum(result = 'none') FROM"
+        " spf_results" OK_JOIN(
+            "spf_results") " WHERE ts >= ?1 AND ts < ?2 AND identity = 'mailfrom'";
+    bool ja = strcmp(q->lang, "ja") == 0;
+    d->why = "spf";
+    if (!rq_has(q, "spf_results", "ts,identity,result"))
+        return KS_ENOTFOUND;
+    if (stack_alloc(d, 17, 2, NAN) != KS_OK)
+        return KS_ENOMEM;
+    snprintf(d->names[0], RQ_NAME, "%s", ja ? "SPF対応" : "SPF published");
+    snprintf(d->names[1], RQ_NAME, "%s", ja ? "SPF未対応" : "SPF not published");
+    d->colors[0] = 0;
+    d->colors[1] = 1;
+    int64_t m = ks_time_bucket(q->to_us - 1, KS_BUCKET_MONTH, q->tz);
+    for (int i = 0; i < 16; i++)
+        m = ks_time_bucket(m - 1, KS_BUCKET_MONTH, q->tz);
+    *month0_us = m;
+    double total = 0, pub_last = NAN, all_last = NAN, pub_ago = NAN, all_ago = NAN;
+    for (size_t i = 0; i < 17; i++) {
+        int64_t next = ks_time_bucket_next(m, KS_BUCKET_MONTH, q->tz);
+        struct ks_store_value p[2] = {p_i64(m), p_i64(next)};
+        struct rq_stack one = {.nx = 1, .ns = 2};
+        double cell[2] = {NAN, NAN};
+        one.v = cell;
+        run_p(q, sql, p, 2, cols_row, &one);
+        if (isfinite(cell[0]) && isfinite(cell[1]) && cell[0] + cell[1] > 0) {
+            d->v[i] = cell[0];
+            d->v[17 + i] = cell[1];
+            total += cell[0] + cell[1];
+            if (i == 16) {
+                pub_last = cell[0];
+                all_last = cell[0] + cell[1];
+            }
+            if (i == 4) {
+                pub_ago = cell[0];
+                all_ago = cell[0] + cell[1];
+            }
+        }
+        m = next;
+    }
+    d->total = total;
+    if (!(total > 0))
+        return KS_ENOTFOUND;
+    d->why = NULL;
+    num_set(q, "spf.share.latest", pct(pub_last, all_last), 1, "%");
+    num_set(q, "spf.share.year_ago", pct(pub_ago, all_ago), 1, "%");
+    return KS_OK;
+}

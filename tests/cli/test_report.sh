@@ -1,0 +1,44 @@
+#!/bin/sh
+# kansoku report: a tiny hand-made store gives the checked-in numbers; an empty period works
+# and says so; the output is deterministic; usage errors exit 2.
+. "$KS_SRCDIR/tests/cli/lib.sh"
+. "$KS_SRCDIR/tests/cli/report_store.sh"
+DB=$TMP/k.db
+
+check "tiny store is built" ks_report_store "$DB"
+check "report of the test period" ks_report_run "$DB" "$TMP/r1"
+check "numbers.json equals tests/data/report/expected.json" \
+    cmp "$TMP/r1/numbers.json" "$KS_SRCDIR/tests/data/report/expected.json"
+check "index.html and a figure CSV exist" test -s "$TMP/r1/index.html" -a -s "$TMP/r1/figures/fig-incident-share.csv"
+check_grep "the page quotes the spam ratio" '77\.8%' cat "$TMP/r1/index.html"
+check "the same store gives the same bytes" ks_report_run "$DB" "$TMP/r2"
+check "index.html is byte-identical" cmp "$TMP/r1/index.html" "$TMP/r2/index.html"
+n=$(grep -o 'id="fig-[a-z0-9-]*" class="fig"' "$TMP/r1/index.html" | sort -u | wc -l)
+check "21 figures, each an svg with its id" test "$n" -eq 21
+check "no network fetches" sh -c "! grep -q -E '(src|href)=\"(https?:)?//' '$TMP/r1/index.html'"
+check "markup of the notes is escaped" grep -q '&lt;b&gt;タグ&lt;/b&gt;' "$TMP/r1/index.html"
+
+# English
+check "report in English" "$KANSOKU" report -q --db "$DB" --from 2008-06-01 --to 2008-06-15 \
+    -o "$TMP/en" --lang en --geo-dir /nonexistent
+check_grep "English captions" 'Figure 2-1' cat "$TMP/en/index.html"
+
+# An empty period: every figure present, each saying there is no data.
+check "report of an empty period" "$KANSOKU" report -q --db "$DB" --from 2001-01-01 \
+    --to 2001-03-31 -o "$TMP/empty" --geo-dir /nonexistent
+check_grep "empty period says no data" 'この期間のデータはありません' cat "$TMP/empty/index.html"
+n=$(grep -o 'id="fig-[a-z0-9-]*" class="fig"' "$TMP/empty/index.html" | sort -u | wc -l)
+check "empty period keeps all 21 figures" test "$n" -eq 21
+check_grep "empty period: incidents.total is 0" '"incidents.total": 0' cat "$TMP/empty/numbers.json"
+check_grep "empty period: unknown numbers are null" '"samples.cnc": null' cat "$TMP/empty/numbers.json"
+
+# Usage errors
+check_exit 2 "missing --to is a usage error" "$KANSOKU" report --db "$DB" --from 2008-06-01 -o "$TMP/x"
+check_exit 2 "from after to is a usage error" "$KANSOKU" report --db "$DB" --from 2008-07-01 \
+    --to 2008-06-01 -o "$TMP/x"
+check_exit 2 "bad --tz" "$KANSOKU" report --db "$DB" --from 2008-06-01 --to 2008-06-02 -o "$TMP/x" --tz 9
+check_exit 2 "bad --lang" "$KANSOKU" report --db "$DB" --from 2008-06-01 --to 2008-06-02 -o "$TMP/x" --lang fr
+check_exit 1 "unreadable notes file" "$KANSOKU" report --db "$DB" --from 2008-06-01 \
+    --to 2008-06-02 -o "$TMP/x" --notes "$TMP/nope.txt"
+check_grep "--help" 'numbers.json' "$KANSOKU" report --help
+finish
