@@ -134,9 +134,9 @@ static int db_info(int argc, char **argv)
                info.schema_known);
         printf("inputs    %" PRIu64 " complete, %" PRIu64 " partial\n", info.inputs_complete,
                info.inputs_partial);
-        printf("%-12s %14s %14s\n", "table", "rows", "rows_complete");
+        printf("%-20s %14s %14s\n", "table", "rows", "rows_complete");
         for (unsigned i = 0; i < info.ntables; i++)
-            printf("%-12s %14" PRIu64 " %14" PRIu64 "\n", info.tables[i].name, info.tables[i].rows,
+            printf("%-20s %14" PRIu64 " %14" PRIu64 "\n", info.tables[i].name, info.tables[i].rows,
                    info.tables[i].rows_complete);
     }
     ks_store_close(s);

@@ -71,10 +71,14 @@ static int parse_parts(const char *s, unsigned *parts)
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"ddos", KS_SIM_DDOS},       {"darknet", KS_SIM_DARKNET},
-                 {"p2p", KS_SIM_P2P},         {"web", KS_SIM_WEB},
-                 {"mail", KS_SIM_MAIL},       {"samples", KS_SIM_SAMPLES},
-                 {"incidents", KS_SIM_INCIDENTS}, {"series", KS_SIM_SERIES},
+    } names[] = {{"ddos", KS_SIM_DDOS},
+                 {"darknet", KS_SIM_DARKNET},
+                 {"p2p", KS_SIM_P2P},
+                 {"web", KS_SIM_WEB},
+                 {"mail", KS_SIM_MAIL},
+                 {"samples", KS_SIM_SAMPLES},
+                 {"incidents", KS_SIM_INCIDENTS},
+                 {"series", KS_SIM_SERIES},
                  {"all", KS_SIM_ALL}};
     *parts = 0;
     while (*s) {
@@ -167,8 +171,7 @@ int ks_cmd_simulate(int argc, char **argv)
         }
         case 0x205:
             if (parse_u64(optarg, &v) != 0 || v < 1 || v > 65535)
-                return ks_cli_usage_error(&cli, "--sample-rate needs 1..65535, not '%s'",
-                                          optarg);
+                return ks_cli_usage_error(&cli, "--sample-rate needs 1..65535, not '%s'", optarg);
             cfg.sample_rate = (uint32_t)v;
             break;
         case 0x206:

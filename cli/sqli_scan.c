@@ -735,8 +735,8 @@ int ks_sqli_stats_main(int argc, char **argv)
             json_object_set_new(j, "features", json_string(k->features));
             ks_cli_json_line(j);
         } else
-            printf("%u  %-11s %s .. %s  %s  (%s; top %s from %s on %s)\n", k->id, cls, t0, t1,
-                   k->features, k->top_signature, k->top_signature, k->top_source, k->top_host);
+            printf("%u  %-11s %s .. %s  %s  (top %s from %s on %s)\n", k->id, cls, t0, t1,
+                   k->features, k->top_signature, k->top_source, k->top_host);
     }
     rc = KS_EXIT_OK;
     goto out;

@@ -80,7 +80,8 @@ struct ks_pkt {
     uint32_t wire_len;    /* length on the wire (pcap orig_len) */
     uint32_t cap_len;     /* bytes captured */
     uint32_t ip_len;      /* IP total length (IPv6: 40 + payload length) */
-    uint32_t payload_len; /* transport payload bytes available (within cap_len) */
+    uint32_t payload_len; /* transport payload bytes available (within cap_len); for ICMP and
+                           * ICMPv6, what follows type, code and checksum */
     const uint8_t *payload;
     uint32_t weight; /* how many packets this one stands for (--sample-rate), >= 1 */
 };

@@ -231,13 +231,17 @@ struct ks_ddos_stats {
  * (threads). */
 KS_API int ks_ddos_new(const struct ks_ddos_config *cfg, struct ks_ddos **dp);
 /* Counts one decoded packet. Packets should come in time order (late ones are counted in
- * their target's current second). Non-IP summaries are ignored. */
+ * their target's current second). Non-IP summaries are ignored. The per-target work of a
+ * packet is pipelined: it may run during one of the next 16 _feed calls, or _tick or _flush,
+ * so on_attack may be called a few packets after the one that decided it. */
 KS_API int ks_ddos_feed(struct ks_ddos *d, const struct ks_pkt *p);
 /* Time has reached now_us without packets (live capture): ends quiet attacks. */
 KS_API int ks_ddos_tick(struct ks_ddos *d, int64_t now_us);
 /* End of input: closes the last second, reports every attack still open (open = true) and
  * waits for the workers. The detector can then only be freed or asked for stats. */
 KS_API int ks_ddos_flush(struct ks_ddos *d);
+/* packets and bytes are current; the other counters are final after _flush (before it they
+ * may lag by the packets still in the pipeline, or, with workers, stay 0). */
 KS_API void ks_ddos_stats(const struct ks_ddos *d, struct ks_ddos_stats *st);
 KS_API void ks_ddos_free(struct ks_ddos *d); /* NULL is fine; stops the workers */
 

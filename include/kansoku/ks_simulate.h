@@ -46,16 +46,16 @@
 struct ks_geo;
 
 struct ks_simulate_config {
-    uint64_t seed;        /* default 1 */
-    int64_t from_day;     /* first day (days since 1970-01-01, local), default 2008-06-01 */
-    int64_t to_day;       /* last day, included; default 2008-08-31 (at most 400 days) */
-    int32_t tz_offset_s;  /* the observatory's zone: days, daily cycles, log times (+09:00) */
-    double scale;         /* volume factor of the bulky streams, 0.001..10 (default 1) */
-    uint32_t sample_rate; /* DDoS captures hold 1 packet in sample_rate (default 10000,
-                             at most 65535); not changed by scale */
-    unsigned parts;       /* KS_SIM_* (default KS_SIM_ALL) */
-    bool mail_history;    /* also mail from January of the previous year (default true) */
-    unsigned threads;     /* worker threads (default 2); the output does not depend on it */
+    uint64_t seed;            /* default 1 */
+    int64_t from_day;         /* first day (days since 1970-01-01, local), default 2008-06-01 */
+    int64_t to_day;           /* last day, included; default 2008-08-31 (at most 400 days) */
+    int32_t tz_offset_s;      /* the observatory's zone: days, daily cycles, log times (+09:00) */
+    double scale;             /* volume factor of the bulky streams, 0.001..10 (default 1) */
+    uint32_t sample_rate;     /* DDoS captures hold 1 packet in sample_rate (default 10000,
+                                 at most 65535); not changed by scale */
+    unsigned parts;           /* KS_SIM_* (default KS_SIM_ALL) */
+    bool mail_history;        /* also mail from January of the previous year (default true) */
+    unsigned threads;         /* worker threads (default 2); the output does not depend on it */
     const struct ks_geo *geo; /* borrowed, may be NULL: country and AS written with the
                                  honeypot captures (else the built-in table's) */
 };
@@ -63,16 +63,16 @@ struct ks_simulate_config {
 /* What was written. */
 struct ks_simulate_stats {
     uint64_t files, bytes;
-    uint32_t sample_rate;       /* the DDoS captures' effective 1:N */
-    uint64_t ddos_attacks[3];   /* server, bandwidth, composite */
-    uint64_t ddos_packets;      /* records in the DDoS captures */
-    uint64_t darknet_packets;   /* records in the darknet captures */
+    uint32_t sample_rate;     /* the DDoS captures' effective 1:N */
+    uint64_t ddos_attacks[3]; /* server, bandwidth, composite */
+    uint64_t ddos_packets;    /* records in the DDoS captures */
+    uint64_t darknet_packets; /* records in the darknet captures */
     uint64_t p2p_packets;
-    uint64_t web_lines;         /* log lines, attacks included */
-    uint64_t web_attacks;       /* of which SQL injection attempts */
-    uint64_t mails, spam;       /* messages of the period (history excluded) */
-    uint64_t sample_captures;   /* honeypot captures listed */
-    uint64_t sample_unique;     /* distinct synthetic binaries written */
+    uint64_t web_lines;       /* log lines, attacks included */
+    uint64_t web_attacks;     /* of which SQL injection attempts */
+    uint64_t mails, spam;     /* messages of the period (history excluded) */
+    uint64_t sample_captures; /* honeypot captures listed */
+    uint64_t sample_unique;   /* distinct synthetic binaries written */
     uint64_t incidents;
 };
 

@@ -21,6 +21,10 @@
  * call that adds or removes an entry (_upsert of a new key, _remove, _clear, a removing
  * _foreach): entries move when others are deleted. Values are 8-byte aligned.
  *
+ * Slot arrays of 4 MiB or more are mapped separately and, where the kernel offers transparent
+ * huge pages, marked for them (madvise): a lookup in a large table then costs one cache miss
+ * instead of a cache miss and a page-table walk.
+ *
  * The default seed (0) draws a random seed at _new, so that an attacker cannot aim collisions;
  * set a fixed seed for reproducible iteration and eviction order. Not thread-safe: one table
  * per thread (shard by key). */
@@ -81,6 +85,18 @@ KS_API void *ks_table_find(const struct ks_table *t, const void *key);
  * NULL if the key is new, the table is full and the eviction rule allows no room. is_new may
  * be NULL. */
 KS_API void *ks_table_upsert(struct ks_table *t, const void *key, uint32_t now, bool *is_new);
+/* Hashed access, for callers that look up a batch of keys: ks_table_hash() gives the key's
+ * hash under this table's seed, ks_table_prefetch() asks the CPU to load the key's home slot
+ * (a hint: no effect on the table's contents, any hash is safe), and the _hashed calls are
+ * ks_table_find/_upsert for a key whose hash the caller already has. The hash passed to a
+ * _hashed call must be ks_table_hash(t, key) of the same table and key. Hashing a batch of
+ * keys and prefetching their slots before the lookups overlaps the cache misses of a large
+ * table instead of taking them one after the other. */
+KS_API uint32_t ks_table_hash(const struct ks_table *t, const void *key);
+KS_API void ks_table_prefetch(const struct ks_table *t, uint32_t hash);
+KS_API void *ks_table_find_hashed(const struct ks_table *t, const void *key, uint32_t hash);
+KS_API void *ks_table_upsert_hashed(struct ks_table *t, const void *key, uint32_t hash,
+                                    uint32_t now, bool *is_new);
 /* KS_OK, or KS_ENOTFOUND. Does not call on_evict. */
 KS_API int ks_table_remove(struct ks_table *t, const void *key);
 /* Removes every entry (on_evict is not called) and zeroes the counters. */

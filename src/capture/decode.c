@@ -97,7 +97,17 @@ static enum ks_pkt_status decode_l4(struct ks_cur *c, uint32_t seg_len, struct k
             return frag ? KS_PKT_OK : KS_PKT_TRUNC_ICMP;
         p->icmp_type = ks_cur_u8(c);
         p->icmp_code = ks_cur_u8(c);
+        ks_cur_skip(c, 2); /* checksum */
         p->flags |= KS_PKT_L4;
+        {
+            /* The payload starts with the 4-byte rest-of-header word; for errors the quoted
+             * datagram follows it (RFC 792, RFC 4443 2.1). */
+            uint32_t plen = seg_len - 4;
+            if (plen > ks_cur_left(c))
+                plen = (uint32_t)ks_cur_left(c);
+            p->payload = ks_cur_ptr(c, plen);
+            p->payload_len = plen;
+        }
         return KS_PKT_OK;
     default:
         return KS_PKT_OK;

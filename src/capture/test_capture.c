@@ -244,6 +244,9 @@ static void raw_ip_by_version_nibble(void **state)
     zeros(&b6, 7);
     assert_int_equal(dec(KS_LINK_RAW, &b4, &p), KS_PKT_OK);
     assert_int_equal(p.icmp_type, 8);
+    /* The payload is what follows type, code and checksum: the 4-byte rest of the header. */
+    assert_int_equal(p.payload_len, 4);
+    assert_non_null(p.payload);
     assert_int_equal(dec(12, &b6, &p), KS_PKT_OK); /* DLT_RAW */
     assert_int_equal(p.proto, 58);
     assert_int_equal(p.icmp_type, 128);

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -20,6 +21,7 @@ struct slot_hdr {
 
 struct ks_table {
     uint8_t *slots;
+    size_t map_len;   /* slots is an mmap of this many bytes, or 0: from calloc */
     size_t mask;      /* nslots - 1 */
     size_t slot_size; /* bytes per slot */
     size_t key_off, val_off;
@@ -57,6 +59,38 @@ static inline uint8_t *val_at(const struct ks_table *t, size_t i)
 static inline uint32_t hash_key(const struct ks_table *t, const void *key)
 {
     return (uint32_t)ks_hash_bytes(key, t->key_size, t->seed) | USED;
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+#define MAP_MIN ((size_t)4 << 20)
+
+/* Zeroed slot memory. A large array gets its own mapping, aligned to 2 MiB and marked for
+ * transparent huge pages: lookups at random keys then miss in the cache but rarely in the TLB.
+ * Pages are still touched (and counted in RSS) only as entries land on them. */
+static int alloc_slots(struct ks_table *t, size_t n)
+{
+    size_t bytes = n * t->slot_size;
+    if (bytes < MAP_MIN) {
+        t->slots = calloc(n, t->slot_size);
+        return t->slots ? KS_OK : KS_ENOMEM;
+    }
+    size_t len = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    uint8_t *m =
+        mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return KS_ENOMEM;
+    uintptr_t a = ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    size_t head = (size_t)(a - (uintptr_t)m), tail = HUGE_PAGE - head;
+    if (head)
+        munmap(m, head);
+    if (tail)
+        munmap((uint8_t *)a + len, tail);
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)a, len, MADV_HUGEPAGE); /* a hint: fine to fail */
+#endif
+    t->slots = (uint8_t *)a;
+    t->map_len = len;
+    return KS_OK;
 }
 
 void ks_table_config_default(struct ks_table_config *cfg)
@@ -103,8 +137,7 @@ int ks_table_new(const struct ks_table_config *cfg, struct ks_table **tp)
     t->evict = cfg->evict;
     t->on_evict = cfg->on_evict;
     t->user = cfg->user;
-    t->slots = calloc(n, t->slot_size);
-    if (!t->slots) {
+    if (alloc_slots(t, n) != KS_OK) {
         free(t);
         return KS_ENOMEM;
     }
@@ -116,7 +149,10 @@ void ks_table_free(struct ks_table *t)
 {
     if (!t)
         return;
-    free(t->slots);
+    if (t->map_len)
+        munmap(t->slots, t->map_len);
+    else
+        free(t->slots);
     free(t);
 }
 
@@ -138,11 +174,31 @@ static size_t probe(const struct ks_table *t, const void *key, uint32_t h, bool 
     }
 }
 
-void *ks_table_find(const struct ks_table *t, const void *key)
+void *ks_table_find_hashed(const struct ks_table *t, const void *key, uint32_t hash)
 {
     bool found;
-    size_t i = probe(t, key, hash_key(t, key), &found);
+    size_t i = probe(t, key, hash | USED, &found);
     return found ? val_at(t, i) : NULL;
+}
+
+void *ks_table_find(const struct ks_table *t, const void *key)
+{
+    return ks_table_find_hashed(t, key, hash_key(t, key));
+}
+
+uint32_t ks_table_hash(const struct ks_table *t, const void *key)
+{
+    return hash_key(t, key);
+}
+
+void ks_table_prefetch(const struct ks_table *t, uint32_t hash)
+{
+    /* Both ends of the home slot: a slot may span two cache lines. For writing (1), in all
+     * cache levels (3): the lookup follows shortly and usually updates the value. */
+    const uint8_t *s = t->slots + (hash & t->mask) * t->slot_size;
+    __builtin_prefetch(s, 1, 3);
+    if (t->slot_size > 64)
+        __builtin_prefetch(s + t->slot_size - 1, 1, 3);
 }
 
 /* Backward-shift deletion (Knuth, TAOCP 6.4, Algorithm R): empties slot i, then moves back
@@ -197,7 +253,13 @@ static size_t pick_victim(const struct ks_table *t, size_t start, uint32_t now)
 
 void *ks_table_upsert(struct ks_table *t, const void *key, uint32_t now, bool *is_new)
 {
-    uint32_t h = hash_key(t, key);
+    return ks_table_upsert_hashed(t, key, hash_key(t, key), now, is_new);
+}
+
+void *ks_table_upsert_hashed(struct ks_table *t, const void *key, uint32_t hash, uint32_t now,
+                             bool *is_new)
+{
+    uint32_t h = hash | USED;
     bool found;
     size_t i = probe(t, key, h, &found);
     if (is_new)

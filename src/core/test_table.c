@@ -318,6 +318,51 @@ static void address_keys_and_empty_values_work(void **state)
     ks_table_free(t);
 }
 
+static void hashed_calls_agree_with_plain_ones(void **state)
+{
+    struct ks_table *t = make(1000, KS_TABLE_EVICT_LRU, NULL);
+    for (uint32_t k = 0; k < 500; k++) {
+        uint32_t h = ks_table_hash(t, &k);
+        ks_table_prefetch(t, h);
+        bool is_new = false;
+        struct val *v = ks_table_upsert_hashed(t, &k, h, k, &is_new);
+        assert_non_null(v);
+        assert_true(is_new);
+        v->id = k;
+    }
+    for (uint32_t k = 0; k < 600; k++) {
+        struct val *a = ks_table_find(t, &k);
+        struct val *b = ks_table_find_hashed(t, &k, ks_table_hash(t, &k));
+        assert_ptr_equal(a, b);
+        if (k < 500)
+            assert_int_equal(b->id, k);
+        else
+            assert_null(b);
+    }
+    ks_table_prefetch(t, 0xffffffffu); /* any hash is a harmless hint */
+    ks_table_free(t);
+    (void)state;
+}
+
+static void large_table_is_zeroed_and_full_range_usable(void **state)
+{
+    /* 600 000 entries: 2^20 slots of 32 bytes, 32 MiB, mapped separately. */
+    struct ks_table *t = make(600000, KS_TABLE_EVICT_NONE, NULL);
+    assert_true(stats_of(t).bytes >= (size_t)4 << 20);
+    for (uint32_t k = 0; k < 600000; k++) {
+        struct val *v = ks_table_upsert(t, &k, 1, NULL);
+        assert_non_null(v);
+        assert_int_equal(v->packets, 0);
+        v->packets = k;
+    }
+    uint32_t k = 600000;
+    assert_null(ks_table_upsert(t, &k, 1, NULL));
+    k = 599999;
+    assert_int_equal(((struct val *)ks_table_find(t, &k))->packets, 599999);
+    ks_table_free(t);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +377,8 @@ int main(void)
         cmocka_unit_test(foreach_stops_when_asked),
         cmocka_unit_test(clear_empties_and_resets_counters),
         cmocka_unit_test(address_keys_and_empty_values_work),
+        cmocka_unit_test(hashed_calls_agree_with_plain_ones),
+        cmocka_unit_test(large_table_is_zeroed_and_full_range_usable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,9 +129,15 @@ struct ring {
     uint64_t mask;
 };
 
+/* Events waiting for their target's table slot to arrive in the cache (see shard_push). */
+#define PIPE_DEPTH 16
+
 struct shard {
     struct ks_ddos *d;
     struct ks_table *t;
+    struct ev pipe[PIPE_DEPTH];
+    uint32_t pipe_hash[PIPE_DEPTH];
+    uint32_t pipe_head, pipe_n;
     struct tracker *trk;
     uint32_t ntrk;
     uint32_t *free_list, nfree;
@@ -162,10 +168,14 @@ struct ks_ddos {
     uint64_t packets, bytes, ring_waits;
 };
 
-/* detect.c: one shard, single-threaded. */
+/* detect.c: one shard, single-threaded. shard_push queues an event and prefetches its target's
+ * table slot, handling the event PIPE_DEPTH events later (software pipelining: the cache
+ * misses of a batch of cold targets overlap); shard_drain handles every queued event, and
+ * shard_advance and shard_finish drain first. */
 int shard_init(struct shard *sh, struct ks_ddos *d, uint32_t max_targets, uint32_t max_tracked);
 void shard_fini(struct shard *sh);
-void shard_event(struct shard *sh, const struct ev *e);
+void shard_push(struct shard *sh, const struct ev *e);
+void shard_drain(struct shard *sh);
 void shard_advance(struct shard *sh, int64_t sec);
 void shard_finish(struct shard *sh);
 

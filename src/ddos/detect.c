@@ -599,17 +599,20 @@ static uint16_t rule_of(const struct shard *sh, const struct tkey *k)
     return 0;
 }
 
-void shard_event(struct shard *sh, const struct ev *e)
+static void advance(struct shard *sh, int64_t sec);
+
+/* One event; hash is ks_table_hash() of its key. */
+static void shard_event(struct shard *sh, const struct ev *e, uint32_t hash)
 {
     int64_t sec = sec_of(e->ts_us);
     if (sec > sh->now_sec || !sh->started) {
         if (sh->started)
-            shard_advance(sh, sec);
+            advance(sh, sec);
         sh->now_sec = sec;
         sh->started = true;
     }
     bool is_new = false;
-    struct tstate *ts = ks_table_upsert(sh->t, &e->key, (uint32_t)sec, &is_new);
+    struct tstate *ts = ks_table_upsert_hashed(sh->t, &e->key, hash, (uint32_t)sec, &is_new);
     if (!ts)
         return;
     if (is_new) {
@@ -668,8 +671,40 @@ void shard_event(struct shard *sh, const struct ev *e)
     }
 }
 
-/* The shard's clock reached sec: close the seconds of tracked targets and end quiet attacks. */
+void shard_push(struct shard *sh, const struct ev *e)
+{
+    uint32_t h = ks_table_hash(sh->t, &e->key);
+    ks_table_prefetch(sh->t, h);
+    if (sh->pipe_n == PIPE_DEPTH) {
+        uint32_t i = sh->pipe_head;
+        shard_event(sh, &sh->pipe[i], sh->pipe_hash[i]);
+        sh->pipe_head = (i + 1) % PIPE_DEPTH;
+        sh->pipe_n--;
+    }
+    uint32_t j = (sh->pipe_head + sh->pipe_n) % PIPE_DEPTH;
+    sh->pipe[j] = *e;
+    sh->pipe_hash[j] = h;
+    sh->pipe_n++;
+}
+
+void shard_drain(struct shard *sh)
+{
+    while (sh->pipe_n > 0) {
+        uint32_t i = sh->pipe_head;
+        sh->pipe_head = (i + 1) % PIPE_DEPTH;
+        sh->pipe_n--;
+        shard_event(sh, &sh->pipe[i], sh->pipe_hash[i]);
+    }
+}
+
 void shard_advance(struct shard *sh, int64_t sec)
+{
+    shard_drain(sh);
+    advance(sh, sec);
+}
+
+/* The shard's clock reached sec: close the seconds of tracked targets and end quiet attacks. */
+static void advance(struct shard *sh, int64_t sec)
 {
     if (sh->started && sec <= sh->now_sec)
         return;
@@ -691,6 +726,7 @@ void shard_advance(struct shard *sh, int64_t sec)
 
 void shard_finish(struct shard *sh)
 {
+    shard_drain(sh);
     while (sh->nactive > 0) {
         struct tracker *tr = &sh->trk[sh->active[sh->nactive - 1]];
         struct tstate *ts = ks_table_find(sh->t, &tr->key);

@@ -161,6 +161,7 @@ static void *worker(void *arg)
     for (;;) {
         uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (tail == head) {
+            shard_drain(sh); /* idle: no event waits for its prefetch */
             backoff(&spins);
             continue;
         }
@@ -176,7 +177,7 @@ static void *worker(void *arg)
                 atomic_store_explicit(&r->head, head + 1, memory_order_release);
                 return NULL;
             default:
-                shard_event(sh, e);
+                shard_push(sh, e);
             }
             head++;
             if ((head & (PUBLISH_EVERY - 1)) == 0)
@@ -325,7 +326,7 @@ static void dispatch(struct ks_ddos *d, const struct ev *e)
     if (d->threaded)
         ring_push(d, &sh->ring, e);
     else
-        shard_event(sh, e);
+        shard_push(sh, e);
 }
 
 /* RFC 9110 9.3: a request line starts with a method token and a space. */
@@ -431,6 +432,8 @@ int ks_ddos_tick(struct ks_ddos *d, int64_t now_us)
     if (d->flushed)
         return KS_EINVAL;
     int64_t sec = now_us / 1000000;
+    if (!d->threaded)
+        shard_drain(&d->shards[0]);
     if (sec > d->last_sec) {
         new_second(d, sec);
         if (!d->threaded)

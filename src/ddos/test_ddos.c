@@ -590,6 +590,25 @@ static void names_of_vectors_round_trip(void **state)
     assert_string_equal(ks_ddos_class_name(KS_DDOS_COMPOSITE), "composite");
 }
 
+static void tick_reports_an_ended_attack_without_flush(void **state)
+{
+    struct got g = {0};
+    struct ks_ddos_config cfg;
+    cfg_low(&cfg, &g);
+    struct ks_ddos *d = start(&cfg);
+    for (int s = 0; s < 3; s++)
+        syn_second(d, T0 + s * 1000000, 3000, VICTIM, true);
+    /* The last packets wait in the pipeline; the tick handles them, then ends the attack. */
+    assert_int_equal(ks_ddos_tick(d, T0 + 20 * 1000000), KS_OK);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.a[0].packets, 9000);
+    assert_false(g.a[0].open);
+    ks_ddos_flush(d);
+    assert_int_equal(g.n, 1);
+    ks_ddos_free(d);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +633,7 @@ int main(void)
         cmocka_unit_test(sample_rate_weighs_each_packet),
         cmocka_unit_test(config_file_sets_globals_and_prefix_rules),
         cmocka_unit_test(names_of_vectors_round_trip),
+        cmocka_unit_test(tick_reports_an_ended_attack_without_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

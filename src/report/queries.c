@@ -17,7 +17,12 @@
 #include "report/report_int.h"
 #include "report/svg.h"
 
-#define OK_JOIN(t) " JOIN inputs ON inputs.id = " t ".input_id AND inputs.status = 'complete'"
+/* Rows of complete inputs only (docs/store.md). The join exposes one column of its own name, so
+ * that data columns that share a name with an inputs column (kind, name, size, sha256, status)
+ * stay unambiguous in the queries. */
+#define OK_JOIN(t)                                                                                 \
+    " JOIN (SELECT id AS ks_ok_input FROM inputs WHERE status = 'complete') ON ks_ok_input = " t  \
+    ".input_id"
 #define DAY_US "86400000000"
 #define SENSOR_OK "(?3 IS NULL OR instr(?3, ',' || sensor || ',') > 0)"
 

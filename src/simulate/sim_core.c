@@ -31,7 +31,10 @@ void sim_rng_init(struct sim_rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 uint64_t sim_next(struct sim_rng *r)
 {
@@ -64,9 +67,15 @@ uint32_t sim_below(struct sim_rng *r, uint32_t n)
     return (uint32_t)(m >> 32);
 }
 
-double sim_unit(struct sim_rng *r) { return (double)(sim_next(r) >> 11) * 0x1.0p-53; }
+double sim_unit(struct sim_rng *r)
+{
+    return (double)(sim_next(r) >> 11) * 0x1.0p-53;
+}
 
-double sim_range(struct sim_rng *r, double lo, double hi) { return lo + (hi - lo) * sim_unit(r); }
+double sim_range(struct sim_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * sim_unit(r);
+}
 
 double sim_logu(struct sim_rng *r, double lo, double hi)
 {
@@ -111,11 +120,17 @@ size_t sim_pick(struct sim_rng *r, const double *w, size_t n)
     return n - 1;
 }
 
-bool sim_chance(struct sim_rng *r, double p) { return sim_unit(r) < p; }
+bool sim_chance(struct sim_rng *r, double p)
+{
+    return sim_unit(r) < p;
+}
 
 /* --- addresses ------------------------------------------------------------------------------ */
 
-#define P(a, b, c, d, l) {((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d), l}
+#define P(a, b, c, d, l)                                                                           \
+    {                                                                                              \
+        ((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d), l              \
+    }
 
 /* Large allocations of each country, every one checked against the geolocation data
  * (ip-location-db, 2026) by test_simulate.c: random hosts of each prefix geolocate to the
@@ -188,7 +203,10 @@ static const struct sim_pfx pf_jpother[] = {P(183, 76, 0, 0, 15), P(61, 197, 0, 
                                             P(222, 159, 0, 0, 16), P(58, 3, 0, 0, 16)};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define CC(code, a) {code, a, N(a)}
+#define CC(code, a)                                                                                \
+    {                                                                                              \
+        code, a, N(a)                                                                              \
+    }
 
 static const struct cc_entry {
     const char *cc;
@@ -558,7 +576,10 @@ int64_t sim_day_start(const struct ks_simulate_config *cfg, int64_t day)
     return (day * 86400 - cfg->tz_offset_s) * KS_USEC_PER_SEC;
 }
 
-int64_t sim_ndays(const struct ks_simulate_config *cfg) { return cfg->to_day - cfg->from_day + 1; }
+int64_t sim_ndays(const struct ks_simulate_config *cfg)
+{
+    return cfg->to_day - cfg->from_day + 1;
+}
 
 static const char *const mon_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -576,8 +597,8 @@ void sim_fmt_clf(int64_t t_us, int32_t tz, char *buf, size_t size)
     char z[16];
     ks_time_split(t_us, tz, &tm);
     zone(tz, z);
-    snprintf(buf, size, "%02d/%s/%04d:%02d:%02d:%02d %s", tm.day, mon_names[tm.month - 1],
-             tm.year, tm.hour, tm.min, tm.sec, z);
+    snprintf(buf, size, "%02d/%s/%04d:%02d:%02d:%02d %s", tm.day, mon_names[tm.month - 1], tm.year,
+             tm.hour, tm.min, tm.sec, z);
 }
 
 void sim_fmt_mail(int64_t t_us, int32_t tz, char *buf, size_t size)
@@ -732,7 +753,8 @@ int ks_simulate_run(const struct ks_simulate_config *cfg, const char *dir,
     memset(st, 0, sizeof *st);
     if (!cfg || !dir || !*dir || cfg->to_day < cfg->from_day ||
         cfg->to_day - cfg->from_day >= 400 || !(cfg->scale >= 0.001 && cfg->scale <= 10) ||
-        cfg->sample_rate == 0 || cfg->sample_rate > 65535 || cfg->tz_offset_s <= -86400 || cfg->tz_offset_s >= 86400)
+        cfg->sample_rate == 0 || cfg->sample_rate > 65535 || cfg->tz_offset_s <= -86400 ||
+        cfg->tz_offset_s >= 86400)
         return KS_EINVAL;
     /* The DDoS captures' sampling does not follow --scale: attack rates are set so that a
      * per-second detector sees them at the default 1:10000. */
@@ -749,9 +771,8 @@ int ks_simulate_run(const struct ks_simulate_config *cfg, const char *dir,
         unsigned bit;
         int (*fn)(struct sim_part *);
     } table[] = {
-        {KS_SIM_DDOS, sim_ddos},       {KS_SIM_MAIL, sim_mail},
-        {KS_SIM_WEB, sim_web},         {KS_SIM_SAMPLES, sim_samples},
-        {KS_SIM_DARKNET, sim_darknet}, {KS_SIM_P2P, sim_p2p},
+        {KS_SIM_DDOS, sim_ddos},       {KS_SIM_MAIL, sim_mail},           {KS_SIM_WEB, sim_web},
+        {KS_SIM_SAMPLES, sim_samples}, {KS_SIM_DARKNET, sim_darknet},     {KS_SIM_P2P, sim_p2p},
         {KS_SIM_SERIES, sim_series},   {KS_SIM_INCIDENTS, sim_incidents},
     };
     for (unsigned i = 0; i < sizeof table / sizeof table[0]; i++) {

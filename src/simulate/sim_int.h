@@ -81,7 +81,7 @@ struct sim_part {
     struct sim_listed {
         char *rel;
         uint64_t bytes;
-    } *files;
+    } * files;
     size_t nfiles, capfiles;
 };
 

@@ -23,12 +23,11 @@ static const struct sim_src spam_mix[] = {
     {"KR", -1, 4.0},  {"CO", -1, 3.0},  {"ES", -1, 2.6}, {"DE", -1, 2.5},  {"PL", -1, 2.4},
     {"IT", -1, 2.3},  {"IN", -1, 2.2},  {"AR", -1, 2.1}, {"MX", -1, 2.05}, {"VN", -1, 2.0},
     {"JP", -1, 1.9},  {"GB", -1, 1.6},  {"FR", -1, 1.5}, {"TW", -1, 1.5},  {"TH", -1, 1.4},
-    {"CA", -1, 1.3},  {"PE", -1, 1.3},  {"VE", -1, 1.2},
-    {"IR", -1, 1.2},  {"PK", -1, 1.1},  {"EG", -1, 1.1}, {"NL", -1, 1.0},  {"ID", -1, 1.0},
-    {"PH", -1, 1.0},  {"MY", -1, 1.0}, {"KZ", -1, 0.9},  {"HU", -1, 0.9},
-    {"CZ", -1, 0.9},  {"PT", -1, 0.9},  {"GR", -1, 0.9}, {"AU", -1, 0.8},  {"IL", -1, 0.8},
-    {"SE", -1, 0.8},  {"HK", -1, 0.8},  {"SG", -1, 0.7}, {"AT", -1, 0.7},  {"CH", -1, 0.7},
-    {"NZ", -1, 0.6},
+    {"CA", -1, 1.3},  {"PE", -1, 1.3},  {"VE", -1, 1.2}, {"IR", -1, 1.2},  {"PK", -1, 1.1},
+    {"EG", -1, 1.1},  {"NL", -1, 1.0},  {"ID", -1, 1.0}, {"PH", -1, 1.0},  {"MY", -1, 1.0},
+    {"KZ", -1, 0.9},  {"HU", -1, 0.9},  {"CZ", -1, 0.9}, {"PT", -1, 0.9},  {"GR", -1, 0.9},
+    {"AU", -1, 0.8},  {"IL", -1, 0.8},  {"SE", -1, 0.8}, {"HK", -1, 0.8},  {"SG", -1, 0.7},
+    {"AT", -1, 0.7},  {"CH", -1, 0.7},  {"NZ", -1, 0.6},
 };
 #define NSPAM (sizeof spam_mix / sizeof spam_mix[0])
 #define NA(a) (sizeof(a) / sizeof((a)[0]))
@@ -43,20 +42,31 @@ static const double camp_share[11] = {0.026, 0.033, 0.029, 0.022, 0.018, 0.015,
                                       0.012, 0.009, 0.006, 0.004, 0.002};
 
 static const char *const headlines[] = {
-    "Olympic torch relay ends in Beijing", "Markets rally as oil prices fall",
-    "Storm heads for Gulf coast", "Scientists find water on Mars",
-    "Celebrity caught on video", "New iPhone sales break records",
-    "Video: tornado tears through town", "Police chase ends in crash",
-    "Top secret photos leaked", "Dramatic rescue caught on tape",
-    "World leaders meet at summit", "Earthquake shakes region",
+    "Olympic torch relay ends in Beijing",
+    "Markets rally as oil prices fall",
+    "Storm heads for Gulf coast",
+    "Scientists find water on Mars",
+    "Celebrity caught on video",
+    "New iPhone sales break records",
+    "Video: tornado tears through town",
+    "Police chase ends in crash",
+    "Top secret photos leaked",
+    "Dramatic rescue caught on tape",
+    "World leaders meet at summit",
+    "Earthquake shakes region",
 };
 
 static const char *const spam_subjects[] = {
-    "Re: your order #%u",          "V1AGRA 80%% OFF - limited time %u",
-    "Replica watches from $%u",    "Your account has been suspended (ref %u)",
-    "Hot stock alert: up %u%% this week", "You have won $%u,000",
-    "Lonely? Meet singles near you %u", "Cheap software - save %u%%",
-    "Approved: loan of $%u,000",  "Increase your size by %u%%",
+    "Re: your order #%u",
+    "V1AGRA 80%% OFF - limited time %u",
+    "Replica watches from $%u",
+    "Your account has been suspended (ref %u)",
+    "Hot stock alert: up %u%% this week",
+    "You have won $%u,000",
+    "Lonely? Meet singles near you %u",
+    "Cheap software - save %u%%",
+    "Approved: loan of $%u,000",
+    "Increase your size by %u%%",
 };
 
 /* UTF-8 Japanese subjects, sent as RFC 2047 encoded-words. */
@@ -67,19 +77,19 @@ static const char *const ja_spam[] = {
     "\xe7\x9f\xa5\xe3\x82\x89\xe3\x81\x9b", /* 未払い料金のお知らせ */
 };
 static const char *const ja_ham[] = {
-    "\xe4\xbc\x9a\xe8\xad\xb0\xe3\x81\xae\xe4\xbb\xb6", /* 会議の件 */
+    "\xe4\xbc\x9a\xe8\xad\xb0\xe3\x81\xae\xe4\xbb\xb6",             /* 会議の件 */
     "\xe8\xa6\x8b\xe7\xa9\x8d\xe6\x9b\xb8\xe9\x80\x81\xe4\xbb\x98", /* 見積書送付 */
     "\xe6\x9a\x91\xe4\xb8\xad\xe3\x81\x8a\xe8\xa6\x8b\xe8\x88\x9e\xe3\x81\x84", /* 暑中お見舞い */
 };
 static const char *const ham_subjects[] = {
-    "Meeting on %u", "Re: invoice %u", "[ml-users:%u] release notes", "Weekly report %u",
-    "Re: Re: schedule", "Fwd: photos", "Your order %u has shipped", "Newsletter vol.%u",
+    "Meeting on %u",    "Re: invoice %u", "[ml-users:%u] release notes", "Weekly report %u",
+    "Re: Re: schedule", "Fwd: photos",    "Your order %u has shipped",   "Newsletter vol.%u",
 };
-static const char *const words[] = {"sky", "best", "shop", "news", "video", "pill", "mega",
-                                    "star", "gold", "cash", "win", "top", "hot", "deal"};
-static const char *const names[] = {"tanaka", "suzuki", "sato", "takahashi", "ito", "watanabe",
-                                    "yamamoto", "nakamura", "kobayashi", "kato", "john", "mary",
-                                    "info", "sales", "support", "admin"};
+static const char *const words[] = {"sky",  "best", "shop", "news", "video", "pill", "mega",
+                                    "star", "gold", "cash", "win",  "top",   "hot",  "deal"};
+static const char *const names[] = {
+    "tanaka",    "suzuki", "sato", "takahashi", "ito",  "watanabe", "yamamoto", "nakamura",
+    "kobayashi", "kato",   "john", "mary",      "info", "sales",    "support",  "admin"};
 
 static size_t b64(const char *s, char *out, size_t size)
 {
@@ -166,8 +176,8 @@ static int write_message(struct mailctx *m, struct sim_rng *r, int64_t t, enum k
     sim_fmt_mail(t + (int64_t)(1 + sim_below(r, 3)) * KS_USEC_PER_SEC, cfg->tz_offset_s, d_rcv2,
                  sizeof d_rcv2);
     /* the sender's clock: its own zone, sometimes off */
-    static const int32_t zones[] = {-7 * 3600, -5 * 3600, 0, 3600, 2 * 3600, 3 * 3600, 8 * 3600,
-                                    9 * 3600};
+    static const int32_t zones[] = {-7 * 3600, -5 * 3600, 0,        3600,
+                                    2 * 3600,  3 * 3600,  8 * 3600, 9 * 3600};
     int32_t sz = kind == K_HAM ? 9 * 3600 : zones[sim_below(r, NA(zones))];
     int64_t skew = kind == K_HAM ? -(int64_t)sim_below(r, 20) : (int64_t)sim_below(r, 7200) - 3600;
     sim_fmt_mail(t + skew * KS_USEC_PER_SEC, sz, d_sent, sizeof d_sent);
@@ -196,7 +206,8 @@ static int write_message(struct mailctx *m, struct sim_rng *r, int64_t t, enum k
         if (!rdns[0])
             snprintf(rdns, sizeof rdns, "%u-%u-%u-%u.dyn.example.net", ip >> 24, (ip >> 16) & 255,
                      (ip >> 8) & 255, ip & 255);
-        snprintf(helo, sizeof helo, "%s", sim_chance(r, 0.5) ? rdns : words[sim_below(r, NA(words))]);
+        snprintf(helo, sizeof helo, "%s",
+                 sim_chance(r, 0.5) ? rdns : words[sim_below(r, NA(words))]);
     }
     snprintf(sender, sizeof sender, "%s%u@%s", user, sim_below(r, 100), domain);
     char rcpt[64];
@@ -211,22 +222,26 @@ static int write_message(struct mailctx *m, struct sim_rng *r, int64_t t, enum k
                (unsigned long long)(id * 2654435761u & 0xffffffffu), rcpt, d_rcv2);
     if (kind == K_HAM) {
         double sc = -2.0 + 5.0 * sim_unit(r);
-        sim_printf(f, "X-Spam-Flag: NO\nX-Spam-Status: No, score=%.1f required=5.0 "
-                      "tests=BAYES_00,HTML_MESSAGE autolearn=ham version=3.2.5\n", sc);
+        sim_printf(f,
+                   "X-Spam-Flag: NO\nX-Spam-Status: No, score=%.1f required=5.0 "
+                   "tests=BAYES_00,HTML_MESSAGE autolearn=ham version=3.2.5\n",
+                   sc);
     } else {
         double sc = 5.1 + 20.0 * sim_unit(r);
-        sim_printf(f, "X-Spam-Flag: YES\nX-Spam-Status: Yes, score=%.1f required=5.0 "
-                      "tests=BAYES_99,RCVD_IN_XBL,URIBL_BLACK,HTML_MESSAGE autolearn=spam "
-                      "version=3.2.5\n", sc);
+        sim_printf(f,
+                   "X-Spam-Flag: YES\nX-Spam-Status: Yes, score=%.1f required=5.0 "
+                   "tests=BAYES_99,RCVD_IN_XBL,URIBL_BLACK,HTML_MESSAGE autolearn=spam "
+                   "version=3.2.5\n",
+                   sc);
     }
     /* SPF: does the sender's domain publish a policy (the month's share), and the result */
     struct ks_tm lt;
     ks_time_split(t, cfg->tz_offset_s, &lt);
     if (sim_chance(r, spf_share(lt.year, lt.month))) {
-        static const char *const ham_res[] = {"pass", "pass", "pass", "pass", "pass", "pass",
-                                              "pass", "pass", "softfail", "neutral"};
+        static const char *const ham_res[] = {"pass", "pass", "pass", "pass",     "pass",
+                                              "pass", "pass", "pass", "softfail", "neutral"};
         static const char *const spam_res[] = {"pass", "pass", "softfail", "softfail", "softfail",
-                                               "fail", "fail", "neutral", "neutral", "permerror"};
+                                               "fail", "fail", "neutral",  "neutral",  "permerror"};
         const char *res = kind == K_HAM ? ham_res[sim_below(r, 10)] : spam_res[sim_below(r, 10)];
         const char *why = strcmp(res, "pass") == 0 ? "designates %s as permitted sender"
                                                    : "does not designate %s as permitted sender";
@@ -290,23 +305,26 @@ static int write_message(struct mailctx *m, struct sim_rng *r, int64_t t, enum k
     }
     sim_printf(f, "To: %s\nSubject: %s\nMIME-Version: 1.0\n", rcpt, subj);
     if (kind == K_CAMPAIGN) {
-        sim_printf(f, "Content-Type: text/html; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n"
-                      "<html><body><p>CNN.com Daily Top 10</p><ol>\n");
+        sim_printf(f,
+                   "Content-Type: text/html; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n"
+                   "<html><body><p>CNN.com Daily Top 10</p><ol>\n");
         for (int i = 0; i < 10; i++)
             sim_printf(f, "<li><a href=\"http://%s%u.example/video/%u.html\">%s</a></li>\n",
                        words[sim_below(r, NA(words))], sim_below(r, 500), sim_below(r, 100000),
                        headlines[sim_below(r, NA(headlines))]);
         sim_printf(f, "</ol></body></html>\n\n");
     } else if (kind == K_SPAM) {
-        sim_printf(f, "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n"
-                      "Special offer for %s.\nVisit http://www.%s/%s?id=%u now.\n"
-                      "To unsubscribe reply with REMOVE.\n\n",
-                      rcpt, url_host, words[sim_below(r, NA(words))], sim_below(r, 1000000));
+        sim_printf(f,
+                   "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n"
+                   "Special offer for %s.\nVisit http://www.%s/%s?id=%u now.\n"
+                   "To unsubscribe reply with REMOVE.\n\n",
+                   rcpt, url_host, words[sim_below(r, NA(words))], sim_below(r, 1000000));
     } else {
-        sim_printf(f, "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n"
-                      "%s-san,\n\nPlease find the details below.\nSee http://www.%s/info/%u.html\n\n"
-                      "Regards,\n%s\n\n",
-                      names[sim_below(r, NA(names))], domain, sim_below(r, 1000), user);
+        sim_printf(f,
+                   "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n"
+                   "%s-san,\n\nPlease find the details below.\nSee http://www.%s/info/%u.html\n\n"
+                   "Regards,\n%s\n\n",
+                   names[sim_below(r, NA(names))], domain, sim_below(r, 1000), user);
     }
     return f->err;
 }

@@ -38,14 +38,16 @@ static struct sim_pkt *pkts_add(struct pkts *a)
     return k;
 }
 
-static uint16_t eph_port(struct sim_rng *r) { return (uint16_t)(1025 + sim_below(r, 64000)); }
+static uint16_t eph_port(struct sim_rng *r)
+{
+    return (uint16_t)(1025 + sim_below(r, 64000));
+}
 
 /* Sources of attack traffic: bots in many countries (the mix of spam and scanning hosts). */
 static const struct sim_src bot_mix[] = {
-    {"CN", -1, 22}, {"US", -1, 12}, {"KR", -1, 8}, {"TW", -1, 6}, {"RU", -1, 6},
-    {"BR", -1, 6},  {"TR", -1, 5},  {"IN", -1, 5}, {"DE", -1, 4}, {"PL", -1, 4},
-    {"TH", -1, 3},  {"VN", -1, 3},  {"MX", -1, 3}, {"IT", -1, 3}, {"ES", -1, 3},
-    {"JP", 10, 3},  {"AR", -1, 2},  {"GB", -1, 2},
+    {"CN", -1, 22}, {"US", -1, 12}, {"KR", -1, 8}, {"TW", -1, 6}, {"RU", -1, 6}, {"BR", -1, 6},
+    {"TR", -1, 5},  {"IN", -1, 5},  {"DE", -1, 4}, {"PL", -1, 4}, {"TH", -1, 3}, {"VN", -1, 3},
+    {"MX", -1, 3},  {"IT", -1, 3},  {"ES", -1, 3}, {"JP", 10, 3}, {"AR", -1, 2}, {"GB", -1, 2},
 };
 #define NBOT (sizeof bot_mix / sizeof bot_mix[0])
 
@@ -60,8 +62,8 @@ static const char *const vec_name[] = {"syn-flood", "udp-flood", "icmp-flood"};
 struct phase {
     int64_t start, end; /* µs */
     enum vec vec;
-    double pps;      /* real packets per second at the plateau */
-    uint16_t size;   /* mean IP length */
+    double pps;    /* real packets per second at the plateau */
+    uint16_t size; /* mean IP length */
     uint16_t dport;
 };
 
@@ -85,8 +87,7 @@ static double minute_factor(uint64_t seed, uint32_t id, int64_t m)
 }
 
 static int emit_phase(struct pkts *out, struct sim_rng *r, const struct attack *a, uint32_t id,
-                      const struct phase *ph, int64_t from, int64_t to, double rate,
-                      uint64_t seed)
+                      const struct phase *ph, int64_t from, int64_t to, double rate, uint64_t seed)
 {
     int64_t s = ph->start > from ? ph->start : from;
     int64_t e = ph->end < to ? ph->end : to;
@@ -194,12 +195,16 @@ static void plan_attack(struct sim_part *p, struct attack *a, int cls, int64_t s
      * works per second needs consecutive seconds over its threshold. */
     double damp = dur > 30 * MIN ? sqrt((double)(30 * MIN) / (double)dur) : 1.0;
     uint16_t sport = server_ports[sim_below(r, 10)];
-    struct phase syn = {start, a->end, V_SYN, fmax(sim_logu(r, 20000, 90000) * damp, 20000), 48,
-                        sport};
+    struct phase syn = {start, a->end, V_SYN, fmax(sim_logu(r, 20000, 90000) * damp, 20000),
+                        48,    sport};
     enum vec bv = sim_chance(r, 0.75) ? V_UDP : V_ICMP;
-    struct phase bw = {start, a->end, bv, fmax(sim_logu(r, 35000, 110000) * damp, 35000),
-                       (uint16_t)(bv == V_UDP ? 1100 + sim_below(r, 350) : 1000 + sim_below(r, 400)),
-                       (uint16_t)(sim_chance(r, 0.3) ? 53 : 0)};
+    struct phase bw = {
+        start,
+        a->end,
+        bv,
+        fmax(sim_logu(r, 35000, 110000) * damp, 35000),
+        (uint16_t)(bv == V_UDP ? 1100 + sim_below(r, 350) : 1000 + sim_below(r, 400)),
+        (uint16_t)(sim_chance(r, 0.3) ? 53 : 0)};
     switch (cls) {
     case CL_SERVER:
         a->ph[a->nph++] = syn;
@@ -220,7 +225,10 @@ static void plan_attack(struct sim_part *p, struct attack *a, int cls, int64_t s
     }
 }
 
-static double phase_bps(const struct phase *ph) { return ph->pps * ph->size * 8.0; }
+static double phase_bps(const struct phase *ph)
+{
+    return ph->pps * ph->size * 8.0;
+}
 
 static void shuffle_int(struct sim_rng *r, int *v, size_t n)
 {
@@ -413,7 +421,10 @@ int sim_ddos(struct sim_part *p)
                 if (k * 1.15 > kpps * 1e3)
                     kpps = k * 1.15 / 1e3;
                 bool same = j > 0 && a->ph[j].start == a->ph[j - 1].start;
-                vl += (size_t)snprintf(vecs + vl, sizeof vecs - vl, "%s%s", j == 0 ? "" : same ? "+" : ">",
+                vl += (size_t)snprintf(vecs + vl, sizeof vecs - vl, "%s%s",
+                                       j == 0 ? ""
+                                       : same ? "+"
+                                              : ">",
                                        vec_name[a->ph[j].vec]);
                 if (vl >= sizeof vecs)
                     vl = sizeof vecs - 1;
@@ -451,22 +462,22 @@ struct dport {
 
 /* The reference's top ten (figure 4, rank order) and a long tail. */
 static const struct dport dports[] = {
-    {135, 6, 21.0},  {2582, 6, 13.0}, {445, 6, 11.5}, {1433, 6, 8.0},  {22133, 17, 6.0},
-    {8080, 6, 4.6},  {34847, 6, 3.6}, {139, 6, 3.1},  {1957, 6, 2.6},  {24680, 6, 2.1},
-    {80, 6, 1.6},    {22, 6, 1.5},    {1434, 17, 1.4}, {137, 17, 1.3}, {0, 1, 1.3},
-    {3389, 6, 1.2},  {4899, 6, 1.1},  {5900, 6, 1.0}, {25, 6, 1.0},    {1025, 6, 0.9},
-    {23, 6, 0.9},    {3306, 6, 0.8},  {5060, 17, 0.8}, {6000, 6, 0.7}, {2967, 6, 0.7},
-    {443, 6, 0.6},   {21, 6, 0.6},    {1026, 17, 0.6}, {5554, 6, 0.5}, {9988, 6, 0.5},
+    {135, 6, 21.0}, {2582, 6, 13.0}, {445, 6, 11.5},  {1433, 6, 8.0}, {22133, 17, 6.0},
+    {8080, 6, 4.6}, {34847, 6, 3.6}, {139, 6, 3.1},   {1957, 6, 2.6}, {24680, 6, 2.1},
+    {80, 6, 1.6},   {22, 6, 1.5},    {1434, 17, 1.4}, {137, 17, 1.3}, {0, 1, 1.3},
+    {3389, 6, 1.2}, {4899, 6, 1.1},  {5900, 6, 1.0},  {25, 6, 1.0},   {1025, 6, 0.9},
+    {23, 6, 0.9},   {3306, 6, 0.8},  {5060, 17, 0.8}, {6000, 6, 0.7}, {2967, 6, 0.7},
+    {443, 6, 0.6},  {21, 6, 0.6},    {1026, 17, 0.6}, {5554, 6, 0.5}, {9988, 6, 0.5},
     {0, 6, 2.0} /* random high ports */
 };
 #define NDPORT (sizeof dports / sizeof dports[0])
 
 /* Figure 5: domestic 43% by ISP, foreign 57% by country. */
 static const struct sim_src darknet_mix[] = {
-    {"JP", 0, 7},   {"JP", 1, 7},   {"JP", 2, 4},   {"JP", 3, 4},   {"JP", 4, 3},
-    {"JP", 5, 2},   {"JP", 6, 1},   {"JP", 7, 1},   {"JP", 8, 1},   {"JP", 9, 1},
-    {"JP", 10, 12}, {"CN", -1, 27}, {"TW", -1, 5},  {"KR", -1, 3},  {"IN", -1, 2},
-    {"TH", -1, 2},  {"US", -1, 2},  {"HK", -1, 1},  {"PL", -1, 1},  {"MY", -1, 1},
+    {"JP", 0, 7},    {"JP", 1, 7},    {"JP", 2, 4},    {"JP", 3, 4},    {"JP", 4, 3},
+    {"JP", 5, 2},    {"JP", 6, 1},    {"JP", 7, 1},    {"JP", 8, 1},    {"JP", 9, 1},
+    {"JP", 10, 12},  {"CN", -1, 27},  {"TW", -1, 5},   {"KR", -1, 3},   {"IN", -1, 2},
+    {"TH", -1, 2},   {"US", -1, 2},   {"HK", -1, 1},   {"PL", -1, 1},   {"MY", -1, 1},
     {"RU", -1, 0.9}, {"BR", -1, 0.9}, {"VN", -1, 0.9}, {"DE", -1, 0.8}, {"PH", -1, 0.8},
     {"TR", -1, 0.8}, {"ID", -1, 0.8}, {"IT", -1, 0.7}, {"MX", -1, 0.7}, {"GB", -1, 0.7},
     {"AR", -1, 0.6}, {"ES", -1, 0.6}, {"FR", -1, 0.6}, {"CA", -1, 0.6}, {"AU", -1, 0.5},
@@ -505,7 +516,8 @@ int sim_darknet(struct sim_part *p)
             while (buf.n < target) {
                 size_t pi = sim_pick(&r, w, NDPORT);
                 uint32_t src = sim_addr_mix(&r, darknet_mix, NDARK, NULL);
-                uint32_t k = 1 + (sim_chance(&r, 0.5) ? 0 : sim_below(&r, sim_chance(&r, 0.7) ? 3 : 8));
+                uint32_t k =
+                    1 + (sim_chance(&r, 0.5) ? 0 : sim_below(&r, sim_chance(&r, 0.7) ? 3 : 8));
                 int64_t t = d0 + sim_time_of_day(&r);
                 uint16_t port = dports[pi].port;
                 if (port == 0 && dports[pi].proto == 6)
@@ -608,9 +620,8 @@ int sim_p2p(struct sim_part *p)
         {"skype", "Skype 3.6.0.248", 41287, CUSTOMERS | 0x3e05u, 0.30},
     };
     static const struct sim_src peer_mix[] = {
-        {"JP", 1, 20}, {"JP", 2, 15}, {"JP", 3, 12}, {"JP", 0, 6}, {"JP", 4, 6},
-        {"JP", 5, 6},  {"JP", 10, 15}, {"TW", -1, 5}, {"CN", -1, 5}, {"US", -1, 5},
-        {"KR", -1, 5},
+        {"JP", 1, 20},  {"JP", 2, 15}, {"JP", 3, 12}, {"JP", 0, 6},  {"JP", 4, 6},  {"JP", 5, 6},
+        {"JP", 10, 15}, {"TW", -1, 5}, {"CN", -1, 5}, {"US", -1, 5}, {"KR", -1, 5},
     };
     int rc = KS_OK;
     struct pkts buf = {0};
@@ -652,8 +663,8 @@ int sim_p2p(struct sim_part *p)
                 k->wire_len = 52;
                 k->ttl = (uint8_t)(110 + sim_below(&r, 15));
                 k->ipid = (uint16_t)sim_next(&r);
-                uint32_t peer = sim_addr_mix(&r, peer_mix, sizeof peer_mix / sizeof peer_mix[0],
-                                             NULL);
+                uint32_t peer =
+                    sim_addr_mix(&r, peer_mix, sizeof peer_mix / sizeof peer_mix[0], NULL);
                 if (i < nin) {
                     k->src = peer;
                     k->dst = cl[c].host;
@@ -733,8 +744,8 @@ int sim_series(struct sim_part *p)
             if (d >= drop && d < drop + 3)
                 v *= d == drop ? 0.62 : 0.55;
             v += 80.0 * sim_unit(r);
-            sim_printf(&f, "%lld,demo-link,traffic_mbps,total,%.1f\n",
-                       (long long)(d0 + h * HOUR), v);
+            sim_printf(&f, "%lld,demo-link,traffic_mbps,total,%.1f\n", (long long)(d0 + h * HOUR),
+                       v);
         }
     }
     return sim_close(p, &f);

@@ -38,10 +38,10 @@ struct sample {
     enum stype type;
     uint16_t family;
     bool packed, elf;
-    uint32_t cnc;     /* C&C index (bots) */
-    uint32_t url[2];  /* distribution site indexes (downloaders), UINT32_MAX = none */
-    uint64_t salt;    /* makes each variant's bytes distinct */
-    double pop;       /* how often it is captured */
+    uint32_t cnc;    /* C&C index (bots) */
+    uint32_t url[2]; /* distribution site indexes (downloaders), UINT32_MAX = none */
+    uint64_t salt;   /* makes each variant's bytes distinct */
+    double pop;      /* how often it is captured */
     char sha[65];
     uint32_t size;
 };
@@ -64,14 +64,14 @@ static size_t build_image(const struct sample *s, uint8_t *buf, size_t cap)
     struct sim_rng r;
     sim_rng_init(&r, s->salt, 0x51);
     char marker[512];
-    int ml = snprintf(marker, sizeof marker,
-                      "KANSOKU-DEMO-SAMPLE harmless synthetic file, no code; type=%s family=%s "
-                      "variant=%016llx",
-                      type_name[s->type], families[s->type][s->family],
-                      (unsigned long long)s->salt);
+    int ml =
+        snprintf(marker, sizeof marker,
+                 "KANSOKU-DEMO-SAMPLE harmless synthetic file, no code; type=%s family=%s "
+                 "variant=%016llx",
+                 type_name[s->type], families[s->type][s->family], (unsigned long long)s->salt);
     if (s->type == T_BOT)
-        ml += snprintf(marker + ml, sizeof marker - (size_t)ml,
-                       "%ccnc=irc%02u.cnc-demo.invalid:%u", 0, s->cnc, 6660 + s->cnc % 10);
+        ml += snprintf(marker + ml, sizeof marker - (size_t)ml, "%ccnc=irc%02u.cnc-demo.invalid:%u",
+                       0, s->cnc, 6660 + s->cnc % 10);
     for (int i = 0; i < 2 && s->type == T_DOWNLOADER; i++)
         if (s->url[i] != UINT32_MAX)
             ml += snprintf(marker + ml, sizeof marker - (size_t)ml,
@@ -85,22 +85,22 @@ static size_t build_image(const struct sample *s, uint8_t *buf, size_t cap)
         static const uint8_t ident[] = {0x7f, 'E', 'L', 'F', 1, 1, 1, 0};
         memcpy(buf, ident, sizeof ident);
         size_t len = 52 + 32 + data_len;
-        le16(buf + 16, 2);    /* ET_EXEC */
-        le16(buf + 18, 3);    /* EM_386 */
-        le32w(buf + 20, 1);   /* EV_CURRENT */
+        le16(buf + 16, 2);  /* ET_EXEC */
+        le16(buf + 18, 3);  /* EM_386 */
+        le32w(buf + 20, 1); /* EV_CURRENT */
         le32w(buf + 24, 0x08048000u + 84);
-        le32w(buf + 28, 52);  /* e_phoff */
-        le16(buf + 40, 52);   /* e_ehsize */
-        le16(buf + 42, 32);   /* e_phentsize */
-        le16(buf + 44, 1);    /* e_phnum */
-        le16(buf + 46, 40);   /* e_shentsize */
+        le32w(buf + 28, 52); /* e_phoff */
+        le16(buf + 40, 52);  /* e_ehsize */
+        le16(buf + 42, 32);  /* e_phentsize */
+        le16(buf + 44, 1);   /* e_phnum */
+        le16(buf + 46, 40);  /* e_shentsize */
         uint8_t *ph = buf + 52;
-        le32w(ph, 1);         /* PT_LOAD */
+        le32w(ph, 1); /* PT_LOAD */
         le32w(ph + 8, 0x08048000u);
         le32w(ph + 12, 0x08048000u);
         le32w(ph + 16, (uint32_t)len);
         le32w(ph + 20, (uint32_t)len);
-        le32w(ph + 24, 4);    /* PF_R */
+        le32w(ph + 24, 4); /* PF_R */
         le32w(ph + 28, 0x1000);
         uint8_t *d = buf + 84;
         memcpy(d, marker, (size_t)ml < data_len ? (size_t)ml : data_len);
@@ -147,7 +147,7 @@ static size_t build_image(const struct sample *s, uint8_t *buf, size_t cap)
     le16(oh + 48, 4);
     le32w(oh + 56, 0x1000 * (1u + nsec) + ((data_raw + packed_len + 0xfff) & ~0xfffu));
     le32w(oh + 60, 0x400);
-    le16(oh + 68, 2);       /* GUI */
+    le16(oh + 68, 2); /* GUI */
     le32w(oh + 72, 0x100000);
     le32w(oh + 76, 0x1000);
     le32w(oh + 80, 0x100000);
@@ -284,8 +284,9 @@ int sim_samples(struct sim_part *p)
             if (s->type == T_BOT)
                 sim_printf(&tf, "irc%02u.cnc-demo.invalid:%u,\n", s->cnc, 6660 + s->cnc % 10);
             else if (s->type == T_DOWNLOADER)
-                sim_printf(&tf, ",http://dist%03u.example.invalid/load/%u.exe http://dist%03u"
-                               ".example.invalid/load/%u.exe\n",
+                sim_printf(&tf,
+                           ",http://dist%03u.example.invalid/load/%u.exe http://dist%03u"
+                           ".example.invalid/load/%u.exe\n",
                            s->url[0], s->url[0] * 7 % 1000, s->url[1], s->url[1] * 7 % 1000);
             else
                 sim_printf(&tf, ",\n");
@@ -372,10 +373,12 @@ int sim_samples(struct sim_part *p)
             static const char *const ioc[T_N] = {
                 "",
                 "        $cnc = /irc[0-9]{2}\\.cnc-demo\\.invalid:[0-9]{4}/\n",
-                "        $url = /http:\\/\\/dist[0-9]{3}\\.example\\.invalid\\/load\\/[0-9]{1,3}\\.exe/\n",
+                ("        $url = "
+                 "/http:\\/\\/dist[0-9]{3}\\.example\\.invalid\\/load\\/[0-9]{1,3}\\.exe/\n"),
             };
             static const char *const use[T_N] = {"", " and #cnc >= 0", " and #url >= 0"};
-            sim_printf(&y, "/* kansoku simulate: tags for the demo quarter's synthetic binaries. */\n\n");
+            sim_printf(
+                &y, "/* kansoku simulate: tags for the demo quarter's synthetic binaries. */\n\n");
             for (int t = 0; t < T_N; t++)
                 sim_printf(&y,
                            "rule kansoku_demo_%s : %s\n{\n    strings:\n"

@@ -13,42 +13,55 @@
 #define NSERVERS 30
 
 static const char *const server_names[NSERVERS] = {
-    "www.sakura-shop", "www.kaede-travel", "www.hinode-news",  "shop.aozora-net",
-    "www.tsubaki-clinic", "www.minato-realty", "www.kitakaze-edu", "www.fuji-parts",
+    "www.sakura-shop",    "www.kaede-travel",   "www.hinode-news",     "shop.aozora-net",
+    "www.tsubaki-clinic", "www.minato-realty",  "www.kitakaze-edu",    "www.fuji-parts",
     "www.yamabuki-foods", "www.kawasemi-books", "www.hoshizora-hotel", "www.midori-bank",
-    "www.suzuran-tech", "www.momiji-ryokan", "www.nagisa-fashion", "www.akane-music",
-    "www.hibari-games", "www.kujaku-cars", "www.tanpopo-kids", "www.shirasagi-city",
-    "www.kamome-ferry", "www.asagao-garden", "www.hotaru-camera", "www.tsubame-post",
-    "www.ayame-beauty", "www.ginga-soft", "www.karin-pharmacy", "www.kirin-sports",
-    "www.ume-insurance", "www.sango-marine",
+    "www.suzuran-tech",   "www.momiji-ryokan",  "www.nagisa-fashion",  "www.akane-music",
+    "www.hibari-games",   "www.kujaku-cars",    "www.tanpopo-kids",    "www.shirasagi-city",
+    "www.kamome-ferry",   "www.asagao-garden",  "www.hotaru-camera",   "www.tsubame-post",
+    "www.ayame-beauty",   "www.ginga-soft",     "www.karin-pharmacy",  "www.kirin-sports",
+    "www.ume-insurance",  "www.sango-marine",
 };
 
 /* Figure 9 (non-campaign detections): CN 35.5, JP 21.8, US 17.5, SG 2.8, EU 1.9 (no country:
  * spread over European countries here), DE 1.4, CA 1.2, FR 1.1, KR 0.9, GB 0.9, other 15. */
 static const struct sim_src sqli_mix[] = {
-    {"CN", -1, 35.5}, {"JP", -1, 21.8}, {"US", -1, 17.5}, {"SG", -1, 2.8}, {"DE", -1, 1.4},
-    {"CA", -1, 1.2},  {"FR", -1, 1.1},  {"KR", -1, 0.9},  {"GB", -1, 0.9}, {"NL", -1, 0.7},
+    {"CN", -1, 35.5}, {"JP", -1, 21.8}, {"US", -1, 17.5}, {"SG", -1, 2.8},  {"DE", -1, 1.4},
+    {"CA", -1, 1.2},  {"FR", -1, 1.1},  {"KR", -1, 0.9},  {"GB", -1, 0.9},  {"NL", -1, 0.7},
     {"SE", -1, 0.6},  {"IT", -1, 0.6},  {"TW", -1, 0.85}, {"RU", -1, 0.85}, {"BR", -1, 0.85},
-    {"IN", -1, 0.85}, {"HK", -1, 0.85}, {"TR", -1, 0.8},  {"PL", -1, 0.8}, {"TH", -1, 0.8},
-    {"VN", -1, 0.8},  {"MY", -1, 0.8},  {"ES", -1, 0.8},  {"AU", -1, 0.8}, {"MX", -1, 0.75},
-    {"AR", -1, 0.75}, {"ID", -1, 0.75}, {"PH", -1, 0.75}, {"IR", -1, 0.7}, {"EG", -1, 0.7},
+    {"IN", -1, 0.85}, {"HK", -1, 0.85}, {"TR", -1, 0.8},  {"PL", -1, 0.8},  {"TH", -1, 0.8},
+    {"VN", -1, 0.8},  {"MY", -1, 0.8},  {"ES", -1, 0.8},  {"AU", -1, 0.8},  {"MX", -1, 0.75},
+    {"AR", -1, 0.75}, {"ID", -1, 0.75}, {"PH", -1, 0.75}, {"IR", -1, 0.7},  {"EG", -1, 0.7},
     {"PT", -1, 0.7},  {"CZ", -1, 0.7},
 };
 #define NSQLI (sizeof sqli_mix / sizeof sqli_mix[0])
 
 /* Attack values by the signature they are written to trigger (the reference's names). */
 enum sig {
-    S_GENERIC, S_CHAR, S_CAST, S_1EQ1, S_SELCOUNT, S_CONVERT, S_GROUPBY, S_JET, S_UNION,
-    S_OTHER, S_N
+    S_GENERIC,
+    S_CHAR,
+    S_CAST,
+    S_1EQ1,
+    S_SELCOUNT,
+    S_CONVERT,
+    S_GROUPBY,
+    S_JET,
+    S_UNION,
+    S_OTHER,
+    S_N
 };
 static const double bg_sig_w[S_N] = {30, 14, 12, 11, 7, 6, 5, 4, 3, 8};
+/* Detections (signatures that fire) per attack line of each kind, with the rules of
+ * data/sqli/rules.conf: the generic detector joins most named signatures. The days' totals
+ * of figure 8 count detections, so the campaigns are sized in detections. */
+static const unsigned sig_rows[S_N] = {1, 1, 2, 2, 2, 3, 2, 1, 3, 2};
 
 static const char *const params[] = {"id", "no", "cat", "item", "page", "pid", "code", "key"};
-static const char *const pages[] = {"/product.asp", "/news/detail.asp", "/item.php",
-                                    "/shop/list.asp", "/view.php", "/board/read.asp",
-                                    "/catalog.cfm", "/info.jsp"};
-static const char *const tables[] = {"users", "members", "admin", "customer", "orders",
-                                     "account", "login", "tbl_user"};
+static const char *const pages[] = {"/product.asp",   "/news/detail.asp", "/item.php",
+                                    "/shop/list.asp", "/view.php",        "/board/read.asp",
+                                    "/catalog.cfm",   "/info.jsp"};
+static const char *const tables[] = {"users",  "members", "admin", "customer",
+                                     "orders", "account", "login", "tbl_user"};
 
 static const char *const agents[] = {
     "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)",
@@ -56,8 +69,8 @@ static const char *const agents[] = {
     "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0; SLCC1)",
     "Mozilla/5.0 (Windows; U; Windows NT 5.1; ja; rv:1.9.0.1) Gecko/2008070208 Firefox/3.0.1",
     "Mozilla/5.0 (Windows; U; Windows NT 5.1; ja; rv:1.8.1.16) Gecko/20080702 Firefox/2.0.0.16",
-    "Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_5_4; ja-jp) AppleWebKit/525.18 (KHTML, like "
-    "Gecko) Version/3.1.2 Safari/525.20.1",
+    ("Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_5_4; ja-jp) AppleWebKit/525.18 (KHTML, like "
+     "Gecko) Version/3.1.2 Safari/525.20.1"),
     "DoCoMo/2.0 N905i(c100;TB;W24H16)",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     "Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp",
@@ -109,15 +122,17 @@ static void attack_value(struct sim_rng *r, enum sig s, char *v, size_t size)
             snprintf(v, size, "%u' and 'x'='x", n);
         break;
     case S_CHAR:
-        snprintf(v, size, "%u;declare @q varchar(8000) set @q=char(%u)+char(%u)+char(%u) exec(@q)--",
-                 n, 97 + sim_below(r, 26), 97 + sim_below(r, 26), 97 + sim_below(r, 26));
+        snprintf(v, size,
+                 "%u;declare @q varchar(8000) set @q=char(%u)+char(%u)+char(%u) exec(@q)--", n,
+                 97 + sim_below(r, 26), 97 + sim_below(r, 26), 97 + sim_below(r, 26));
         break;
     case S_CAST: {
         /* the 2008 mass injection: hex-encoded T-SQL that appends a <script> to every text
          * column (the hex here spells a harmless comment, not the payload) */
         static const char hexs[] = "4445434C415245204054207661726368617228323535293B2D2D2064656D6F";
-        snprintf(v, size, "%u;DECLARE @S VARCHAR(4000);SET @S=CAST(0x%s AS VARCHAR(4000));EXEC(@S);--",
-                 n, hexs);
+        snprintf(v, size,
+                 "%u;DECLARE @S VARCHAR(4000);SET @S=CAST(0x%s AS VARCHAR(4000));EXEC(@S);--", n,
+                 hexs);
         break;
     }
     case S_1EQ1:
@@ -127,8 +142,8 @@ static void attack_value(struct sim_rng *r, enum sig s, char *v, size_t size)
         snprintf(v, size, "admin' and (select count(*) from %s)>%u--", t, sim_below(r, 5));
         break;
     case S_CONVERT:
-        snprintf(v, size, "%u and 1=convert(int,(select top 1 name from sysobjects where xtype='U'))",
-                 n);
+        snprintf(v, size,
+                 "%u and 1=convert(int,(select top 1 name from sysobjects where xtype='U'))", n);
         break;
     case S_GROUPBY:
         snprintf(v, size, "%u' group by %s.id having 1=1--", n, t);
@@ -146,8 +161,7 @@ static void attack_value(struct sim_rng *r, enum sig s, char *v, size_t size)
         snprintf(v, size, "-%u union select 1,2,username+char(58)+password,4 from %s--", n, t);
         break;
     default:
-        snprintf(v, size, sim_chance(r, 0.5) ? "%u;waitfor delay '0:0:5'--"
-                                             : "%u and 1=(select @@version)", n);
+        snprintf(v, size, "%u;waitfor delay '0:%u:%u'--", n, sim_below(r, 2), 5 + sim_below(r, 50));
         break;
     }
 }
@@ -205,13 +219,14 @@ static int line_cmp(const void *a, const void *b)
 struct webctx {
     struct sim_part *p;
     struct day day;
+    uint32_t rows; /* detections the day's attack lines make */
     int32_t tz;
     char buf[4096];
 };
 
-static int add_request(struct webctx *w, struct sim_rng *r, uint32_t server, int64_t t, uint32_t src,
-                       const char *method, const char *target, int status, const char *agent,
-                       const char *referer)
+static int add_request(struct webctx *w, struct sim_rng *r, uint32_t server, int64_t t,
+                       uint32_t src, const char *method, const char *target, int status,
+                       const char *agent, const char *referer)
 {
     char ip[16], ts[40];
     sim_addr_text(src, ip);
@@ -234,9 +249,10 @@ static int add_attack(struct webctx *w, struct sim_rng *r, uint32_t server, int6
                                   : pages[sim_below(r, NA(pages))];
     snprintf(target, sizeof target, "%s?%s=%s", page, params[sim_below(r, NA(params))], enc);
     w->p->st.web_attacks++;
+    w->rows += sig_rows[s];
     return add_request(w, r, server, t, src, s == S_SELCOUNT ? "POST" : "GET", target,
-                       sim_chance(r, 0.3) ? 500 : 200, attack_agents[sim_below(r, NA(attack_agents))],
-                       NULL);
+                       sim_chance(r, 0.3) ? 500 : 200,
+                       attack_agents[sim_below(r, NA(attack_agents))], NULL);
 }
 
 static int add_benign(struct webctx *w, struct sim_rng *r, uint32_t server, int64_t t)
@@ -246,9 +262,9 @@ static int add_benign(struct webctx *w, struct sim_rng *r, uint32_t server, int6
         {"JP", 5, 6},  {"JP", 10, 8}, {"US", -1, 6}, {"CN", -1, 3}, {"KR", -1, 3},
         {"TW", -1, 3}, {"DE", -1, 1}, {"GB", -1, 1}, {"FR", -1, 1},
     };
-    static const char *const words[] = {"tokyo",  "osaka", "sale",  "summer", "%E6%97%85%E8%A1%8C",
-                                        "camera", "bag",   "hotel", "select a plan",
-                                        "union station", "1=1 math", "o'brien"};
+    static const char *const words[] = {
+        "tokyo", "osaka", "sale",          "summer",        "%E6%97%85%E8%A1%8C", "camera",
+        "bag",   "hotel", "select a plan", "union station", "1=1 math",           "o'brien"};
     char target[256];
     uint32_t k = sim_below(r, 100);
     int status = 200;
@@ -270,7 +286,8 @@ static int add_benign(struct webctx *w, struct sim_rng *r, uint32_t server, int6
         snprintf(target, sizeof target, "/news/2008/%02u/%04u.html", 1 + sim_below(r, 8),
                  sim_below(r, 3000));
     else {
-        snprintf(target, sizeof target, "/%s.html", sim_chance(r, 0.5) ? "favicon.ico" : "old/index");
+        snprintf(target, sizeof target, "/%s.html",
+                 sim_chance(r, 0.5) ? "favicon.ico" : "old/index");
         status = 404;
     }
     if (status == 200 && sim_chance(r, 0.15))
@@ -302,24 +319,30 @@ int sim_web(struct sim_part *p)
     /* The plan. Background detections per day first (the peaks are set against them). */
     uint64_t btotal = 0;
     for (int64_t d = 0; d < days; d++) {
-        bg[d] = (uint32_t)floor(650.0 * exp(0.45 * sim_normal(r)));
-        if (bg[d] > 2200)
-            bg[d] = 2200;
+        bg[d] = (uint32_t)floor(520.0 * exp(0.4 * sim_normal(r)));
+        if (bg[d] > 1300)
+            bg[d] = 1300;
         btotal += bg[d];
     }
     /* Campaign days: two data-theft bursts and the overload's worst day give the three
      * clipped bars of figure 8 (8,259; 9,485; 3,592); the overload runs 12 days; the
      * defacement sweep 2 days. */
-    int64_t theft1 = (int64_t)floor((double)days * 0.27), theft2 = (int64_t)floor((double)days * 0.71);
+    int64_t theft1 = (int64_t)floor((double)days * 0.27),
+            theft2 = (int64_t)floor((double)days * 0.71);
     int64_t over0 = (int64_t)floor((double)days * 0.45), over_len = days >= 20 ? 12 : 1;
     int64_t over_peak = over0 + over_len / 2;
     int64_t deface = (int64_t)floor((double)days * 0.58);
     if (theft2 == theft1)
         theft2 = theft1 + 1 < days ? theft1 + 1 : theft1;
     uint32_t deface_src = sim_addr_cc(r, "CN");
-    uint32_t deface_n = 40; /* requests per server per day of the sweep */
+    uint32_t deface_n = 20; /* requests per server per day of the sweep */
+    if (deface < days)
+        bg[deface] = bg[deface] > 500 ? 500 : bg[deface];
+    if (deface + 1 < days)
+        bg[deface + 1] = bg[deface + 1] > 500 ? 500 : bg[deface + 1];
     /* CN's share of figure 9 counts the sweep: background CN is lowered to make up for it. */
-    double dtotal = (double)deface_n * NSERVERS * (deface + 1 < days ? 2 : 1);
+    /* (the sweep makes 2 detections a line, the background about 1.5) */
+    double dtotal = (double)deface_n * NSERVERS * (deface + 1 < days ? 2 : 1) * 2.0 / 1.54;
     double cn = (0.355 * ((double)btotal + dtotal) - dtotal) / (double)btotal;
     struct sim_src mix[NSQLI];
     memcpy(mix, sqli_mix, sizeof mix);
@@ -357,6 +380,7 @@ int sim_web(struct sim_part *p)
         int64_t d0 = sim_day_start(cfg, cfg->from_day + d);
         w->day.n = 0;
         w->day.used = 0;
+        w->rows = 0;
         char date[16];
         int64_t y;
         int mo, dd;
@@ -389,7 +413,7 @@ int sim_web(struct sim_part *p)
         /* data theft: a burst of blind extraction from three domestic hosts on one target */
         if ((d == theft1 || d == theft2) && rc == KS_OK) {
             int i = d == theft1 ? 0 : 1;
-            uint32_t want = (i == 0 ? 8259 : 9485), n = want > bg[d] ? want - bg[d] : 0;
+            uint32_t want = (i == 0 ? 8259 : 9485), n = want > w->rows ? want - w->rows : 0;
             int64_t t = d0 + (int64_t)(1 + sim_below(&dr, 18)) * KS_USEC_PER_HOUR;
             int64_t span = (int64_t)(2 + sim_below(&dr, 2)) * KS_USEC_PER_HOUR;
             for (uint32_t j = 0; j < n && rc == KS_OK; j++)
@@ -405,10 +429,10 @@ int sim_web(struct sim_part *p)
         }
         /* database overload: heavy queries on two targets from many spread sources */
         if (d >= over0 && d < over0 + over_len && d < days && rc == KS_OK) {
-            uint32_t n = d == over_peak ? (3592 > bg[d] ? 3592 - bg[d] : 0)
-                                        : 300 + sim_below(&dr, 900);
-            if (n + bg[d] > 2400 && d != over_peak)
-                n = 2400 > bg[d] ? 2400 - bg[d] : 0;
+            uint32_t n =
+                d == over_peak ? (3592 > w->rows ? 3592 - w->rows : 0) : 300 + sim_below(&dr, 900);
+            if (n + w->rows > 2300 && d != over_peak)
+                n = 2300 > w->rows ? 2300 - w->rows : 0;
             for (uint32_t j = 0; j < n && rc == KS_OK; j++)
                 rc = add_attack(w, &dr, over_target[sim_below(&dr, 2)], d0 + sim_time_of_day(&dr),
                                 over_src[sim_below(&dr, nover)],

@@ -27,7 +27,10 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return remove(path);
 }
 
-static void rm_rf(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void rm_rf(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static char *tmpdir(void)
 {
@@ -436,7 +439,7 @@ int main(void)
         cmocka_unit_test(sqli_peaks_are_planted),
     };
     int fails = cmocka_run_group_tests_name("simulate", basic, NULL, NULL);
-    fails += cmocka_run_group_tests_name("simulate quarter", shares, quarter_setup,
-                                         quarter_teardown);
+    fails +=
+        cmocka_run_group_tests_name("simulate quarter", shares, quarter_setup, quarter_teardown);
     return fails;
 }

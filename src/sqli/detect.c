@@ -1445,8 +1445,8 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t
      * bare contexts, and without a quote char (X'41' is a number with sub '\'') there is no
      * other context to try. */
     size_t k = 0;
-    while (k < n && (tok[k].type == KS_SQLI_T_IDENT ||
-                     (tok[k].type == KS_SQLI_T_NUMBER && tok[k].sub == 0)))
+    while (k < n &&
+           (tok[k].type == KS_SQLI_T_IDENT || (tok[k].type == KS_SQLI_T_NUMBER && tok[k].sub == 0)))
         k++;
     if (k == n && threshold > 0) {
         *inert = true;

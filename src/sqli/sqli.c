@@ -63,7 +63,10 @@ struct ks_sqli {
     uint32_t cache_mask;
     uint64_t seed;
     uint16_t path_rules[MAX_PATTERNS];
-    unsigned npath_rules;
+    unsigned npath_rules; /* the first 64 are used (their path matches are cached) */
+    char last_path[512];
+    bool last_valid;
+    uint64_t last_mask;
     struct rule *rules;
     unsigned nrules;
     char *names[MAX_SIGS];
@@ -842,19 +845,32 @@ static bool may_match(const struct ks_sqli *s, const struct ks_sqli_value *v, si
     return false;
 }
 
-/* Whether a rule of the path database may apply: its path condition holds for v. */
-static bool path_rules_apply(const struct ks_sqli *s, const struct ks_sqli_value *v)
+/* Whether a rule of the path database may apply: its path condition holds for v. The values
+ * of one request share its path: which path rules match is remembered for the last path. */
+static bool path_rules_apply(struct ks_sqli *s, const struct ks_sqli_value *v)
 {
     if (!v->path)
         return false;
-    for (unsigned i = 0; i < s->npath_rules; i++) {
-        const struct rule *r = &s->rules[s->path_rules[i]];
-        if (!cond_applies(r, v))
-            continue;
-        for (unsigned k = 0; k < r->npaths; k++)
-            if (path_has(v->path, r->paths[k]))
-                return true;
+    size_t pl = strlen(v->path);
+    if (!(pl < sizeof s->last_path && s->last_valid &&
+          memcmp(s->last_path, v->path, pl + 1) == 0)) {
+        uint64_t mask = 0;
+        for (unsigned i = 0; i < s->npath_rules && i < 64; i++) {
+            const struct rule *r = &s->rules[s->path_rules[i]];
+            for (unsigned k = 0; k < r->npaths; k++)
+                if (path_has(v->path, r->paths[k])) {
+                    mask |= 1ull << i;
+                    break;
+                }
+        }
+        s->last_mask = mask;
+        s->last_valid = pl < sizeof s->last_path;
+        if (s->last_valid)
+            memcpy(s->last_path, v->path, pl + 1);
     }
+    for (unsigned i = 0; i < s->npath_rules && i < 64; i++)
+        if ((s->last_mask >> i & 1) && cond_applies(&s->rules[s->path_rules[i]], v))
+            return true;
     return false;
 }
 

@@ -267,6 +267,9 @@ static const struct ks_store_index indexes[] = {
     {KS_TBL_DARKNET_SOURCES, "darknet_sources_ts", "ts, dim", 7},
     {KS_TBL_SQLI_DETECTIONS, "sqli_detections_input", "input_id", 8},
     {KS_TBL_SQLI_DETECTIONS, "sqli_detections_ts", "ts", 8},
+    {KS_TBL_MAIL_URLS, "mail_urls_message", "message_id, ts", 9},
+    {KS_TBL_MAIL_ATTACHMENTS, "mail_attachments_message", "message_id, ts", 9},
+    {KS_TBL_SAMPLE_EVENTS, "sample_events_via", "via, name", 9},
 };
 
 static const struct ks_store_version versions[] = {
@@ -278,6 +281,7 @@ static const struct ks_store_version versions[] = {
     {6, "DDoS attacks and their timelines", NULL},
     {7, "darknet cells, days and source distributions", NULL},
     {8, "SQL-injection detections", NULL},
+    {9, "indexes for the report's per-message and per-URL lookups", NULL},
 };
 
 _Static_assert(sizeof versions / sizeof versions[0] == KS_STORE_SCHEMA_VERSION,

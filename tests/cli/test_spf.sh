@@ -76,7 +76,27 @@ while True:
     BLACKHOLE_PID=$!
 }
 
-base=$(( ($$ % 20000) + 30000 ))
+# free_base N: a base port such that base .. base+N-1 are not in use (TCP or UDP, any state),
+# below the ephemeral range (32768-60999) so that no client socket takes them meanwhile.
+free_base() {
+    b=$(( ($$ % 500) * 20 + 20000 ))
+    tries=0
+    while [ $tries -lt 100 ]; do
+        used=$(ss -Hantu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }')
+        free=1
+        i=0
+        while [ $i -lt "$1" ]; do
+            echo "$used" | grep -qx "$((b + i))" && free=0
+            i=$((i + 1))
+        done
+        [ $free = 1 ] && break
+        b=$((b + 20))
+        [ $b -lt 30000 ] || b=20000
+        tries=$((tries + 1))
+    done
+    echo "$b"
+}
+base=$(free_base 3)
 PORT=$base
 BH=$((base + 1))
 start_blackhole "$BH"

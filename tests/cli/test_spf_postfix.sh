@@ -19,7 +19,27 @@ DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 id postfix >/dev/null 2>&1 || skip "no postfix user (the postfix package is not set up)"
 id nobody >/dev/null 2>&1 || skip "no nobody user to deliver to"
 
-base=$(( ($$ % 15000) + 45000 ))
+# free_base N: a base port such that base .. base+N-1 are not in use (TCP or UDP, any state),
+# below the ephemeral range (32768-60999) so that no client socket takes them meanwhile.
+free_base() {
+    b=$(( ($$ % 500) * 20 + 20000 ))
+    tries=0
+    while [ $tries -lt 100 ]; do
+        used=$(ss -Hantu 2>/dev/null | awk '{ n = split($5, a, ":"); print a[n] }')
+        free=1
+        i=0
+        while [ $i -lt "$1" ]; do
+            echo "$used" | grep -qx "$((b + i))" && free=0
+            i=$((i + 1))
+        done
+        [ $free = 1 ] && break
+        b=$((b + 20))
+        [ $b -lt 30000 ] || b=20000
+        tries=$((tries + 1))
+    done
+    echo "$b"
+}
+base=$(free_base 4)
 DNSPORT=$base
 BHPORT=$((base + 1))
 POLPORT=$((base + 2))
@@ -38,7 +58,7 @@ cleanup() {
     if [ "$PF_STARTED" = 1 ]; then
         "$POSTFIX" -c "$PF/etc" stop >/dev/null 2>&1
         # stop waits for master; if it did not go, end it by its pid file.
-        mp=$(cat "$PF/queue/pid/master.pid" 2>/dev/null | tr -d ' ')
+        mp=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null)
         [ -n "$mp" ] && kill -0 "$mp" 2>/dev/null && kill "$mp" 2>/dev/null
     fi
     for p in $POLICYD_PID $DNSMASQ_PID $BLACKHOLE_PID; do kill "$p" 2>/dev/null; done
@@ -137,7 +157,7 @@ n=0
 until swaks --server 127.0.0.1 --port "$SMTPPORT" --quit-after CONNECT >/dev/null 2>&1; do
     n=$((n + 1))
     if [ $n -ge 50 ]; then
-        cat "$PF/maillog" 2>/dev/null | tail -20
+        tail -20 "$PF/maillog" 2>/dev/null
         not_ok "postfix listens on 127.0.0.1:$SMTPPORT"
         finish
         exit 1
@@ -191,14 +211,14 @@ m=$(msg_of pass)
 if [ -n "$m" ] && grep -Eq '^Received-SPF: pass \(mx\.spf\.test: domain of user@pass\.test designates 127\.0\.0\.1 as permitted sender\) .*client-ip=127\.0\.0\.1;' "$m"; then
     ok "pass: delivered with Received-SPF: pass"
 else
-    not_ok "pass: delivered with Received-SPF: pass" "$(cat "$m" 2>/dev/null | head -20)" \
+    not_ok "pass: delivered with Received-SPF: pass" "$(head -20 "$m" 2>/dev/null)" \
         "$(tail -5 "$PF/maillog" 2>/dev/null)"
 fi
 m=$(msg_of soft)
 if [ -n "$m" ] && grep -Eq '^Received-SPF: softfail \(mx\.spf\.test: .*\) .*envelope-from="user@soft\.test"; helo=client\.example;' "$m"; then
     ok "softfail: delivered with Received-SPF: softfail"
 else
-    not_ok "softfail: delivered with Received-SPF: softfail" "$(cat "$m" 2>/dev/null | head -20)"
+    not_ok "softfail: delivered with Received-SPF: softfail" "$(head -20 "$m" 2>/dev/null)"
 fi
 [ -z "$(msg_of fail)$(msg_of temp)" ] && ok "fail and temperror: nothing delivered" ||
     not_ok "fail and temperror: nothing delivered"

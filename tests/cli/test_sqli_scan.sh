@@ -33,7 +33,11 @@ awk 'BEGIN {
 }' >"$LOG"
 # hostile lines: binary garbage, a 2 MB line, invalid percent-encoding, a truncated line
 printf 'x.example 10.9.9.9 - - [01/Jun/2008:00:00:00 +0000] "GET /\001\002 HTTP/1.1" 200 1 "-" "-"\n' >>"$LOG"
-awk 'BEGIN { s = "x.example 10.9.9.8 - - [01/Jun/2008:00:00:00 +0000] \"GET /a?q="; for (i = 0; i < 2100000; i++) s = s "A"; print s "\" 200 1 \"-\" \"-\"" }' >>"$LOG"
+{
+    printf 'x.example 10.9.9.8 - - [01/Jun/2008:00:00:00 +0000] "GET /a?q='
+    head -c 2100000 /dev/zero | tr '\0' 'A'
+    printf '" 200 1 "-" "-"\n'
+} >>"$LOG"
 printf 'x.example 10.9.9.7 - - [01/Jun/2008:00:00:01 +0000] "GET /p.php?a=%%zz%%2&b=%%u00 HTTP/1.1" 200 1 "-" "-"\n' >>"$LOG"
 printf 'x.example 10.9.9.6 - - [01/Jun/2008:00:00:01 +0000] "GET /trunc\n' >>"$LOG"
 
