@@ -14,9 +14,9 @@
 enum { KS_EXIT_OK = 0, KS_EXIT_FAIL = 1, KS_EXIT_USAGE = 2 };
 
 struct ks_cli {
-    const char *cmd;     /* "geo", "db info", ... for messages */
-    const char *usage;   /* synopsis lines, printed on usage errors */
-    const char *help;    /* the full --help text (synopsis included) */
+    const char *cmd;   /* "geo", "db info", ... for messages */
+    const char *usage; /* synopsis lines, printed on usage errors */
+    const char *help;  /* the full --help text (synopsis included) */
     bool quiet, verbose, json;
     const char *db_path; /* --db, else $KANSOKU_DB, else "kansoku.db" */
     const char *geo_dir; /* --geo-dir, else $KANSOKU_GEO_DIR, else the install default */
@@ -25,20 +25,23 @@ struct ks_cli {
 };
 
 /* Long options every subcommand accepts; subcommands append their own and end with {0}. */
-#define KS_CLI_COMMON_OPTS                                                                     \
-    {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},                       \
-        {"verbose", no_argument, NULL, 'v'}, {"json", no_argument, NULL, 0x100},               \
-        {"db", required_argument, NULL, 0x101}, {"geo-dir", required_argument, NULL, 0x102}
+#define KS_CLI_COMMON_OPTS                                                                         \
+    {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},                           \
+        {"verbose", no_argument, NULL, 'v'}, {"json", no_argument, NULL, 0x100},                   \
+        {"db", required_argument, NULL, 0x101},                                                    \
+    {                                                                                              \
+        "geo-dir", required_argument, NULL, 0x102                                                  \
+    }
 #define KS_CLI_COMMON_SHORT "hqv"
 
 /* Text for the common options, to end each subcommand's --help. */
-#define KS_CLI_COMMON_HELP                                                                     \
-    "Common options:\n"                                                                        \
-    "  -h, --help         show this help and exit\n"                                          \
-    "  -q, --quiet        print only errors on stderr\n"                                      \
-    "  -v, --verbose      print more about the work on stderr\n"                              \
-    "      --json         results as JSON lines on stdout\n"                                  \
-    "      --db PATH      the store (default $KANSOKU_DB, else ./kansoku.db)\n"                \
+#define KS_CLI_COMMON_HELP                                                                         \
+    "Common options:\n"                                                                            \
+    "  -h, --help         show this help and exit\n"                                               \
+    "  -q, --quiet        print only errors on stderr\n"                                           \
+    "  -v, --verbose      print more about the work on stderr\n"                                   \
+    "      --json         results as JSON lines on stdout\n"                                       \
+    "      --db PATH      the store (default $KANSOKU_DB, else ./kansoku.db)\n"                    \
     "      --geo-dir DIR  geolocation data (default $KANSOKU_GEO_DIR, else the install dir)\n"
 
 void ks_cli_init(struct ks_cli *cli, const char *cmd, const char *usage, const char *help);
@@ -73,6 +76,16 @@ void ks_progress_start(struct ks_progress *p, const struct ks_cli *cli, const ch
                        uint64_t total);
 void ks_progress_update(struct ks_progress *p, uint64_t done);
 void ks_progress_done(struct ks_progress *p);
+
+/* A subcommand made of verbs ("db info", "samples add"): argv[1] names the verb, which is run
+ * with argv shifted by one. Options before the verb are the common ones only (--help prints
+ * the subcommand's help); anything else is a usage error naming the subcommand. */
+struct ks_cli_verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+int ks_cli_run_verbs(struct ks_cli *cli, const struct ks_cli_verb *verbs, size_t n, int argc,
+                     char **argv);
 
 /* Subcommand entry points (argv[0] is the subcommand name). */
 struct ks_cmd {

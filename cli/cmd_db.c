@@ -23,7 +23,7 @@ static const char db_help[] =
     "Usage: kansoku db <verb> [options] [--db PATH]\n"
     "Inspect and maintain the store (SQLite file, default ./kansoku.db or "
     "$KANSOKU_DB).\n\n" DB_VERBS "\nEach verb takes --help. Exit status: 0 done, 1 failed, 2 usage "
-                                 "error.\n\n" KS_CLI_COMMON_HELP;
+    "error.\n\n" KS_CLI_COMMON_HELP;
 
 static const char info_usage[] = "Usage: kansoku db info [--json] [--db PATH]\n";
 static const char info_help[] =
@@ -339,32 +339,14 @@ static int db_repair(int argc, char **argv)
 
 int ks_cmd_db(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } verbs[] = {{"info", db_info},
-                 {"inputs", db_inputs},
-                 {"import", db_import},
-                 {"migrate", db_migrate},
-                 {"repair", db_repair}};
+    static const struct ks_cli_verb verbs[] = {{"info", db_info},
+                                               {"inputs", db_inputs},
+                                               {"import", db_import},
+                                               {"migrate", db_migrate},
+                                               {"repair", db_repair}};
     struct ks_cli cli;
     ks_cli_init(&cli, "db", db_usage, db_help);
     /* A full disk or `ulimit -f` must give an error message, not kill the process. */
     signal(SIGXFSZ, SIG_IGN);
-    if (argc < 2)
-        return ks_cli_usage_error(&cli, "which verb?");
-    if (argv[1][0] == '-') {
-        static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
-        int opt, code = KS_EXIT_OK;
-        while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-            int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
-            if (r < 0)
-                return code;
-        }
-        return ks_cli_usage_error(&cli, "the verb comes first: kansoku db <verb> [options]");
-    }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (strcmp(argv[1], verbs[i].name) == 0)
-            return verbs[i].run(argc - 1, argv + 1);
-    return ks_cli_usage_error(&cli, "unknown verb '%s'", argv[1]);
+    return ks_cli_run_verbs(&cli, verbs, sizeof verbs / sizeof verbs[0], argc, argv);
 }

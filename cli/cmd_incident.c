@@ -325,27 +325,9 @@ static int inc_import(int argc, char **argv)
 
 int ks_cmd_incident(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } verbs[] = {
+    static const struct ks_cli_verb verbs[] = {
         {"add", inc_add}, {"list", inc_list}, {"import", inc_import}, {"export", inc_export}};
     struct ks_cli cli;
     ks_cli_init(&cli, "incident", inc_usage, inc_help);
-    if (argc < 2)
-        return ks_cli_usage_error(&cli, "which verb?");
-    if (argv[1][0] == '-') {
-        static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
-        int opt, code = KS_EXIT_OK;
-        while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-            int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
-            if (r < 0)
-                return code;
-        }
-        return ks_cli_usage_error(&cli, "the verb comes first: kansoku incident <verb> [options]");
-    }
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (strcmp(argv[1], verbs[i].name) == 0)
-            return verbs[i].run(argc - 1, argv + 1);
-    return ks_cli_usage_error(&cli, "unknown verb '%s'", argv[1]);
+    return ks_cli_run_verbs(&cli, verbs, sizeof verbs / sizeof verbs[0], argc, argv);
 }

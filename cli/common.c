@@ -64,8 +64,7 @@ int ks_cli_common_opt(struct ks_cli *cli, int opt, const char *arg, int *exit_co
         return 1;
     case '?':
         if (optopt)
-            *exit_code = ks_cli_usage_error(cli, "unknown option or missing argument: -%c",
-                                            optopt);
+            *exit_code = ks_cli_usage_error(cli, "unknown option or missing argument: -%c", optopt);
         else
             *exit_code = ks_cli_usage_error(cli, "unknown option '%s'", arg ? arg : "?");
         return -1;
@@ -176,4 +175,26 @@ void ks_progress_done(struct ks_progress *p)
         fflush(stderr);
     }
     p->enabled = false;
+}
+
+int ks_cli_run_verbs(struct ks_cli *cli, const struct ks_cli_verb *verbs, size_t n, int argc,
+                     char **argv)
+{
+    if (argc < 2)
+        return ks_cli_usage_error(cli, "which verb?");
+    if (argv[1][0] == '-') {
+        static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
+        int opt, code = KS_EXIT_OK;
+        while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
+            int r = ks_cli_common_opt(cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+            if (r < 0)
+                return code;
+        }
+        return ks_cli_usage_error(cli, "the verb comes first: kansoku %s <verb> [options]",
+                                  cli->cmd);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            return verbs[i].run(argc - 1, argv + 1);
+    return ks_cli_usage_error(cli, "unknown verb '%s'", argv[1]);
 }

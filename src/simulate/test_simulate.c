@@ -292,7 +292,8 @@ static void incident_log_has_the_reference_shares(void **state)
     char *csv = slurp(quarter, "incidents.csv", &len);
     assert_non_null(csv);
     static const char *const cats[] = {"vulnerability", "events", "history", "security", "other"};
-    static const unsigned want[] = {20, 7, 7, 4, 6};
+    /* 45.5 / 15.9 / 9.1 / 15.9 / 13.6 % of 44 (REPORT_FIGURES.md, fig-incident-share). */
+    static const unsigned want[] = {20, 7, 4, 7, 6};
     unsigned got[5] = {0};
     char *save = NULL;
     for (char *line = strtok_r(csv, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
