@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <yara.h>
@@ -300,9 +301,23 @@ static int scan_cb(YR_SCAN_CONTEXT *ctx, int message, void *data, void *user)
                                                          : NULL;
         if (!kind)
             continue;
-        yr_string_matches_foreach(ctx, str, m)
-        {
-            add_ioc(c, kind, rule->identifier, m->data, (size_t)m->data_length);
+        /* libyara (4.2) hands out YR_MATCH records at unaligned addresses from its notebook
+         * allocator, so they are read field by field with memcpy rather than through its
+         * yr_string_matches_foreach macro, whose member accesses are undefined behaviour. */
+        for (m = ctx->matches[str->idx].head; m != NULL;) {
+            bool is_private;
+            int32_t data_length;
+            const uint8_t *bytes;
+            YR_MATCH *next;
+            memcpy(&is_private, (const char *)m + offsetof(YR_MATCH, is_private),
+                   sizeof is_private);
+            memcpy(&data_length, (const char *)m + offsetof(YR_MATCH, data_length),
+                   sizeof data_length);
+            memcpy(&bytes, (const char *)m + offsetof(YR_MATCH, data), sizeof bytes);
+            memcpy(&next, (const char *)m + offsetof(YR_MATCH, next), sizeof next);
+            if (!is_private && data_length > 0)
+                add_ioc(c, kind, rule->identifier, bytes, (size_t)data_length);
+            m = next;
         }
     }
     return CALLBACK_CONTINUE;
