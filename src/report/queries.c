@@ -1161,13 +1161,14 @@ int q_spam2mal_types(struct rq *q, struct rq_slices *d)
 
 int q_p2p_syn(struct rq *q, struct rq_stack *d, double *xs)
 {
-    /* Q-p2p-syn: series rows (metric syn_out / syn_in, key = the experiment's address) per
-     * 5 minutes from the experiment's start, over p2p.days days (config). */
+    /* Q-p2p-syn: the P2P analyzer's series rows (sensor = the experiment's address, metrics
+     * p2p.syn_out / p2p.syn_in: src/p2p/README.md) per 5 minutes from the experiment's start,
+     * over p2p.days days (config). */
     static const char sql[] =
-        "SELECT (ts - ?1) / 300000000, sum(CASE WHEN metric = 'syn_out' THEN value END),"
-        " sum(CASE WHEN metric = 'syn_in' THEN value END) FROM series" OK_JOIN(
-            "series") " WHERE ts >= ?1 AND ts < ?2 AND key = ?3 AND metric IN ('syn_out', "
-                      "'syn_in') GROUP BY 1";
+        "SELECT (ts - ?1) / 300000000, sum(CASE WHEN metric = 'p2p.syn_out' THEN value END),"
+        " sum(CASE WHEN metric = 'p2p.syn_in' THEN value END) FROM series" OK_JOIN(
+            "series") " WHERE ts >= ?1 AND ts < ?2 AND sensor = ?3 AND metric IN ('p2p.syn_out',"
+                      " 'p2p.syn_in') GROUP BY 1";
     const char *addr = notes_get(q->notes, "config", "p2p.addr");
     const char *start = notes_get(q->notes, "config", "p2p.start");
     const char *days_s = notes_get(q->notes, "config", "p2p.days");
@@ -1175,7 +1176,7 @@ int q_p2p_syn(struct rq *q, struct rq_stack *d, double *xs)
     d->why = "p2p";
     if (!addr || !start || ks_time_parse(start, strlen(start), &t0) != KS_OK)
         return KS_ENOTFOUND;
-    if (!rq_has(q, "series", "ts,metric,key,value"))
+    if (!rq_has(q, "series", "ts,sensor,metric,value"))
         return KS_ENOTFOUND;
     int days = days_s ? atoi(days_s) : 3;
     if (days < 1 || days > 31)
