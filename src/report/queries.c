@@ -685,13 +685,15 @@ static void sources_rings(struct rq *q, struct src_ctx *c, struct rq_slices *d, 
         d->group[d->n++] = 0;
     }
     double rest = 0;
+    size_t isps = 0; /* AS 0 (unknown) is never named and takes no letter */
     for (size_t i = 0; i < c->ases->n; i++) {
         size_t k = ra[i];
-        if (i < 9 && strcmp(c->ases->key[k], "0") != 0) {
+        if (isps < 9 && strcmp(c->ases->key[k], "0") != 0) {
             if (ja)
-                snprintf(d->names[d->n], RQ_NAME, "%c社", (char)('A' + i));
+                snprintf(d->names[d->n], RQ_NAME, "%c社", (char)('A' + isps));
             else
-                snprintf(d->names[d->n], RQ_NAME, "ISP %c", (char)('A' + i));
+                snprintf(d->names[d->n], RQ_NAME, "ISP %c", (char)('A' + isps));
+            isps++;
             d->v[d->n] = c->ases->v[k];
             d->colors[d->n] = col++;
             d->group[d->n++] = 0;
@@ -772,10 +774,153 @@ static void operator_asns(const struct rq *q, char *buf, size_t size)
     buf[o] = '\0';
 }
 
+/* The ASes the store has seen with addresses of the home country: the tables that keep a
+ * (country, asn) pair per record (sample_events, mail_messages), any time, plus the operator's.
+ * darknet_sources keeps countries and ASes as two separate distributions, so this is how its
+ * AS rows are told domestic. Bounded: ASes past the buffer are left out (counted as other). */
+struct asn_set {
+    char *buf; /* ",n,m," */
+    size_t len, size;
+};
+
+static int asn_set_row(void *user, size_t n, const char *const *names,
+                       const struct ks_store_value *v)
+{
+    struct asn_set *a = user;
+    char item[24];
+    (void)names;
+    if (n < 1 || v[0].type != KS_TYPE_I64 || v[0].v.i64 <= 0 || v[0].v.i64 > UINT32_MAX)
+        return 0;
+    snprintf(item, sizeof item, ",%lld,", (long long)v[0].v.i64);
+    if (strstr(a->buf, item))
+        return 0;
+    size_t l = strlen(item + 1);
+    if (a->len + l + 1 > a->size)
+        return 0;
+    memcpy(a->buf + a->len, item + 1, l + 1);
+    a->len += l;
+    return 0;
+}
+
+static void home_asns(struct rq *q, const char *operator_asns, struct asn_set *a)
+{
+    static const char sql_samples[] =
+        "SELECT DISTINCT asn FROM sample_events" OK_JOIN("sample_events") " WHERE country = ?1";
+    static const char sql_mail[] =
+        "SELECT DISTINCT asn FROM mail_messages" OK_JOIN("mail_messages") " WHERE country = ?1";
+    snprintf(a->buf, a->size, "%s", operator_asns[0] ? operator_asns : ",");
+    a->len = strlen(a->buf);
+    struct ks_store_value p = p_text(q->home);
+    if (rq_has(q, "sample_events", "country,asn"))
+        run_p(q, sql_samples, &p, 1, asn_set_row, a);
+    if (rq_has(q, "mail_messages", "country,asn"))
+        run_p(q, sql_mail, &p, 1, asn_set_row, a);
+}
+
+/* Feeds one (country, asn, n) row to src_row. */
+static void src_feed(struct src_ctx *c, const char *cc, uint32_t asn, double n)
+{
+    struct ks_store_value v[3] = {p_text(cc), p_i64(asn), {.type = KS_TYPE_F64}};
+    v[2].v.f64 = n;
+    src_row(c, 3, NULL, v);
+}
+
+struct dn_src_ctx {
+    struct src_ctx *c;
+    const char *asns; /* the home ASes */
+    struct agg *dom;  /* home ASes' packets, by AS number */
+    double home;      /* packets from the home country */
+};
+
+static int dn_country_row(void *user, size_t n, const char *const *names,
+                          const struct ks_store_value *v)
+{
+    struct dn_src_ctx *x = user;
+    char cc[8];
+    (void)names;
+    if (n < 2)
+        return 0;
+    val_s(&v[0], cc, sizeof cc);
+    double p = val_f(&v[1]);
+    if (!isfinite(p) || p <= 0)
+        return 0;
+    if (strcmp(cc, x->c->q->home) == 0)
+        x->home += p;
+    else
+        src_feed(x->c, cc, 0, p);
+    return 0;
+}
+
+static int dn_as_row(void *user, size_t n, const char *const *names, const struct ks_store_value *v)
+{
+    struct dn_src_ctx *x = user;
+    char key[24], item[24];
+    (void)names;
+    if (n < 2)
+        return 0;
+    val_s(&v[0], key, sizeof key);
+    double p = val_f(&v[1]);
+    if (!isfinite(p) || p <= 0 || strncmp(key, "AS", 2) != 0)
+        return 0;
+    char *end;
+    unsigned long asn = strtoul(key + 2, &end, 10);
+    if (*end || asn == 0 || asn > UINT32_MAX)
+        return 0;
+    snprintf(item, sizeof item, ",%lu,", asn);
+    if (strstr(x->asns, item))
+        agg_add(x->dom, item, p);
+    return 0;
+}
+
+static int darknet_sources_rings(struct rq *q, struct src_ctx *c)
+{
+    /* Q-darknet-dn-sources: the darknet's scanning sources' packets of the period by country
+     * (dim 'country'); the home country's packets split by AS (dim 'as', the ASes of
+     * home_asns), scaled down if those ASes carry more than the country (an AS with foreign
+     * space), the rest as other. */
+#define DNS_WHERE " WHERE ts >= ?1 AND ts < ?2 AND " SENSOR_OK " AND dim = "
+    static const char sql_cc[] =
+        "SELECT key, sum(packets) FROM darknet_sources" OK_JOIN("darknet_sources") DNS_WHERE
+        "'country' GROUP BY key";
+    static const char sql_as[] =
+        "SELECT key, sum(packets) FROM darknet_sources" OK_JOIN("darknet_sources") DNS_WHERE
+        "'as' GROUP BY key";
+#undef DNS_WHERE
+    struct agg *dom = calloc(1, sizeof *dom);
+    struct asn_set set = {malloc(65536), 0, 65536};
+    int ret = KS_ENOTFOUND;
+    if (!dom || !set.buf) {
+        ret = KS_ENOMEM;
+        goto out;
+    }
+    struct dn_src_ctx x = {c, set.buf, dom, 0};
+    run(q, sql_cc, dn_country_row, &x);
+    if (!(x.home + c->foreign + c->unknown > 0))
+        goto out;
+    if (x.home > 0) {
+        home_asns(q, c->operator_asns ? c->operator_asns : "", &set);
+        run(q, sql_as, dn_as_row, &x);
+        double sum = 0;
+        for (size_t i = 0; i < dom->n; i++)
+            sum += dom->v[i];
+        double f = sum > x.home ? x.home / sum : 1.0;
+        for (size_t i = 0; i < dom->n; i++)
+            src_feed(c, q->home, (uint32_t)strtoul(dom->key[i] + 1, NULL, 10), dom->v[i] * f);
+        if (x.home - sum * f > 0)
+            src_feed(c, q->home, 0, x.home - sum * f);
+    }
+    ret = KS_OK;
+out:
+    free(dom);
+    free(set.buf);
+    return ret;
+}
+
 int q_darknet_sources(struct rq *q, struct rq_slices *d)
 {
-    /* Q-darknet-sources: sessions of the period by source address; country and AS from the
-     * geolocation data (the honeypot stores addresses only). */
+    /* Q-darknet-sources: the darknet analyzer's source distributions (darknet_sources) when
+     * it has rows for the period; else honeypot sessions of the period by source address,
+     * country and AS from the geolocation data (the honeypot stores addresses only). */
     static const char sql[] =
         "SELECT source, count(*) FROM honeypot_sessions" OK_JOIN("honeypot_sessions") HP_WHERE
         " GROUP BY source";
@@ -789,15 +934,26 @@ int q_darknet_sources(struct rq *q, struct rq_slices *d)
         return KS_ENOMEM;
     }
     operator_asns(q, asns, sizeof asns);
-    struct src_ctx c = {q, ca, aa, 0, 0, 0, asns, 0, false};
+    struct src_ctx c = {q, ca, aa, 0, 0, 0, asns, 0, true};
     int ret = KS_ENOTFOUND;
-    if (rq_has(q, "honeypot_sessions", "ts,sensor,source")) {
+    if (rq_has(q, "darknet_sources", "ts,sensor,dim,key,packets") &&
+        (ret = darknet_sources_rings(q, &c)) == KS_OK) {
+        num_str(q, "darknet.src.source", "darknet_sources");
+    } else if (ret != KS_ENOMEM && rq_has(q, "honeypot_sessions", "ts,sensor,source")) {
+        memset(ca, 0, sizeof *ca);
+        memset(aa, 0, sizeof *aa);
+        c = (struct src_ctx){q, ca, aa, 0, 0, 0, asns, 0, false};
         run(q, sql, src_row, &c);
         if (c.domestic + c.foreign + c.unknown > 0) {
-            sources_rings(q, &c, d, "darknet.src");
-            d->why = NULL;
+            num_str(q, "darknet.src.source", "honeypot_sessions");
             ret = KS_OK;
+        } else {
+            ret = KS_ENOTFOUND;
         }
+    }
+    if (ret == KS_OK) {
+        sources_rings(q, &c, d, "darknet.src");
+        d->why = NULL;
     }
     free(ca);
     free(aa);
@@ -1465,13 +1621,21 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
 {
     /* Q-spf-monthly: SPF checks of the MAIL FROM identity per month, 17 months up to the
      * period's last: domain publishes SPF (any result but none) or not (none). */
-    static const char sql[] =
+    static const char sql_spf[] =
         "SELECT 0, sum(result <> 'none'), sum(result = 'none') FROM"
         " spf_results" OK_JOIN(
             "spf_results") " WHERE ts >= ?1 AND ts < ?2 AND identity = 'mailfrom'";
+    /* Q-spf-mail: without spf_results rows in those months, the received messages' own SPF
+     * result (Received-SPF / Authentication-Results, mail_messages.spf): published = any
+     * result but none, not published = none or absent (no result header). */
+    static const char sql_mail[] =
+        "SELECT 0, sum(spf NOT IN ('none', 'absent', '')), sum(spf IN ('none', 'absent', ''))"
+        " FROM mail_messages" OK_JOIN("mail_messages") " WHERE ts >= ?1 AND ts < ?2";
     bool ja = strcmp(q->lang, "ja") == 0;
     d->why = "spf";
-    if (!rq_has(q, "spf_results", "ts,identity,result"))
+    bool have_spf = rq_has(q, "spf_results", "ts,identity,result");
+    bool have_mail = rq_has(q, "mail_messages", "ts,spf");
+    if (!have_spf && !have_mail)
         return KS_ENOTFOUND;
     if (stack_alloc(d, 17, 2, NAN) != KS_OK)
         return KS_ENOMEM;
@@ -1483,6 +1647,21 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
     for (int i = 0; i < 16; i++)
         m = ks_time_bucket(m - 1, KS_BUCKET_MONTH, q->tz);
     *month0_us = m;
+    const char *sql = sql_spf, *source = "spf_results";
+    if (have_spf) {
+        double n[3] = {NAN, NAN, NAN};
+        int64_t end = ks_time_bucket_next(ks_time_bucket(q->to_us - 1, KS_BUCKET_MONTH, q->tz),
+                                          KS_BUCKET_MONTH, q->tz);
+        struct ks_store_value p[2] = {p_i64(m), p_i64(end)};
+        run_p(q, sql_spf, p, 2, one_num, n);
+        have_spf = isfinite(n[1]) && isfinite(n[2]) && n[1] + n[2] > 0;
+    }
+    if (!have_spf) {
+        if (!have_mail)
+            return KS_ENOTFOUND;
+        sql = sql_mail;
+        source = "mail_messages";
+    }
     double total = 0, pub_last = NAN, all_last = NAN, pub_ago = NAN, all_ago = NAN;
     for (size_t i = 0; i < 17; i++) {
         int64_t next = ks_time_bucket_next(m, KS_BUCKET_MONTH, q->tz);
@@ -1510,6 +1689,7 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
     if (!(total > 0))
         return KS_ENOTFOUND;
     d->why = NULL;
+    num_str(q, "spf.source", source);
     num_set(q, "spf.share.latest", pct(pub_last, all_last), 1, "%");
     num_set(q, "spf.share.year_ago", pct(pub_ago, all_ago), 1, "%");
     return KS_OK;

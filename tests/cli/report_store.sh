@@ -2,7 +2,8 @@
 ks_report_store() {
     db=$1
     for t in honeypot_sessions sample_events samples sample_iocs mail_messages mail_urls \
-        mail_attachments spf_results series ddos_attacks ddos_timeline sqli_detections; do
+        mail_attachments spf_results series ddos_attacks ddos_timeline sqli_detections \
+        darknet_sources; do
         "$KANSOKU" db import -q --db "$db" --table "$t" "$KS_SRCDIR/tests/data/report/$t.csv" ||
             return 1
     done

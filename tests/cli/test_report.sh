@@ -18,6 +18,30 @@ check "21 figures, each an svg with its id" test "$n" -eq 21
 check "no network fetches" sh -c "! grep -q -E '(src|href)=\"(https?:)?//' '$TMP/r1/index.html'"
 check "markup of the notes is escaped" grep -q '&lt;b&gt;タグ&lt;/b&gt;' "$TMP/r1/index.html"
 
+# 図-5 from the darknet analyzer's distributions (darknet_sources rows of sensor s3; s4 and a
+# later day are left out): JP 120, CN 50, KR 20, US 10 packets; of JP, the operator's AS 2497
+# 40 and AS 64500 (JP in sample_events) 30, the rest (AS 64501: no home-country record) other.
+check "report of sensor s3" ks_report_run "$DB" "$TMP/dn" --sensors s3
+check_grep "darknet_sources is the source of 図-5" '"darknet.src.source": "darknet_sources"' \
+    cat "$TMP/dn/numbers.json"
+check_grep "darknet_sources: domestic 60%" '"darknet.src.domestic": 60,' cat "$TMP/dn/numbers.json"
+check_grep "darknet_sources: operator 20%" '"darknet.src.operator": 20,' cat "$TMP/dn/numbers.json"
+check_grep "darknet_sources: CN 25%" '"darknet.src.top_country_share": 25,' cat "$TMP/dn/numbers.json"
+check_out "darknet_sources: the rings" "$(printf '%s\n' '区分,グループ,件数,%' 'TestNet,国内,40,20' \
+    'A社,国内,30,15' 'その他,国内,50,25' 'CN,国外,50,25' 'KR,国外,20,10' 'US,国外,10,5')" \
+    cat "$TMP/dn/figures/fig-darknet-sources.csv"
+
+# 2:図-5 without spf_results: the messages' own SPF results (mail_messages.spf), 2008-06 15
+# published of 64 (none 47, absent 2), 2007-06 4 of 10.
+check "store of mail_messages only" "$KANSOKU" db import -q --db "$TMP/m.db" \
+    --table mail_messages "$KS_SRCDIR/tests/data/report/mail_messages.csv"
+check "report without spf_results" ks_report_run "$TMP/m.db" "$TMP/m"
+check_grep "mail_messages is the source of 2:図-5" '"spf.source": "mail_messages"' \
+    cat "$TMP/m/numbers.json"
+check_grep "SPF share of the latest month" '"spf.share.latest": 23\.4,' cat "$TMP/m/numbers.json"
+check_grep "SPF share a year earlier" '"spf.share.year_ago": 40\.0,' cat "$TMP/m/numbers.json"
+check_grep "the figure is drawn" '^06\.01,15,49$' cat "$TMP/m/figures/fig-mail-spf-monthly.csv"
+
 # English
 check "report in English" "$KANSOKU" report -q --db "$DB" --from 2008-06-01 --to 2008-06-15 \
     -o "$TMP/en" --lang en --geo-dir /nonexistent
