@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 /* The schema version this build knows (the last entry of the migration list). */
-#define KS_STORE_SCHEMA_VERSION 9
+#define KS_STORE_SCHEMA_VERSION 13
 
 /* Logical types of columns. */
 enum ks_store_type {

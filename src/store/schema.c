@@ -282,6 +282,10 @@ static const struct ks_store_version versions[] = {
     {7, "darknet cells, days and source distributions", NULL},
     {8, "SQL-injection detections", NULL},
     {9, "indexes for the report's per-message and per-URL lookups", NULL},
+    {10, "crawler: fetches of spam URLs and their chains", NULL},
+    {11, "DNS: resolver audits and poisoning alerts", NULL},
+    {12, "BGP alerts and traffic anomalies", NULL},
+    {13, "rollups per minute/hour/day for the report", NULL},
 };
 
 _Static_assert(sizeof versions / sizeof versions[0] == KS_STORE_SCHEMA_VERSION,
