@@ -51,6 +51,9 @@ static const char darknet_help[] =
     "      --no-store        do not write to the store\n"
     "      --force           replace captures ingested before\n"
     "      --max-cells N     cells held at once (default 65536; more are counted as dropped)\n"
+    "      --max-sources N   scanning sources held per day for the country/AS distributions\n"
+    "                        and top talkers (default 131072; the least recently seen is\n"
+    "                        accounted and evicted, and counted again if it returns)\n"
     "\n"
     "Exit status: 0 done; 1 a capture could not be read, or the store failed; 2 usage error.\n"
     "\n" KS_CLI_COMMON_HELP;
@@ -96,6 +99,7 @@ enum {
     OPT_NO_STORE,
     OPT_FORCE,
     OPT_MAX_CELLS,
+    OPT_MAX_SOURCES,
     OPT_FROM,
     OPT_TO,
     OPT_TOP,
@@ -451,6 +455,7 @@ int ks_cmd_darknet(int argc, char **argv)
         {"no-store", no_argument, NULL, OPT_NO_STORE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"max-cells", required_argument, NULL, OPT_MAX_CELLS},
+        {"max-sources", required_argument, NULL, OPT_MAX_SOURCES},
         {0},
     };
     int exit_code = KS_EXIT_OK, opt;
@@ -547,6 +552,16 @@ int ks_cmd_darknet(int argc, char **argv)
                 goto out;
             }
             cfg.max_cells = (uint32_t)v;
+            break;
+        }
+        case OPT_MAX_SOURCES: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v == 0 || v > (1ul << 28)) {
+                exit_code = ks_cli_usage_error(&cli, "--max-sources: '%s' is not 1..2^28", optarg);
+                goto out;
+            }
+            cfg.max_sources = (uint32_t)v;
             break;
         }
         default:
@@ -712,6 +727,11 @@ int ks_cmd_darknet(int argc, char **argv)
                     "(--max-cells), %" PRIu64 " cells without a sketch, %" PRIu64
                     " sources counted as AS0\n",
                     st.cells_dropped, st.sketches_lost, st.as_dropped);
+        if (st.sources_evicted)
+            fprintf(stderr,
+                    "kansoku: darknet: %" PRIu64 " scanning sources evicted from their day's "
+                    "table (--max-sources): one that returns is counted again\n",
+                    st.sources_evicted);
         if (st.late)
             fprintf(stderr,
                     "kansoku: darknet: %" PRIu64 " packets older than the day being "

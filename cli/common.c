@@ -126,7 +126,7 @@ void ks_cli_json_line(json_t *obj)
 {
     if (!obj)
         return;
-    json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_dumpf(obj, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     fputc('\n', stdout);
     json_decref(obj);
 }

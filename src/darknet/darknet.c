@@ -20,6 +20,10 @@
 #define NCC (27 * 27) /* two letters A-Z, or '-' as the 27th symbol */
 #define FRONT_SIZE ((size_t)2 * 4 * 65536)
 #define FRONT_DROPPED UINT32_MAX
+/* Scanning sources wait this many packets before their table update, so that the update's
+ * slot, prefetched when the packet arrived, is in the cache by then: with a million one-off
+ * sources a day the table is far larger than the cache and every update would miss. */
+#define SRC_DELAY 8
 
 struct cell_key {
     int32_t day; /* days since the epoch, in the configured zone */
@@ -70,6 +74,12 @@ struct ks_darknet {
     int32_t day;
     int64_t day_start, day_end; /* µs UTC */
     struct ks_table *srcs;      /* scanning sources of the day: ks_addr -> uint64_t packets */
+    struct pending_src {
+        struct ks_addr addr;
+        uint32_t hash, stamp;
+        uint64_t packets;
+    } pending[SRC_DELAY]; /* updates of srcs not yet applied, oldest at pending_head */
+    uint32_t pending_head, npending;
     struct agg country[NCC];
     struct ks_table *as; /* uint32_t asn -> struct as_val */
     uint32_t *as_order;  /* scratch, max_as + 1 */
@@ -150,7 +160,9 @@ static void cc_text(unsigned i, char out[3])
 }
 
 /* A scanning source leaves the day's table (evicted, or at the day's end): its country and AS
- * get it. */
+ * get it, and the top talkers see its packets. Offering sources to the top-K only here, not
+ * per packet, keeps the heap off the hot path; a source evicted and seen again is offered
+ * twice, and the top-K adds both counts up. */
 static void account_source(struct ks_darknet *d, const struct ks_addr *a, uint64_t packets)
 {
     struct ks_geo_result r = {"--", 0, ""};
@@ -161,6 +173,7 @@ static void account_source(struct ks_darknet *d, const struct ks_addr *a, uint64
     c->packets += packets;
     if (r.country[0] == d->cfg.home[0] && r.country[1] == d->cfg.home[1])
         d->day_domestic++;
+    topk_add(&d->talkers, a, packets);
     uint32_t asn = r.asn;
     struct as_val *v = ks_table_upsert(d->as, &asn, 0, NULL);
     if (!v) {
@@ -183,8 +196,46 @@ static void on_src_evict(void *user, const void *key, void *value)
     account_source(d, key, *(const uint64_t *)value);
 }
 
+static void apply_src(struct ks_darknet *d, const struct pending_src *ps)
+{
+    uint64_t *pk = ks_table_upsert_hashed(d->srcs, &ps->addr, ps->hash, ps->stamp, NULL);
+    if (pk)
+        *pk += ps->packets;
+}
+
+/* Applies every delayed source update: before the day's table is read or cleared. */
+static void drain_pending(struct ks_darknet *d)
+{
+    while (d->npending) {
+        apply_src(d, &d->pending[d->pending_head]);
+        d->pending_head = (d->pending_head + 1) % SRC_DELAY;
+        d->npending--;
+    }
+}
+
+/* Queues the update of a scanning source's packet count, prefetching its slot; applies the
+ * oldest queued one when the queue is full. */
+static void count_source(struct ks_darknet *d, const struct ks_addr *a, uint64_t w)
+{
+    uint32_t h = ks_table_hash(d->srcs, a);
+    ks_table_prefetch(d->srcs, h);
+    if (d->npending == SRC_DELAY) {
+        apply_src(d, &d->pending[d->pending_head]);
+        d->pending_head = (d->pending_head + 1) % SRC_DELAY;
+        d->npending--;
+    }
+    struct pending_src *ps = &d->pending[(d->pending_head + d->npending) % SRC_DELAY];
+    ps->addr = *a;
+    ps->hash = h;
+    ps->stamp = (uint32_t)d->st.packets;
+    ps->packets = w;
+    d->npending++;
+}
+
 static void reset_day(struct ks_darknet *d)
 {
+    d->npending = 0;
+    d->pending_head = 0;
     ks_table_clear(d->srcs);
     ks_table_clear(d->as);
     uint32_t zero = 0;
@@ -576,6 +627,7 @@ static void emit_top(struct ks_darknet *d, int64_t day, int dim, struct topk *t)
 static void emit_day(struct ks_darknet *d)
 {
     int64_t day = d->day_start;
+    drain_pending(d);
     ks_table_foreach(d->srcs, account_src_entry, d);
     for (unsigned i = 0; i < NCC; i++) {
         if (!d->country[i].sources)
@@ -730,10 +782,7 @@ int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
         } else {
             d->day_scan_pk += w;
             ks_hll_add_hash(&d->day_scan, h);
-            uint64_t *pk = ks_table_upsert(d->srcs, &p->src, (uint32_t)d->st.packets, NULL);
-            if (pk)
-                *pk += w;
-            topk_add(&d->talkers, &p->src, w);
+            count_source(d, &p->src, w);
         }
     }
     if (bs)

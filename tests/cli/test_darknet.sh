@@ -33,6 +33,14 @@ check_grep "reflection: SYN-ACKs from port 80 are backscatter" '"kind":"backscat
     "$KANSOKU" darknet -q --json --db "$DB" -r "$P/amp.TCP.reflection.SYNACK.pcap" --sensor s2 --monitored 10.10.10.0/24
 check_err "reflection: 7822 backscatter packets" 0 '174 scan, 7822 backscatter' \
     "$KANSOKU" darknet --no-store -r "$P/amp.TCP.reflection.SYNACK.pcap" --sensor s2 --monitored 10.10.10.0/24
+# a spoofed SYN flood seen by a darknet covering everything: 10,000 one-off sources
+check_err "a full source table evicts and says so" 0 '9[0-9]{3} scanning sources evicted' \
+    "$KANSOKU" darknet --no-store -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" --sensor s3 --monitored 0.0.0.0/0 --max-sources 100
+check_grep "evicted sources still reach the country table" '"by":"country","key":"US","name":"","sources":38[0-9][0-9],' \
+    "$KANSOKU" darknet -q --json --no-store -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" --sensor s3 --monitored 0.0.0.0/0 --max-sources 100 --by country
+check_grep "JSON numbers are not printed with binary noise" '"share":38\.[0-9]{1,4},' \
+    "$KANSOKU" darknet -q --json --no-store -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" --sensor s3 --monitored 0.0.0.0/0 --by country
+check_exit 2 "--max-sources 0 is a usage error" "$KANSOKU" darknet --no-store -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" --sensor s3 --monitored 0.0.0.0/0 --max-sources 0
 check_grep "reflection: victims are named" '"by":"victim","key":"[0-9.]+"' \
     "$KANSOKU" darknet -q --json --no-store -r "$P/amp.TCP.reflection.SYNACK.pcap" --sensor s2 --monitored 10.10.10.0/24 --by victim
 
