@@ -2,7 +2,7 @@
  *
  * Keys and values are fixed-size byte blobs (key_size, value_size) chosen at _new; keys are
  * compared with memcmp, so a struct key must have its padding zeroed (struct ks_addr has
- * none). All memory is allocated by _new: no later call allocates. Open addressing with linear
+ * none). All memory is reserved by _new: no later call allocates. Open addressing with linear
  * probing over a power-of-two slot array, at least 4/3 of the capacity (load <= 0.75), with
  * backward-shift deletion: no tombstones, so floods of unique keys and long runs of removals
  * do not slow it down. Every operation is O(1) expected.
@@ -23,7 +23,10 @@
  *
  * Slot arrays of 4 MiB or more are mapped separately and, where the kernel offers transparent
  * huge pages, marked for them (madvise): a lookup in a large table then costs one cache miss
- * instead of a cache miss and a page-table walk.
+ * instead of a cache miss and a page-table walk. Such a table reserves its array twice and
+ * starts at 2 MiB of slots; when the load would pass 3/4 it doubles, rehashing into the other
+ * reservation and returning the old pages, until it reaches the capacity's size. Memory then
+ * follows what the table holds, and an insert that doubles it costs O(entries) once.
  *
  * The default seed (0) draws a random seed at _new, so that an attacker cannot aim collisions;
  * set a fixed seed for reproducible iteration and eviction order. Not thread-safe: one table

@@ -20,9 +20,12 @@ struct slot_hdr {
 #define USED 0x80000000u
 
 struct ks_table {
-    uint8_t *slots;
-    size_t map_len;   /* slots is an mmap of this many bytes, or 0: from calloc */
-    size_t mask;      /* nslots - 1 */
+    uint8_t *slots; /* the slot array in use: region[cur] */
+    uint8_t *region[2];
+    unsigned cur;
+    size_t map_len;   /* each region is an mmap of this many bytes, or 0: slots from calloc */
+    size_t mask;      /* nslots - 1, now */
+    size_t max_mask;  /* nslots - 1 at the capacity */
     size_t slot_size; /* bytes per slot */
     size_t key_off, val_off;
     size_t key_size, value_size;
@@ -64,21 +67,15 @@ static inline uint32_t hash_key(const struct ks_table *t, const void *key)
 #define HUGE_PAGE ((size_t)2 << 20)
 #define MAP_MIN ((size_t)4 << 20)
 
-/* Zeroed slot memory. A large array gets its own mapping, aligned to 2 MiB and marked for
- * transparent huge pages: lookups at random keys then miss in the cache but rarely in the TLB.
- * Pages are still touched (and counted in RSS) only as entries land on them. */
-static int alloc_slots(struct ks_table *t, size_t n)
+/* Zeroed memory of len bytes (a multiple of HUGE_PAGE) in its own mapping, aligned to 2 MiB
+ * and marked for transparent huge pages: lookups at random keys then miss in the cache but
+ * rarely in the TLB. Pages are touched (and counted in RSS) only as slots are used. */
+static uint8_t *map_region(size_t len)
 {
-    size_t bytes = n * t->slot_size;
-    if (bytes < MAP_MIN) {
-        t->slots = calloc(n, t->slot_size);
-        return t->slots ? KS_OK : KS_ENOMEM;
-    }
-    size_t len = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     uint8_t *m =
         mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
-        return KS_ENOMEM;
+        return NULL;
     uintptr_t a = ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
     size_t head = (size_t)(a - (uintptr_t)m), tail = HUGE_PAGE - head;
     if (head)
@@ -88,8 +85,38 @@ static int alloc_slots(struct ks_table *t, size_t n)
 #ifdef MADV_HUGEPAGE
     (void)madvise((void *)a, len, MADV_HUGEPAGE); /* a hint: fine to fail */
 #endif
-    t->slots = (uint8_t *)a;
+    return (uint8_t *)a;
+}
+
+/* Slot memory for n slots at the capacity. A small array is allocated whole. A large one is
+ * reserved twice over and used from a small start: the table doubles by rehashing from one
+ * region into the other as entries arrive (see grow), so that a table sized for a flood
+ * touches memory only in proportion to what it holds. Zeroing the pages of a 128 MiB table
+ * that holds a few thousand entries otherwise costs more than the work the table serves. */
+static int alloc_slots(struct ks_table *t, size_t n)
+{
+    size_t bytes = n * t->slot_size;
+    t->max_mask = n - 1;
+    if (bytes < MAP_MIN) {
+        t->slots = calloc(n, t->slot_size);
+        t->mask = t->max_mask;
+        return t->slots ? KS_OK : KS_ENOMEM;
+    }
+    size_t len = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    t->region[0] = map_region(len);
+    t->region[1] = t->region[0] ? map_region(len) : NULL;
+    if (!t->region[1]) {
+        if (t->region[0])
+            munmap(t->region[0], len);
+        return KS_ENOMEM;
+    }
     t->map_len = len;
+    t->cur = 0;
+    t->slots = t->region[0];
+    size_t start = 8;
+    while (start * 2 * t->slot_size <= HUGE_PAGE && start * 2 <= n)
+        start *= 2;
+    t->mask = start - 1;
     return KS_OK;
 }
 
@@ -149,10 +176,12 @@ void ks_table_free(struct ks_table *t)
 {
     if (!t)
         return;
-    if (t->map_len)
-        munmap(t->slots, t->map_len);
-    else
+    if (t->map_len) {
+        munmap(t->region[0], t->map_len);
+        munmap(t->region[1], t->map_len);
+    } else {
         free(t->slots);
+    }
     free(t);
 }
 
@@ -226,6 +255,29 @@ done:
     t->entries--;
 }
 
+/* Doubles the slot array: every entry is rehashed (by its stored hash, no key hashing) into
+ * the other region, and the old region's pages are given back. Amortised O(1) per insert. */
+static void grow(struct ks_table *t)
+{
+    size_t old_n = t->mask + 1, new_mask = 2 * t->mask + 1;
+    uint8_t *old = t->slots, *dst = t->region[t->cur ^ 1];
+    for (size_t i = 0; i < old_n; i++) {
+        const struct slot_hdr *s = (const struct slot_hdr *)(const void *)(old + i * t->slot_size);
+        if (!(s->hash & USED))
+            continue;
+        size_t j = s->hash & new_mask;
+        while (((struct slot_hdr *)(void *)(dst + j * t->slot_size))->hash & USED)
+            j = (j + 1) & new_mask;
+        memcpy(dst + j * t->slot_size, s, t->slot_size);
+    }
+    t->cur ^= 1;
+    t->slots = dst;
+    t->mask = new_mask;
+    /* The old region reads as zeros again when next used, and leaves the RSS now. */
+    size_t used = (old_n * t->slot_size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    (void)madvise(old, used, MADV_DONTNEED);
+}
+
 /* The least recently touched entry among the first `sample` used slots from `start`, the
  * new key's home slot. Evicting next to where the new key lands keeps the table's density
  * even: sampling from a random slot instead favours entries just after empty slots, so long
@@ -267,6 +319,10 @@ void *ks_table_upsert_hashed(struct ks_table *t, const void *key, uint32_t hash,
     if (found) {
         hdr_at(t, i)->stamp = now;
         return val_at(t, i);
+    }
+    if (t->mask < t->max_mask && (t->entries + 1) * 4 > (t->mask + 1) * 3) {
+        grow(t);
+        i = probe(t, key, h, &found);
     }
     if (t->entries >= t->capacity) {
         if (t->evict == KS_TABLE_EVICT_NONE) {

@@ -346,9 +346,9 @@ static void hashed_calls_agree_with_plain_ones(void **state)
 
 static void large_table_is_zeroed_and_full_range_usable(void **state)
 {
-    /* 600 000 entries: 2^20 slots of 32 bytes, 32 MiB, mapped separately. */
+    /* 600 000 entries: 2^20 slots of 32 bytes, 32 MiB, mapped separately, used from 2 MiB. */
     struct ks_table *t = make(600000, KS_TABLE_EVICT_NONE, NULL);
-    assert_true(stats_of(t).bytes >= (size_t)4 << 20);
+    assert_true(stats_of(t).bytes <= ((size_t)2 << 20) + 4096);
     for (uint32_t k = 0; k < 600000; k++) {
         struct val *v = ks_table_upsert(t, &k, 1, NULL);
         assert_non_null(v);
@@ -359,6 +359,57 @@ static void large_table_is_zeroed_and_full_range_usable(void **state)
     assert_null(ks_table_upsert(t, &k, 1, NULL));
     k = 599999;
     assert_int_equal(((struct val *)ks_table_find(t, &k))->packets, 599999);
+    assert_int_equal(stats_of(t).slots, (size_t)1 << 20);
+    ks_table_free(t);
+    (void)state;
+}
+
+static void large_table_grows_keeping_entries_and_stamps(void **state)
+{
+    /* A large table starts small and doubles as entries arrive: every doubling must keep
+     * each entry reachable with its value and stamp, and removals after it must work. */
+    struct ks_table *t = make(400000, KS_TABLE_EVICT_NONE, NULL);
+    uint64_t slots0 = stats_of(t).slots;
+    for (uint32_t k = 0; k < 200000; k++) {
+        struct val *v = ks_table_upsert(t, &k, k, NULL);
+        assert_non_null(v);
+        v->packets = (uint64_t)k * 3;
+    }
+    struct ks_table_stats st = stats_of(t);
+    assert_true(st.slots > slots0);
+    assert_true(st.slots * 3 >= st.entries * 4); /* load <= 3/4 */
+    assert_int_equal(st.entries, 200000);
+    for (uint32_t k = 0; k < 200000; k += 2)
+        assert_int_equal(ks_table_remove(t, &k), KS_OK);
+    for (uint32_t k = 0; k < 200000; k++) {
+        struct val *v = ks_table_find(t, &k);
+        if (k % 2) {
+            assert_non_null(v);
+            assert_int_equal(v->packets, (uint64_t)k * 3);
+        } else {
+            assert_null(v);
+        }
+    }
+    ks_table_free(t);
+    (void)state;
+}
+
+static void grown_table_evicts_least_recently_touched(void **state)
+{
+    /* Filled past its capacity through every doubling, an LRU table holds exactly its
+     * capacity and has evicted the oldest entries (stamps survived the rehashes). */
+    struct evict_log log = {0};
+    struct ks_table *t = make(300000, KS_TABLE_EVICT_LRU, &log);
+    for (uint32_t k = 0; k < 600000; k++)
+        assert_non_null(ks_table_upsert(t, &k, k, NULL));
+    struct ks_table_stats st = stats_of(t);
+    assert_int_equal(st.entries, 300000);
+    assert_int_equal(st.evicted, 300000);
+    assert_int_equal(log.calls, 300000);
+    uint32_t recent_found = 0;
+    for (uint32_t k = 599000; k < 600000; k++)
+        recent_found += ks_table_find(t, &k) != NULL;
+    assert_true(recent_found >= 990); /* approximate LRU: the newest keys stay */
     ks_table_free(t);
     (void)state;
 }
@@ -379,6 +430,8 @@ int main(void)
         cmocka_unit_test(address_keys_and_empty_values_work),
         cmocka_unit_test(hashed_calls_agree_with_plain_ones),
         cmocka_unit_test(large_table_is_zeroed_and_full_range_usable),
+        cmocka_unit_test(large_table_grows_keeping_entries_and_stamps),
+        cmocka_unit_test(grown_table_evicts_least_recently_touched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
