@@ -29,6 +29,7 @@ struct ks_cli {
     {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},                           \
         {"verbose", no_argument, NULL, 'v'}, {"json", no_argument, NULL, 0x100},                   \
         {"db", required_argument, NULL, 0x101},                                                    \
+        {"store", required_argument, NULL, 0x101},                                                 \
     {                                                                                              \
         "geo-dir", required_argument, NULL, 0x102                                                  \
     }
@@ -41,7 +42,8 @@ struct ks_cli {
     "  -q, --quiet        print only errors on stderr\n"                                           \
     "  -v, --verbose      print more about the work on stderr\n"                                   \
     "      --json         results as JSON lines on stdout\n"                                       \
-    "      --db PATH      the store (default $KANSOKU_DB, else ./kansoku.db)\n"                    \
+    "      --db PATH      the store (default $KANSOKU_DB, else ./kansoku.db),\n"                   \
+    "                     or clickhouse://HOST:PORT/DB (docs/store.md)\n"                          \
     "      --geo-dir DIR  geolocation data (default $KANSOKU_GEO_DIR, else the install dir)\n"
 
 void ks_cli_init(struct ks_cli *cli, const char *cmd, const char *usage, const char *help);
@@ -107,8 +109,14 @@ int ks_cmd_samples(int argc, char **argv);
 int ks_cmd_honeypot(int argc, char **argv);
 int ks_cmd_mail(int argc, char **argv);
 int ks_cmd_ddos(int argc, char **argv);
+int ks_cmd_dns(int argc, char **argv);
 int ks_cmd_darknet(int argc, char **argv);
+int ks_cmd_collect(int argc, char **argv);
 int ks_cmd_p2p(int argc, char **argv);
 int ks_cmd_simulate(int argc, char **argv);
+int ks_cmd_crawl(int argc, char **argv);
+int ks_cmd_anomaly(int argc, char **argv);
+int ks_cmd_sensor(int argc, char **argv);
+int ks_cmd_bgp(int argc, char **argv);
 
 #endif

@@ -1,15 +1,24 @@
 /* kansoku mail: read mailboxes (urls, read), store their statistics (ingest), report (stats). */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "kansoku/ks_geo.h"
 #include "kansoku/ks_mail.h"
+#include "kansoku/ks_samples.h"
+#include "kansoku/ks_spf.h"
 #include "kansoku/ks_store.h"
 #include "kansoku/ks_time.h"
+
+#define SLOTS_PER_THREAD 8
+#define MAX_THREADS 16
+#define SLOT_REPORTS 8
 
 #define MAIL_USAGE                                                                                 \
     "Usage: kansoku mail urls [options] FILE...\n"                                                 \
@@ -25,7 +34,20 @@
     "      --max-message BYTES  skip (and report) larger messages (default 33554432)\n"            \
     "      --mboxo              unquote only \">From \" (default mboxrd: \">+From \")\n"           \
     "      --redirector H/P?Q   add a redirector (host/path-prefix?param; '?*' any param)\n"       \
-    "      --no-redirectors     do not unwrap redirectors (not even the built-in list)\n"
+    "      --no-redirectors     do not unwrap redirectors (not even the built-in list)\n"          \
+    "      --html-tree          read every HTML part through Gumbo's tree (the reference for\n"    \
+    "                           the tokenizer used otherwise; slower)\n"                           \
+    "      --threads N          analyse on N threads (default: the number of cores, <= 16);\n"     \
+    "                           output and reports stay in message order\n"
+
+#define ENGINES_HELP                                                                               \
+    "      --clamav-db PATH     ClamAV database directory or file for attachment verdicts\n"       \
+    "                           (default /var/lib/clamav when it holds databases)\n"               \
+    "      --no-clamav          no antivirus verdicts\n"                                           \
+    "      --spf-check          evaluate SPF (RFC 7208) for messages without a\n"                  \
+    "                           Received-SPF/Authentication-Results result: sender hop,\n"         \
+    "                           its HELO, Return-Path\n"                                           \
+    "      --dns ADDR[:PORT]    DNS server(s) for --spf-check (default /etc/resolv.conf)\n"
 
 static const char *mail_help = MAIL_USAGE
     "\nRead mail, extract what spam statistics need, store it and report it.\n\n"
@@ -51,6 +73,12 @@ enum {
     OPT_TZ,
     OPT_MIN_CAMPAIGN,
     OPT_NO_VERDICT_HEADERS,
+    OPT_CLAMAV_DB,
+    OPT_NO_CLAMAV,
+    OPT_SPF_CHECK,
+    OPT_DNS,
+    OPT_HTML_TREE,
+    OPT_THREADS,
 };
 
 /* Options shared by the verbs that read mail. */
@@ -65,6 +93,14 @@ struct mail_opts {
     struct ks_prefix_set *trusted;
     bool force;
     struct ks_geo *geo;
+    const char *clamav_db;
+    bool no_clamav;
+    bool spf_check;
+    const char *dns;
+    struct ks_samples *av;
+    struct ks_spf_resolver *resolver;
+    struct ks_spf *spf;
+    size_t threads;
 };
 
 static void opts_init(struct mail_opts *o)
@@ -72,6 +108,8 @@ static void opts_init(struct mail_opts *o)
     memset(o, 0, sizeof *o);
     ks_mail_reader_config_default(&o->rcfg);
     ks_mail_config_default(&o->mcfg);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = cores > 1 ? (size_t)(cores < MAX_THREADS ? cores : MAX_THREADS) : 1;
 }
 
 static void opts_fini(struct mail_opts *o)
@@ -79,6 +117,61 @@ static void opts_fini(struct mail_opts *o)
     free(o->redirectors);
     ks_prefix_set_free(o->trusted);
     ks_geo_free(o->geo);
+    ks_samples_free(o->av);
+    ks_spf_free(o->spf);
+    ks_spf_resolver_free(o->resolver);
+}
+
+/* Whether a directory holds ClamAV databases (what freshclam writes). */
+static bool dir_has_clamav(const char *dir)
+{
+    DIR *d = opendir(dir);
+    bool found = false;
+    struct dirent *e;
+    if (!d)
+        return false;
+    while (!found && (e = readdir(d))) {
+        const char *dot = strrchr(e->d_name, '.');
+        found = dot && (strcmp(dot, ".cvd") == 0 || strcmp(dot, ".cld") == 0);
+    }
+    closedir(d);
+    return found;
+}
+
+/* The antivirus (a sample registry with only a ClamAV database) and the SPF checker, when
+ * asked for. Returns an exit code. */
+static int engines_open(struct ks_cli *cli, struct mail_opts *o)
+{
+    const char *db = o->no_clamav ? NULL : o->clamav_db;
+    if (!db && !o->no_clamav && dir_has_clamav("/var/lib/clamav"))
+        db = "/var/lib/clamav";
+    if (db) {
+        struct ks_samples_config scfg;
+        ks_samples_config_default(&scfg);
+        scfg.clamav_db = db;
+        scfg.md6 = scfg.fuzzy = false;
+        int rc = ks_samples_new(&scfg, &cli->diag, &o->av);
+        if (rc != KS_OK) {
+            ks_cli_error(cli, "%s: ClamAV database not loaded: %s", db, ks_strerror(rc));
+            return KS_EXIT_FAIL;
+        }
+        o->mcfg.av = o->av;
+    }
+    if (o->spf_check) {
+        struct ks_spf_resolver_config rcfg;
+        ks_spf_resolver_config_default(&rcfg);
+        rcfg.servers = o->dns;
+        int rc = ks_spf_resolver_new(&rcfg, &o->resolver);
+        if (rc == KS_OK)
+            rc = ks_spf_new(NULL, ks_spf_resolver_dns(o->resolver), &o->spf);
+        if (rc != KS_OK) {
+            ks_cli_error(cli, "cannot set up DNS%s%s: %s", o->dns ? " " : "", o->dns ? o->dns : "",
+                         ks_strerror(rc));
+            return KS_EXIT_FAIL;
+        }
+        o->mcfg.spf = o->spf;
+    }
+    return KS_EXIT_OK;
 }
 
 /* Handles an input option: 1 handled, 0 not ours, -1 usage error (*code set). */
@@ -120,6 +213,32 @@ static int input_opt(struct ks_cli *cli, struct mail_opts *o, int c, const char 
     case OPT_NO_VERDICT_HEADERS:
         o->mcfg.verdict_headers = false;
         return 1;
+    case OPT_CLAMAV_DB:
+        o->clamav_db = arg;
+        return 1;
+    case OPT_NO_CLAMAV:
+        o->no_clamav = true;
+        return 1;
+    case OPT_SPF_CHECK:
+        o->spf_check = true;
+        return 1;
+    case OPT_DNS:
+        o->dns = arg;
+        return 1;
+    case OPT_HTML_TREE:
+        o->mcfg.html_tree = true;
+        return 1;
+    case OPT_THREADS: {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(arg, &end, 10);
+        if (errno || *end || v < 1 || v > MAX_THREADS) {
+            *code = ks_cli_usage_error(cli, "--threads needs a number from 1 to %d", MAX_THREADS);
+            return -1;
+        }
+        o->threads = v;
+        return 1;
+    }
     default:
         return 0;
     }
@@ -326,10 +445,172 @@ static void labels_free(struct label_map *lm)
 
 /* --- reading loop shared by urls, read and ingest ---------------------------------------- */
 
+/* --- analysis on several threads --------------------------------------------------------- */
+
+/* Messages are read in order by the main thread into a ring of slots, analysed by worker
+ * threads (each slot has its own analyzer, whose results stay valid until the slot is reused),
+ * then printed or stored in order by the main thread. What the analyzers report is kept in
+ * the slot and passed on in message order, under the command's limit, so the output does not
+ * depend on the number of threads. With one thread, the main thread analyses each message
+ * itself. */
+struct slot_report {
+    struct ks_loc loc;
+    int err;
+    char module[16];
+    char msg[400];
+};
+
+enum slot_state { SLOT_FREE, SLOT_FILLED, SLOT_DONE };
+
+struct slot {
+    struct ks_mail *mail;
+    struct ks_diag diag;
+    uint8_t *data;
+    size_t cap;
+    struct ks_mail_raw raw;
+    char source[PATH_MAX];
+    char *envelope;
+    size_t envcap;
+    const struct ks_mail_msg *msg;
+    int rc;
+    enum slot_state state;
+    struct slot_report rep[SLOT_REPORTS];
+    unsigned nrep, dropped;
+};
+
+struct pool {
+    struct slot *slots;
+    size_t nslots, nstarted;
+    pthread_t th[MAX_THREADS];
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    uint64_t head, tail, next; /* consumed < analysed-or-taken < filled */
+    bool quit;
+};
+
+static void slot_diag(void *user, const char *module, const struct ks_loc *loc, int err,
+                      const char *msg)
+{
+    struct slot *sl = user;
+    if (sl->nrep >= SLOT_REPORTS) {
+        sl->dropped++;
+        return;
+    }
+    struct slot_report *r = &sl->rep[sl->nrep++];
+    r->loc = *loc;
+    r->err = err;
+    snprintf(r->module, sizeof r->module, "%s", module);
+    snprintf(r->msg, sizeof r->msg, "%s", msg);
+}
+
+static void slot_analyse(struct slot *sl)
+{
+    sl->nrep = sl->dropped = 0;
+    sl->rc = ks_mail_feed(sl->mail, &sl->raw, &sl->msg);
+}
+
+static void *pool_worker(void *arg)
+{
+    struct pool *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->quit && p->next == p->tail)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->quit)
+            break;
+        struct slot *sl = &p->slots[p->next++ % p->nslots];
+        pthread_mutex_unlock(&p->mu);
+        slot_analyse(sl);
+        pthread_mutex_lock(&p->mu);
+        sl->state = SLOT_DONE;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void pool_free(struct pool *p)
+{
+    if (p->nstarted) {
+        pthread_mutex_lock(&p->mu);
+        p->quit = true;
+        pthread_cond_broadcast(&p->work);
+        pthread_mutex_unlock(&p->mu);
+        for (size_t i = 0; i < p->nstarted; i++)
+            pthread_join(p->th[i], NULL);
+    }
+    for (size_t i = 0; i < p->nslots && p->slots; i++) {
+        ks_mail_free(p->slots[i].mail);
+        free(p->slots[i].data);
+        free(p->slots[i].envelope);
+    }
+    free(p->slots);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+}
+
+static int pool_init(struct pool *p, size_t nthreads, const struct ks_mail_config *cfg)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->nslots = nthreads > 1 ? nthreads * SLOTS_PER_THREAD : 1;
+    p->slots = calloc(p->nslots, sizeof *p->slots);
+    if (!p->slots)
+        return KS_ENOMEM;
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct slot *sl = &p->slots[i];
+        sl->diag.fn = slot_diag;
+        sl->diag.user = sl;
+        if (ks_mail_new(cfg, &sl->diag, &sl->mail) != KS_OK)
+            return KS_ENOMEM;
+    }
+    for (size_t i = 0; nthreads > 1 && i < nthreads; i++) {
+        if (pthread_create(&p->th[i], NULL, pool_worker, p) != 0)
+            break; /* fewer workers: the work is the same */
+        p->nstarted++;
+    }
+    if (nthreads > 1 && p->nstarted == 0)
+        p->nslots = 1; /* no thread could start: the main thread analyses */
+    return KS_OK;
+}
+
+/* Copies a message into a slot (the reader's bytes are borrowed until its next call). */
+static int slot_fill(struct slot *sl, const struct ks_mail_raw *raw)
+{
+    if (raw->len > sl->cap) {
+        size_t cap = raw->len + raw->len / 4 + 4096;
+        uint8_t *d = realloc(sl->data, cap);
+        if (!d)
+            return KS_ENOMEM;
+        sl->data = d;
+        sl->cap = cap;
+    }
+    memcpy(sl->data, raw->data, raw->len);
+    size_t el = strlen(raw->envelope ? raw->envelope : "");
+    if (el + 1 > sl->envcap) {
+        char *e = realloc(sl->envelope, el + 64);
+        if (!e)
+            return KS_ENOMEM;
+        sl->envelope = e;
+        sl->envcap = el + 64;
+    }
+    memcpy(sl->envelope, raw->envelope ? raw->envelope : "", el + 1);
+    snprintf(sl->source, sizeof sl->source, "%s", raw->loc.source ? raw->loc.source : "");
+    sl->raw = *raw;
+    sl->raw.data = sl->data;
+    sl->raw.envelope = sl->envelope;
+    sl->raw.loc.source = sl->source;
+    return KS_OK;
+}
+
 struct run {
     struct ks_cli *cli;
     struct mail_opts *o;
-    struct ks_mail *mail;
+    struct pool pool;
+    uint32_t reported; /* analyzer reports passed on */
     /* ingest */
     struct ks_store *store;
     struct ks_ingest *ing;
@@ -397,6 +678,11 @@ static int print_read(struct run *r, const struct ks_mail_raw *raw, const struct
         json_object_set_new(o, "subject", jstr(m->subject));
         json_object_set_new(o, "subject_key", jstr(m->subject_key));
         json_object_set_new(o, "spf", json_string(ks_mail_spf_name(m->spf)));
+        json_object_set_new(o, "spf_source",
+                            json_string(m->spf_checked                 ? "check"
+                                        : m->spf != KS_MAIL_SPF_ABSENT ? "header"
+                                                                       : "none"));
+        json_object_set_new(o, "return_path", jstr(m->return_path));
         json_object_set_new(o, "fuzzy", jstr(m->fuzzy));
         json_object_set_new(o, "size", json_integer((json_int_t)m->size));
         json_object_set_new(o, "parts", json_integer(m->parts));
@@ -419,6 +705,9 @@ static int print_read(struct run *r, const struct ks_mail_raw *raw, const struct
             json_object_set_new(j, "exe_in_archive",
                                 json_boolean(a->flags & KS_MAIL_ATT_EXE_IN_ARCHIVE));
             json_object_set_new(j, "members", jstr(a->members));
+            json_object_set_new(
+                j, "av", a->av_scanned ? json_string(a->av[0] ? a->av : "clean") : json_null());
+            json_object_set_new(j, "category", jstr(a->category));
             json_array_append_new(atts, j);
         }
         json_object_set_new(o, "attachments", atts);
@@ -489,6 +778,76 @@ static int store_msg(struct run *r, const struct ks_mail_raw *raw, const struct 
     return 0;
 }
 
+/* Hands the oldest slot's result on (waiting for its analysis) and frees it. */
+static uint64_t consume_one(struct run *r, msg_fn fn)
+{
+    struct pool *p = &r->pool;
+    struct slot *sl = &p->slots[p->head % p->nslots];
+    if (p->nstarted) {
+        pthread_mutex_lock(&p->mu);
+        while (sl->state != SLOT_DONE)
+            pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+    for (unsigned k = 0; k < sl->nrep; k++)
+        ks_diag_report(&r->cli->diag, &r->reported, sl->rep[k].module, &sl->rep[k].loc,
+                       sl->rep[k].err, "%s", sl->rep[k].msg);
+    uint64_t done = 0;
+    if (sl->rc == KS_OK) {
+        done = 1;
+        fn(r, &sl->raw, sl->msg);
+    }
+    sl->state = SLOT_FREE;
+    p->head++;
+    return done;
+}
+
+/* Hands every message read so far on, in order. */
+static uint64_t drain(struct run *r, msg_fn fn)
+{
+    uint64_t done = 0;
+    while (r->pool.head < r->pool.tail)
+        done += consume_one(r, fn);
+    return done;
+}
+
+/* Queues a message for analysis (consuming the oldest first when the ring is full). */
+static int submit(struct run *r, const struct ks_mail_raw *raw, msg_fn fn, uint64_t *msgs)
+{
+    struct pool *p = &r->pool;
+    if (p->tail - p->head == p->nslots)
+        *msgs += consume_one(r, fn);
+    struct slot *sl = &p->slots[p->tail % p->nslots];
+    int rc = slot_fill(sl, raw);
+    if (rc != KS_OK)
+        return rc;
+    if (!p->nstarted) {
+        slot_analyse(sl);
+        sl->state = SLOT_DONE;
+        p->tail++;
+        return KS_OK;
+    }
+    pthread_mutex_lock(&p->mu);
+    sl->state = SLOT_FILLED;
+    p->tail++;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    return KS_OK;
+}
+
+static void mail_stats_sum(const struct pool *p, struct ks_mail_stats *ms)
+{
+    memset(ms, 0, sizeof *ms);
+    for (size_t i = 0; i < p->nslots; i++) {
+        struct ks_mail_stats st;
+        ks_mail_stats(p->slots[i].mail, &st);
+        const uint64_t *a = (const uint64_t *)&st;
+        uint64_t *b = (uint64_t *)ms;
+        for (size_t k = 0; k < sizeof st / sizeof(uint64_t); k++)
+            b[k] += a[k];
+    }
+}
+
 static int read_all(struct run *r, int nfiles, char **files, msg_fn fn)
 {
     int code = KS_EXIT_OK;
@@ -510,16 +869,18 @@ static int read_all(struct run *r, int nfiles, char **files, msg_fn fn)
         }
         struct ks_mail_raw raw;
         while ((rc = ks_mail_reader_next(rd, &raw)) == KS_OK) {
-            if (!r->cur_source[0] || strcmp(raw.loc.source, r->cur_source) != 0)
+            if (!r->cur_source[0] || strcmp(raw.loc.source, r->cur_source) != 0) {
+                msgs += drain(r, fn); /* the previous input's messages go to its rows */
                 begin_input(r, raw.loc.source);
+            }
             if (r->skip_source)
                 continue;
-            const struct ks_mail_msg *m;
-            if (ks_mail_feed(r->mail, &raw, &m) != KS_OK)
-                continue;
-            msgs++;
-            fn(r, &raw, m);
+            if (submit(r, &raw, fn, &msgs) != KS_OK) {
+                rc = KS_ENOMEM;
+                break;
+            }
         }
+        msgs += drain(r, fn);
         struct ks_mail_reader_stats st;
         ks_mail_reader_stats(rd, &st);
         tot.files += st.files;
@@ -540,7 +901,7 @@ static int read_all(struct run *r, int nfiles, char **files, msg_fn fn)
     }
     end_input(r);
     struct ks_mail_stats ms;
-    ks_mail_stats(r->mail, &ms);
+    mail_stats_sum(&r->pool, &ms);
     if (!r->cli->quiet) {
         fprintf(stderr,
                 "kansoku: mail: %llu files, %llu messages (%llu spam, %llu ham, %llu unknown by "
@@ -549,6 +910,16 @@ static int read_all(struct run *r, int nfiles, char **files, msg_fn fn)
                 (unsigned long long)ms.spam, (unsigned long long)ms.ham,
                 (unsigned long long)ms.unknown, (unsigned long long)ms.urls,
                 (unsigned long long)ms.attachments);
+        if (r->o->av)
+            fprintf(stderr,
+                    "kansoku: mail: antivirus: %llu attachments scanned, %llu detected, %llu "
+                    "scan errors\n",
+                    (unsigned long long)ms.av_scanned, (unsigned long long)ms.av_detected,
+                    (unsigned long long)ms.av_errors);
+        if (r->o->spf)
+            fprintf(stderr,
+                    "kansoku: mail: SPF: %llu messages checked, %llu without a sender hop\n",
+                    (unsigned long long)ms.spf_checked, (unsigned long long)ms.spf_skipped);
         uint64_t bad = tot.oversized + tot.empty + tot.not_mail + tot.broken_from + ms.no_headers +
                        ms.boundary + ms.charset + ms.depth + ms.parts + ms.too_complex;
         if (bad)
@@ -595,7 +966,7 @@ static int verb_read(int argc, char **argv, bool urls, bool ingest)
         "      --label spam|ham     the verdict of every message (instead of filter headers)\n"
         "      --labels INDEX       verdicts per file: lines \"spam PATH\" / \"ham PATH\"\n"
         "      --no-verdict-headers ignore X-Spam-* / X-Spamd-Result / "
-        "X-Rspamd-Action\n\n" KS_CLI_COMMON_HELP;
+        "X-Rspamd-Action\n" ENGINES_HELP "\n" KS_CLI_COMMON_HELP;
     const char *help_ingest =
         "Usage: kansoku mail ingest [options] FILE...\n\n"
         "Analyses messages into the store: per message its time (Date:, else the first\n"
@@ -607,7 +978,8 @@ static int verb_read(int argc, char **argv, bool urls, bool ingest)
         "      --label spam|ham     the verdict of every message (instead of filter headers)\n"
         "      --labels INDEX       verdicts per file: lines \"spam PATH\" / \"ham PATH\"\n"
         "      --no-verdict-headers ignore X-Spam-* / X-Spamd-Result / X-Rspamd-Action\n"
-        "      --force              re-ingest files ingested before\n\n" KS_CLI_COMMON_HELP;
+        "      --force              re-ingest files ingested before\n" ENGINES_HELP
+        "\n" KS_CLI_COMMON_HELP;
     const char *name = urls ? "mail urls" : ingest ? "mail ingest" : "mail read";
     ks_cli_init(&cli, name, MAIL_USAGE, urls ? help_urls : ingest ? help_ingest : help_read);
     static const struct option lopts[] = {
@@ -621,6 +993,12 @@ static int verb_read(int argc, char **argv, bool urls, bool ingest)
         {"labels", required_argument, NULL, OPT_LABELS},
         {"trusted", required_argument, NULL, OPT_TRUSTED},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"clamav-db", required_argument, NULL, OPT_CLAMAV_DB},
+        {"no-clamav", no_argument, NULL, OPT_NO_CLAMAV},
+        {"spf-check", no_argument, NULL, OPT_SPF_CHECK},
+        {"dns", required_argument, NULL, OPT_DNS},
+        {"html-tree", no_argument, NULL, OPT_HTML_TREE},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {0},
     };
     struct mail_opts o;
@@ -691,8 +1069,10 @@ static int verb_read(int argc, char **argv, bool urls, bool ingest)
         if (o.geo && grc != KS_OK)
             ks_cli_info(&cli, "geo data incomplete in %s: %s", cli.geo_dir, ks_strerror(grc));
         o.mcfg.geo = o.geo;
+        if ((code = engines_open(&cli, &o)) != KS_EXIT_OK)
+            goto out;
     }
-    if (ks_mail_new(&o.mcfg, &cli.diag, &r.mail) != KS_OK) {
+    if (pool_init(&r.pool, o.threads, &o.mcfg) != KS_OK) {
         ks_cli_error(&cli, "out of memory");
         code = KS_EXIT_FAIL;
         goto out;
@@ -711,7 +1091,7 @@ static int verb_read(int argc, char **argv, bool urls, bool ingest)
                              : print_read);
 out:
     fflush(stdout);
-    ks_mail_free(r.mail);
+    pool_free(&r.pool);
     ks_store_close(r.store);
     labels_free(&r.labels);
     opts_fini(&o);
@@ -775,7 +1155,10 @@ static int verb_stats(int argc, char **argv)
         "  senders   messages per sending address: addresses, mean, median, p90, max\n"
         "  campaign  groups by subject key, URL domains or body fuzzy hash: messages,\n"
         "            first/last day, peak daily share, burst days, subject variants\n"
-        "  spf       SPF results per month\n\n"
+        "  spf       SPF results per month\n"
+        "  malware   spam by attachment/link class: link (to malware the crawler fetched),\n"
+        "            malware (antivirus hit), undetected (executable, no hit), suspicious,\n"
+        "            other: counts and shares\n\n"
         "Options:\n"
         "      --from DATE        period start (RFC 3339 date or date-time; default all)\n"
         "      --to DATE          period end, exclusive\n"

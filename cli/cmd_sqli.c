@@ -10,10 +10,11 @@
 #include "kansoku/ks_sqli.h"
 #include "sqli_verbs.h"
 
-static const char sqli_usage[] = "Usage: kansoku sqli <verb> [options] [inputs]\n"
-                                 "       kansoku sqli check [options] [FILE]\n"
-                                 "       kansoku sqli scan [--log] FILE... [--db PATH] [--json]\n"
-                                 "       kansoku sqli stats [--from D] [--to D] [--json]\n";
+static const char sqli_usage[] =
+    "Usage: kansoku sqli <verb> [options] [inputs]\n"
+    "       kansoku sqli check [options] [FILE]\n"
+    "       kansoku sqli scan (--log FILE...|-r PCAP...|-i IFACE) [--db PATH] [--json]\n"
+    "       kansoku sqli stats [--from D] [--to D] [--json]\n";
 
 static const char sqli_help[] =
     "Usage: kansoku sqli <verb> [options] [inputs]\n"
@@ -24,8 +25,9 @@ static const char sqli_help[] =
     "Verbs:\n"
     "  check [FILE]   one decoded value per line in (stdin without FILE), one verdict per line\n"
     "                 out: '1<TAB>SIGNATURE[,SIGNATURE...]' or '0'\n"
-    "  scan FILE...   web server logs: every request parameter checked; detections as lines\n"
-    "                 or JSON, and into the store with --db\n"
+    "  scan ...       web server logs, captures or a live interface: every HTTP request's\n"
+    "                 parameters checked; detections as lines or JSON, and into the store\n"
+    "                 with --db\n"
     "  stats          from the store: detections per day by signature, sources by country,\n"
     "                 campaigns (data theft, database overload, defacement)\n"
     "\n"
@@ -138,6 +140,16 @@ static size_t unescape(const uint8_t *in, size_t len, uint8_t *out, unsigned *ba
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
+        /* runs without a backslash are copied whole */
+        const uint8_t *bs = memchr(in + i, '\\', len - i);
+        size_t run = bs ? (size_t)(bs - (in + i)) : len - i;
+        if (run) {
+            memcpy(out + o, in + i, run);
+            o += run;
+            i += run;
+            if (i >= len)
+                break;
+        }
         if (in[i] != '\\' || i + 1 >= len) {
             if (in[i] == '\\')
                 (*bad)++;

@@ -17,9 +17,15 @@ const struct ks_cmd ks_cmds[] = {
     {"honeypot", "low-interaction TCP/UDP honeypot feeding the sample registry", ks_cmd_honeypot},
     {"mail", "mail: spam statistics, campaigns, URLs and attachments", ks_cmd_mail},
     {"ddos", "DDoS attacks from packet captures or an interface (detect, stats)", ks_cmd_ddos},
+    {"dns", "DNS: resolver port/TXID randomness audit, cache-poisoning attempts", ks_cmd_dns},
     {"darknet", "darknet (telescope) statistics: ports, sources, backscatter, new ports", ks_cmd_darknet},
+    {"collect", "NetFlow v5/v9, IPFIX and sFlow collector; flows to the DDoS and darknet analyzers", ks_cmd_collect},
     {"p2p", "P2P residue: connection attempts to a host after its P2P client stopped", ks_cmd_p2p},
     {"simulate", "a realistic, deterministic demo quarter of observations", ks_cmd_simulate},
+    {"crawl", "honeyclient: follow spam URLs to their downloads, register executables", ks_cmd_crawl},
+    {"anomaly", "traffic anomalies: drops and spikes against a seasonal baseline", ks_cmd_anomaly},
+    {"sensor", "the sensor daemon: capture, darknet, honeypot and analyzers in one loop", ks_cmd_sensor},
+    {"bgp", "BGP: MRT files as bgpdump lines; prefix-hijack, sub-prefix and MOAS alerts", ks_cmd_bgp},
     {NULL, NULL, NULL},
 };
 

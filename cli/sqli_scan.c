@@ -1,12 +1,18 @@
-/* kansoku sqli scan / stats: web server logs -> SQL-injection detections (JSON lines and the
- * store); from the store: detections per day by signature, sources by country, campaigns. */
+/* kansoku sqli scan / stats: web server logs and HTTP requests in captures -> SQL-injection
+ * detections (JSON lines and the store); from the store: detections per day by signature,
+ * sources by country, campaigns. */
 #include <errno.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "kansoku/ks_capture.h"
 #include "kansoku/ks_geo.h"
 #include "kansoku/ks_http.h"
 #include "kansoku/ks_ip.h"
@@ -18,20 +24,34 @@
 #define STORE_CUT 1024 /* bytes of a value kept in the store */
 
 static const char scan_usage[] =
-    "Usage: kansoku sqli scan [--log] FILE... [--format F] [--db PATH] [--json]\n";
+    "Usage: kansoku sqli scan (--log FILE... | -r PCAP... | -i IFACE) [--db PATH] [--json]\n";
 
 static const char scan_help[] =
-    "Usage: kansoku sqli scan [--log] FILE... [--format F] [--db PATH] [--json]\n"
+    "Usage: kansoku sqli scan (--log FILE... | -r PCAP... | -i IFACE) [--db PATH] [--json]\n"
     "\n"
-    "Reads web server access logs, splits every request into its parameters (path segments,\n"
-    "query string, form/multipart/JSON bodies, cookies, User-Agent, Referer, X-Forwarded-For),\n"
-    "decodes them as servers do and checks each for SQL injection. One line per detection on\n"
-    "stdout; with --db the detections are also stored (table sqli_detections), one input per\n"
-    "log file (a file ingested before is skipped unless --force).\n"
+    "Reads web server access logs, or HTTP requests out of packet captures and live traffic\n"
+    "(TCP reassembled, HTTP/1.x parsed), splits every request into its parameters (path\n"
+    "segments, query string, form/multipart/JSON bodies, cookies, User-Agent, Referer,\n"
+    "X-Forwarded-For), decodes them as servers do and checks each for SQL injection. One line\n"
+    "per detection on stdout; with --db the detections are also stored (table\n"
+    "sqli_detections), one input per log file or per set of captures (an input ingested before\n"
+    "is skipped unless --force).\n"
     "\n"
     "Options:\n"
     "      --log FILE        a log file ('-' = stdin); may be repeated; FILEs may also be\n"
     "                        given without --log\n"
+    "  -r, --read PCAP       a pcap or pcapng capture ('-' = stdin); may be repeated (read in\n"
+    "                        the order of their first packets)\n"
+    "  -i, --interface IFACE capture live (needs root or CAP_NET_RAW); stop with Ctrl-C\n"
+    "      --filter EXPR     BPF filter for captures (pcap-filter(7)), e.g. 'tcp port 80'\n"
+    "      --snaplen N       live: bytes captured per packet (default 262144)\n"
+    "      --promisc         live: promiscuous mode\n"
+    "      --stream-memory N bytes for TCP reassembly: connection table and buffered\n"
+    "                        segments and requests (default 256M; K/M/G suffixes); when\n"
+    "                        full, the least recently active connections are evicted\n"
+    "      --max-streams N   connection table capacity (default: stream memory / 2048)\n"
+    "      --max-body N      body bytes of a request checked (default 65536)\n"
+    "      --idle S          a connection quiet for S seconds is closed (default 300)\n"
     "      --format F        combined (default), common, json, or an Apache LogFormat string\n"
     "                        such as '%h %l %u %t \"%r\" %>s %b \"%{Referer}i\"'\n"
     "      --json-field F=K  JSON logs: the key(s) of field F (time, client, request, method,\n"
@@ -42,14 +62,19 @@ static const char scan_help[] =
     "                        reported and skipped\n"
     "      --truncate-long   check the first --max-line bytes of longer lines instead\n"
     "      --rules FILE      signature rules (default $KANSOKU_SQLI_RULES or the installed)\n"
-    "      --force           store a log file again even if it was ingested before\n"
+    "      --force           store an input again even if it was ingested before\n"
     "\n"
     "Text output: TIME SOURCE HOST METHOD FIELD SIGNATURE VALUE (tab-separated). With --json:\n"
     "{\"time\",\"source\",\"host\",\"method\",\"path\",\"field\",\"signature\",\"value\",\n"
-    "\"original\",\"span\":[START,END],\"status\",\"file\",\"line\"}.\n"
+    "\"original\",\"span\":[START,END],\"status\",\"file\",\"line\"}; from captures \"line\" is\n"
+    "replaced by \"packet\" (the packet with the request's first byte), and \"target\"\n"
+    "(server address), \"sport\", \"dport\" and \"anomalies\" (framing ambiguities: cl_te,\n"
+    "cl_cl, bad_cl, bad_te, obs_fold, bad_chunk, trunc_body, body_cut, gap, tcp_conflict,\n"
+    "bad_line, bare_lf, double_host, bad_field) are added. HOST is the Host header, else the\n"
+    "server address.\n"
     "\n"
-    "Exit status: 0 done (bad lines are counted and reported, not fatal), 1 a log or the\n"
-    "store failed, 2 usage error.\n"
+    "Exit status: 0 done (bad lines and packets are counted and reported, not fatal), 1 a log,\n"
+    "a capture or the store failed, 2 usage error.\n"
     "\n" KS_CLI_COMMON_HELP;
 
 static const char stats_usage[] =
@@ -90,6 +115,8 @@ struct scan {
     char method[16];
     char host[256];
     char source[64];
+    const struct ks_http_conn *conn; /* captures: the connection of the request */
+    char target[KS_ADDR_STRLEN];
     uint64_t detections, values;
     int store_err;
 };
@@ -180,8 +207,8 @@ static int on_param(void *user, const struct ks_http_param *p)
     snprintf(field, sizeof field, "%s:%.*s", part_names[p->part], (int)p->name.len,
              (const char *)p->name.p);
     char when[40] = "-";
-    if (q->time_us)
-        ks_time_format(q->time_us, 0, 0, when, sizeof when);
+    if (q->time_us) /* packets carry microseconds, log lines seconds */
+        ks_time_format(q->time_us, 0, sc->conn ? 6 : 0, when, sizeof when);
     for (unsigned i = 0; i < r.nhits; i++) {
         const char *sig = ks_sqli_sig_name(sc->det, r.hits[i].sig);
         sc->detections++;
@@ -200,8 +227,19 @@ static int on_param(void *user, const struct ks_http_param *p)
                 j, "span",
                 json_pack("[II]", (json_int_t)r.hits[i].start, (json_int_t)r.hits[i].end));
             json_object_set_new(j, "status", json_integer(q->status));
-            json_object_set_new(j, "file", json_string(sc->loc->source));
-            json_object_set_new(j, "line", json_integer(sc->loc->line));
+            json_object_set_new(j, "file", json_string(sc->loc->source ? sc->loc->source : "-"));
+            if (sc->conn) {
+                json_object_set_new(j, "packet", json_integer((json_int_t)sc->loc->packet));
+                json_object_set_new(j, "target", json_string(sc->target));
+                json_object_set_new(j, "sport", json_integer(sc->conn->client_port));
+                json_object_set_new(j, "dport", json_integer(sc->conn->server_port));
+                json_t *a = json_array();
+                for (unsigned b = 0; b < KS_HTTP_A_COUNT; b++)
+                    if (q->anomalies & 1u << b)
+                        json_array_append_new(a, json_string(ks_http_anomaly_name(1u << b)));
+                json_object_set_new(j, "anomalies", a);
+            } else
+                json_object_set_new(j, "line", json_integer(sc->loc->line));
             ks_cli_json_line(j);
         } else {
             printf("%s\t%s\t%s\t%s\t", when, sc->source, sc->host, sc->method);
@@ -341,12 +379,298 @@ out:
     return rc;
 }
 
+/* ---- captures ---- */
+
+static volatile sig_atomic_t g_stop;
+static struct ks_capture *g_cap;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_cap)
+        ks_capture_break(g_cap);
+}
+
+struct cap_run {
+    struct scan *sc;
+    struct ks_http_params *params;
+    struct ks_capture *cap;
+    bool live;
+};
+
+static void on_request(void *user, const struct ks_http_request *req,
+                       const struct ks_http_conn *conn)
+{
+    struct cap_run *cr = user;
+    struct scan *sc = cr->sc;
+    if (sc->store_err)
+        return;
+    struct ks_loc loc = {.source = ks_capture_source(cr->cap), .packet = conn->packet};
+    sc->req = req;
+    sc->loc = &loc;
+    sc->conn = conn;
+    ks_addr_format(&conn->server, sc->target, sizeof sc->target);
+    copy_str(sc->path, sizeof sc->path, &req->path, "");
+    copy_str(sc->method, sizeof sc->method, &req->method, "-");
+    copy_str(sc->host, sizeof sc->host, &req->host, sc->target);
+    copy_str(sc->source, sizeof sc->source, &req->client, "-");
+    uint64_t before = sc->detections;
+    ks_http_params_each(cr->params, req, on_param, sc);
+    if (cr->live && sc->detections != before)
+        fflush(stdout);
+    sc->loc = NULL;
+    sc->conn = NULL;
+}
+
+/* The identity of a set of captures for the store: one file's SHA-256, or the SHA-256 of the
+ * files' hashes; stdin and live captures are never the same twice. */
+static int captures_identity(struct ks_cli *cli, const char **files, size_t n, const char *iface,
+                             struct ks_store_input *in)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    uint64_t total = 0;
+    bool unique = iface != NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return KS_ENOMEM;
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(files[i], "-") == 0) {
+            unique = true;
+            continue;
+        }
+        char hex[65];
+        uint64_t size;
+        if (ks_store_hash_file(files[i], hex, &size) != KS_OK) {
+            ks_cli_error(cli, "%s: cannot read: %s", files[i], strerror(errno));
+            EVP_MD_CTX_free(ctx);
+            return KS_EIO;
+        }
+        if (n == 1) {
+            memcpy(in->sha256, hex, 65);
+            in->size = size;
+            EVP_MD_CTX_free(ctx);
+            return KS_OK;
+        }
+        EVP_DigestUpdate(ctx, hex, 64);
+        total += size;
+    }
+    if (unique) {
+        char salt[96];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(salt, sizeof salt, "%s:%lld.%09ld:%d", iface ? iface : "-", (long long)ts.tv_sec,
+                 ts.tv_nsec, (int)getpid());
+        EVP_DigestUpdate(ctx, salt, strlen(salt));
+    }
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(in->sha256 + 2 * i, 3, "%02x", md[i]);
+    in->size = total;
+    return KS_OK;
+}
+
+static int scan_captures(struct ks_cli *cli, struct scan *sc, struct ks_store *st,
+                         const char **files, size_t nfiles, const char *iface,
+                         struct ks_capture_config *ccfg, struct ks_http_capture_config *hcfg,
+                         bool force, struct ks_http_params *params)
+{
+    int rc = KS_EXIT_FAIL;
+    struct ks_capture *cap = NULL;
+    struct ks_http_capture *hc = NULL;
+    struct cap_run cr = {.sc = sc, .params = params, .live = iface != NULL};
+    sc->ing = NULL;
+    sc->store_err = 0;
+    ccfg->diag = &cli->diag;
+    int e = iface ? ks_capture_open_live(iface, ccfg, &cap)
+                  : ks_capture_open_files(files, nfiles, ccfg, &cap);
+    if (e != KS_OK) {
+        ks_cli_error(cli, "%s", ks_capture_errmsg(NULL));
+        return KS_EXIT_FAIL;
+    }
+    cr.cap = cap;
+    hcfg->diag = &cli->diag;
+    hcfg->on_request = on_request;
+    hcfg->user = &cr;
+    e = ks_http_capture_new(hcfg, &hc);
+    if (e != KS_OK) {
+        ks_cli_error(cli, "cannot start reassembly: %s%s", ks_strerror(e),
+                     e == KS_EINVAL ? " (--stream-memory too small for --max-body)" : "");
+        goto out;
+    }
+    if (st) {
+        struct ks_store_input in = {.name = iface ? iface : files[0], .kind = "sqli scan"};
+        if (captures_identity(cli, files, nfiles, iface, &in) != KS_OK)
+            goto out;
+        e = ks_store_input_begin(st, &in, force ? KS_STORE_FORCE : 0, &sc->ing);
+        if (e == KS_EEXIST) {
+            ks_cli_warn(cli, "%s: %s", in.name, ks_store_errmsg(st));
+            rc = KS_EXIT_OK;
+            goto out;
+        }
+        if (e) {
+            ks_cli_error(cli, "%s: %s", in.name, ks_store_errmsg(st));
+            goto out;
+        }
+    }
+    g_cap = cap;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (iface)
+        ks_cli_info(cli, "capturing on %s (stop with Ctrl-C)", iface);
+    struct ks_pkt p;
+    int err = KS_OK;
+    for (;;) {
+        int n = ks_capture_next(cap, &p);
+        if (n == 1) {
+            ks_http_capture_source(hc, ks_capture_source(cap));
+            ks_http_capture_feed(hc, &p);
+            if (sc->store_err)
+                break;
+            continue;
+        }
+        if (n == 0 || n == KS_EINTR)
+            break;
+        if (n == KS_ETIMEOUT) {
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            ks_http_capture_tick(hc, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+            if (g_stop)
+                break;
+            continue;
+        }
+        err = n;
+        ks_cli_error(cli, "%s", ks_capture_errmsg(cap));
+        if (!iface && nfiles > 1)
+            continue; /* the next file goes on */
+        break;
+    }
+    ks_http_capture_flush(hc);
+    g_cap = NULL;
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    fflush(stdout);
+    if (sc->store_err) {
+        ks_cli_error(cli, "store: %s", ks_store_errmsg(st));
+        goto out;
+    }
+    struct ks_capture_stats cs;
+    struct ks_http_capture_stats hs;
+    ks_capture_stats(cap, &cs);
+    ks_http_capture_stats(hc, &hs);
+    uint64_t amb = 0;
+    for (unsigned i = 0; i < KS_HTTP_A_COUNT; i++)
+        if (1u << i & (KS_HTTP_A_CL_TE | KS_HTTP_A_CL_CL | KS_HTTP_A_BAD_CL | KS_HTTP_A_BAD_TE |
+                       KS_HTTP_A_OBS_FOLD | KS_HTTP_A_BAD_CHUNK | KS_HTTP_A_BAD_FIELD))
+            amb += hs.anomalies[i];
+    if (!cli->quiet)
+        fprintf(stderr,
+                "kansoku: sqli scan: %" PRIu64 " packets (%" PRIu64 " TCP, %" PRIu64
+                " malformed), %" PRIu64 " connections, %" PRIu64 " requests, %" PRIu64
+                " values, %" PRIu64 " detections; %" PRIu64 " ambiguous framings, %" PRIu64
+                " truncated chunked bodies, %" PRIu64 " TCP conflicts, %" PRIu64
+                " connections evicted\n",
+                cs.packets, hs.packets, cs.bad, hs.streams, hs.requests, sc->values, sc->detections,
+                amb, hs.trunc_chunked, hs.conflicts, hs.evicted_full + hs.evicted_mem);
+    if (cli->verbose) {
+        ks_cli_info(cli,
+                    "reassembly: %" PRIu64 " midstream, %" PRIu64 " out of order, %" PRIu64
+                    " retransmitted, %" PRIu64 " overlaps, %" PRIu64 " gaps (%" PRIu64
+                    " bytes), %" PRIu64 " bytes dropped, %" PRIu64 " out of window, %" PRIu64
+                    " expired, %" PRIu64 " evicted (table full), %" PRIu64
+                    " evicted (buffers full); memory peak %" PRIu64 " of %" PRIu64 " bytes",
+                    hs.midstream, hs.ooo, hs.retrans, hs.overlaps, hs.gaps, hs.gap_bytes,
+                    hs.dropped_bytes, hs.out_of_window, hs.expired, hs.evicted_full, hs.evicted_mem,
+                    hs.mem_peak, hs.mem_budget);
+        ks_cli_info(cli,
+                    "http: %" PRIu64 " non-HTTP connections, %" PRIu64 " bytes skipped to "
+                    "resynchronise, %" PRIu64 " headers too long, %" PRIu64
+                    " cut inside a header, %" PRIu64 " bodies cut short",
+                    hs.non_http, hs.resync_bytes, hs.header_too_long, hs.trunc_header,
+                    hs.trunc_body);
+        for (unsigned i = 0; i < KS_HTTP_A_COUNT; i++)
+            if (hs.anomalies[i])
+                ks_cli_info(cli, "%" PRIu64 " requests flagged %s", hs.anomalies[i],
+                            ks_http_anomaly_name(1u << i));
+    }
+    rc = err == KS_OK ? KS_EXIT_OK : KS_EXIT_FAIL;
+out:
+    if (sc->ing) {
+        int se = ks_store_input_end(sc->ing, rc == KS_EXIT_OK && !sc->store_err);
+        if (se && rc == KS_EXIT_OK) {
+            ks_cli_error(cli, "store: %s", ks_store_errmsg(st));
+            rc = KS_EXIT_FAIL;
+        }
+        sc->ing = NULL;
+    }
+    ks_http_capture_free(hc);
+    ks_capture_free(cap);
+    return rc;
+}
+
+/* "256M", "1G", "65536": bytes. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return false;
+    uint64_t mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1ull << 10;
+    else if (*end == 'm' || *end == 'M')
+        mult = 1ull << 20;
+    else if (*end == 'g' || *end == 'G')
+        mult = 1ull << 30;
+    else if (*end)
+        return false;
+    if (*end && end[1])
+        return false;
+    if (v > UINT64_MAX / mult)
+        return false;
+    *out = v * mult;
+    return true;
+}
+
 int ks_sqli_scan_main(int argc, char **argv)
 {
-    enum { O_LOG = 0x200, O_FORMAT, O_JF, O_HOST, O_MAXLINE, O_TRUNC, O_RULES, O_FORCE };
+    enum {
+        O_LOG = 0x200,
+        O_FORMAT,
+        O_JF,
+        O_HOST,
+        O_MAXLINE,
+        O_TRUNC,
+        O_RULES,
+        O_FORCE,
+        O_FILTER,
+        O_SNAPLEN,
+        O_PROMISC,
+        O_SMEM,
+        O_MAXSTREAMS,
+        O_MAXBODY,
+        O_IDLE
+    };
     static const struct option opts[] = {
         KS_CLI_COMMON_OPTS,
         {"log", required_argument, NULL, O_LOG},
+        {"read", required_argument, NULL, 'r'},
+        {"interface", required_argument, NULL, 'i'},
+        {"filter", required_argument, NULL, O_FILTER},
+        {"snaplen", required_argument, NULL, O_SNAPLEN},
+        {"promisc", no_argument, NULL, O_PROMISC},
+        {"stream-memory", required_argument, NULL, O_SMEM},
+        {"max-streams", required_argument, NULL, O_MAXSTREAMS},
+        {"max-body", required_argument, NULL, O_MAXBODY},
+        {"idle", required_argument, NULL, O_IDLE},
         {"format", required_argument, NULL, O_FORMAT},
         {"json-field", required_argument, NULL, O_JF},
         {"host", required_argument, NULL, O_HOST},
@@ -366,36 +690,83 @@ int ks_sqli_scan_main(int argc, char **argv)
     scfg.diag = &cli.diag;
     scfg.cache_entries = 16384;
     const char **files = calloc((size_t)argc + 1, sizeof *files);
-    size_t nfiles = 0;
+    const char **pcaps = calloc((size_t)argc + 1, sizeof *pcaps);
+    size_t nfiles = 0, npcaps = 0;
     bool use_db = false, truncate = false, force = false;
     uint32_t max_line = 65536;
-    const char *host = "-";
+    const char *host = "-", *iface = NULL;
+    struct ks_capture_config ccfg;
+    ks_capture_config_default(&ccfg);
+    struct ks_http_capture_config hcfg;
+    ks_http_capture_config_default(&hcfg);
     int opt, code;
-    if (!files)
+    if (!files || !pcaps) {
+        free(files);
+        free(pcaps);
         return KS_EXIT_FAIL;
-    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
+    }
+    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:i:", opts, NULL)) != -1) {
         if (opt == 0x101)
             use_db = true;
         int r = ks_cli_common_opt(&cli, opt, argv[optind - 1], &code);
         if (r < 0) {
             free(files);
+            free(pcaps);
             return code;
         }
         if (r > 0)
             continue;
+        uint64_t v = 0;
         switch (opt) {
         case O_LOG:
             files[nfiles++] = optarg;
             break;
+        case 'r':
+            pcaps[npcaps++] = optarg;
+            break;
+        case 'i':
+            iface = optarg;
+            break;
+        case O_FILTER:
+            ccfg.filter = optarg;
+            break;
+        case O_PROMISC:
+            ccfg.promisc = true;
+            break;
+        case O_SNAPLEN:
+        case O_SMEM:
+        case O_MAXSTREAMS:
+        case O_MAXBODY:
+        case O_IDLE:
+            if (!parse_size(optarg, &v) || v == 0 ||
+                (opt == O_SMEM ? v < (4u << 20) || v > (1ull << 40) : v > (1u << 30))) {
+                free(files);
+                free(pcaps);
+                return ks_cli_usage_error(&cli, "bad value '%s' for %s%s", optarg, argv[optind - 1],
+                                          opt == O_SMEM ? " (4M .. 1T)" : "");
+            }
+            if (opt == O_SNAPLEN)
+                ccfg.snaplen = (uint32_t)v;
+            else if (opt == O_SMEM)
+                hcfg.memory = v;
+            else if (opt == O_MAXSTREAMS)
+                hcfg.max_streams = (uint32_t)v;
+            else if (opt == O_MAXBODY)
+                hcfg.max_body = (uint32_t)v;
+            else
+                hcfg.idle_s = (uint32_t)v;
+            break;
         case O_FORMAT:
             if (ks_http_log_config_format(&lcfg, optarg)) {
                 free(files);
+                free(pcaps);
                 return ks_cli_usage_error(&cli, "--format wants a name or a LogFormat string");
             }
             break;
         case O_JF:
             if (json_field_opt(&lcfg, optarg)) {
                 free(files);
+                free(pcaps);
                 return ks_cli_usage_error(&cli, "--json-field wants FIELD=KEY[,KEY...]");
             }
             break;
@@ -408,6 +779,7 @@ int ks_sqli_scan_main(int argc, char **argv)
             unsigned long n = strtoul(optarg, &end, 10);
             if (errno || *end || n < 64 || n > (1ul << 28)) {
                 free(files);
+                free(pcaps);
                 return ks_cli_usage_error(&cli, "--max-line wants 64..268435456");
             }
             max_line = (uint32_t)n;
@@ -424,14 +796,18 @@ int ks_sqli_scan_main(int argc, char **argv)
             break;
         default:
             free(files);
+            free(pcaps);
             return ks_cli_usage_error(&cli, "unknown option");
         }
     }
     for (int i = optind; i < argc; i++)
         files[nfiles++] = argv[i];
-    if (!nfiles) {
+    if ((nfiles > 0) + (npcaps > 0) + (iface != NULL) != 1) {
         free(files);
-        return ks_cli_usage_error(&cli, "no log file (--log FILE)");
+        free(pcaps);
+        return ks_cli_usage_error(&cli, nfiles + npcaps || iface
+                                            ? "give log files, -r captures or -i IFACE, one kind"
+                                            : "no input (--log FILE, -r PCAP or -i IFACE)");
     }
     int rc = KS_EXIT_FAIL;
     struct ks_sqli *det = NULL;
@@ -455,6 +831,14 @@ int ks_sqli_scan_main(int argc, char **argv)
     }
     struct scan sc = {.cli = &cli, .det = det, .default_host = host};
     uint64_t totals[8] = {0};
+    if (npcaps || iface) {
+        rc = scan_captures(&cli, &sc, st, pcaps, npcaps, iface, &ccfg, &hcfg, force, params);
+        struct ks_sqli_stats ss;
+        ks_sqli_stats(det, &ss);
+        ks_cli_info(&cli, "cache hits %" PRIu64 ", signature scans %" PRIu64 ", inert %" PRIu64,
+                    ss.cache_hits, ss.scanned, ss.generic_inert);
+        goto out;
+    }
     rc = KS_EXIT_OK;
     for (size_t i = 0; i < nfiles; i++)
         if (scan_file(&cli, &sc, st, files[i], &lcfg, max_line, truncate, force, params, totals) !=
@@ -481,6 +865,7 @@ out:
     ks_store_close(st);
     ks_sqli_free(det);
     free(files);
+    free(pcaps);
     return rc;
 }
 

@@ -83,7 +83,9 @@ struct ks_pkt {
     uint32_t payload_len; /* transport payload bytes available (within cap_len); for ICMP and
                            * ICMPv6, what follows type, code and checksum */
     const uint8_t *payload;
-    uint32_t weight; /* how many packets this one stands for (--sample-rate), >= 1 */
+    uint32_t weight;  /* how many packets this one stands for (--sample-rate), >= 1 */
+    uint32_t tcp_seq; /* TCP sequence number (host order) when proto 6 and KS_PKT_L4, else 0 */
+    uint32_t tcp_ack; /* TCP acknowledgment number, likewise */
 };
 
 /* What ks_pkt_decode made of a packet. OK and NOT_IP are fine; the others are malformed or

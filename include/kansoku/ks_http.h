@@ -21,7 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kansoku/ks_capture.h"
 #include "kansoku/ks_core.h"
+#include "kansoku/ks_ip.h"
 
 /* Bytes and a length; never NUL-terminated; len 0 when absent. */
 struct ks_http_str {
@@ -41,6 +43,7 @@ struct ks_http_request {
     struct ks_http_str content_type, body; /* from captures or JSON logs that carry them */
     int status;                            /* 0 if unknown */
     int64_t bytes;                         /* response bytes, -1 if unknown ('-') */
+    uint32_t anomalies;                    /* KS_HTTP_A_* (captures; 0 for log lines) */
 };
 
 /* ---- bounded line reader ---- */
@@ -168,6 +171,118 @@ KS_API int ks_http_params_each(struct ks_http_params *d, const struct ks_http_re
                                int (*fn)(void *user, const struct ks_http_param *p), void *user);
 KS_API void ks_http_params_stats(const struct ks_http_params *d, struct ks_http_params_stats *st);
 KS_API void ks_http_params_free(struct ks_http_params *d);
+
+/* ---- requests from packets: TCP reassembly and HTTP/1.x parsing ----
+ *
+ * ks_http_capture takes the TCP packets of a capture (struct ks_pkt from ks_capture), puts
+ * each connection's two byte streams back in order (RFC 9293: sequence numbers modulo 2^32,
+ * SYN/FIN/RST, retransmissions, out-of-order and overlapping segments, connections picked up
+ * after their handshake) and parses the client's bytes as HTTP/1.x requests (RFC 9112:
+ * request line, header fields, pipelining, Content-Length and chunked bodies). Each request
+ * is handed to a callback as a struct ks_http_request with the anomalies that make its framing
+ * ambiguous (request smuggling) or its bytes doubtful (KS_HTTP_A_*).
+ *
+ * Memory: everything (connection table, buffered segments, partial requests) comes out of one
+ * budget allocated by _new; nothing is allocated per packet. When the table is full the least
+ * recently active connection is evicted; when the buffers are, the least recently active
+ * connections other than the current one are evicted until there is room. Both are counted. */
+
+/* ks_http_request.anomalies */
+#define KS_HTTP_A_CL_TE 0x0001u        /* both Content-Length and Transfer-Encoding (9112 6.3) */
+#define KS_HTTP_A_CL_CL 0x0002u        /* several Content-Length values that differ */
+#define KS_HTTP_A_BAD_CL 0x0004u       /* a Content-Length that is not a decimal number */
+#define KS_HTTP_A_BAD_TE 0x0008u       /* Transfer-Encoding whose final coding is not chunked */
+#define KS_HTTP_A_OBS_FOLD 0x0010u     /* a header line folded onto the next (9112 5.2) */
+#define KS_HTTP_A_BAD_CHUNK 0x0020u    /* a chunk size or chunk end that does not parse */
+#define KS_HTTP_A_TRUNC_BODY 0x0040u   /* the connection ended inside the body */
+#define KS_HTTP_A_BODY_CUT 0x0080u     /* body longer than max_body: the rest was not kept */
+#define KS_HTTP_A_GAP 0x0100u          /* bytes of the request were never captured */
+#define KS_HTTP_A_TCP_CONFLICT 0x0200u /* overlapping segments with different bytes */
+#define KS_HTTP_A_BAD_LINE 0x0400u     /* request line without an HTTP/1.x version */
+#define KS_HTTP_A_BARE_LF 0x0800u      /* lines ended by LF without CR */
+#define KS_HTTP_A_HOST_HOST 0x1000u    /* several Host header fields */
+#define KS_HTTP_A_BAD_FIELD 0x2000u    /* a field line without ':' or with space before it */
+#define KS_HTTP_A_COUNT 14
+
+/* A short name of one anomaly bit ("cl_te", "bad_chunk", ...), "" for others. */
+KS_API const char *ks_http_anomaly_name(uint32_t bit);
+
+/* Where a request came from. */
+struct ks_http_conn {
+    struct ks_addr client, server;
+    uint16_t client_port, server_port;
+    uint64_t packet; /* number of the packet that carried the request's first byte */
+    uint64_t id;     /* connection number, from 1, in the order they were first seen */
+    bool midstream;  /* the handshake was not seen */
+};
+
+struct ks_http_capture_config {
+    uint64_t memory;            /* bytes for connections and buffered data (default 256 MiB) */
+    uint32_t max_streams;       /* connection table capacity (default 0: memory / 2048) */
+    uint32_t idle_s;            /* a connection idle this long (packet time) is closed (300) */
+    uint32_t max_ooo;           /* out-of-order bytes held per direction (default 1 MiB); beyond,
+                                 * the hole is given up (a gap) */
+    uint32_t max_header;        /* request line + header fields (default 32 KiB) */
+    uint32_t max_body;          /* body bytes kept per request (default 64 KiB); the rest is read
+                                 * and skipped (KS_HTTP_A_BODY_CUT) */
+    uint64_t seed;              /* table hash seed; 0 = random */
+    const struct ks_diag *diag; /* first anomalies and conflicts, with the packet */
+    /* Called for every request; req and conn are valid during the call. Required. */
+    void (*on_request)(void *user, const struct ks_http_request *req,
+                       const struct ks_http_conn *conn);
+    void *user;
+};
+
+struct ks_http_capture_stats {
+    uint64_t packets;      /* TCP packets fed */
+    uint64_t bytes;        /* TCP payload bytes fed */
+    uint64_t streams;      /* connections created */
+    uint64_t active;       /* connections now in the table */
+    uint64_t closed;       /* ended by FIN or RST */
+    uint64_t expired;      /* closed for idleness */
+    uint64_t evicted_full; /* evicted because the table was full */
+    uint64_t evicted_mem;  /* evicted because the buffers were full */
+    uint64_t reused;       /* a new SYN on a known 4-tuple replaced the old connection */
+    uint64_t midstream;    /* connections picked up without their handshake */
+    uint64_t retrans;      /* segments (or parts) already delivered, dropped */
+    uint64_t ooo;          /* segments buffered out of order */
+    uint64_t overlaps;     /* segments overlapping buffered data */
+    uint64_t conflicts;    /* ... whose bytes differ (the first bytes are kept) */
+    uint64_t gaps;         /* holes given up */
+    uint64_t gap_bytes;
+    uint64_t dropped_bytes; /* bytes that found no buffer even after eviction */
+    uint64_t out_of_window; /* segments too far ahead of the expected sequence number */
+    uint64_t mem_budget;    /* bytes reserved at _new (<= config memory) */
+    uint64_t mem_used;      /* bytes in use now: table entries and buffers */
+    uint64_t mem_peak;
+    uint64_t requests;                   /* requests handed out */
+    uint64_t non_http;                   /* client streams that did not start with a request */
+    uint64_t resync_bytes;               /* bytes skipped looking for a request line */
+    uint64_t header_too_long;            /* requests dropped: header beyond max_header */
+    uint64_t trunc_header;               /* connections that ended inside a request's header */
+    uint64_t trunc_chunked;              /* requests whose chunked body ended early */
+    uint64_t trunc_body;                 /* requests whose Content-Length body ended early */
+    uint64_t anomalies[KS_HTTP_A_COUNT]; /* per KS_HTTP_A_ bit (bit i -> [i]) */
+};
+
+struct ks_http_capture;
+
+KS_API void ks_http_capture_config_default(struct ks_http_capture_config *cfg);
+/* KS_EINVAL (no callback, or memory too small for the table: at least 1 MiB), KS_ENOMEM. */
+KS_API int ks_http_capture_new(const struct ks_http_capture_config *cfg,
+                               struct ks_http_capture **cp);
+/* One packet; packets that are not TCP are ignored. Calls on_request for the requests it
+ * completes (and for those of connections it closes). Hot path: no allocation. */
+KS_API int ks_http_capture_feed(struct ks_http_capture *c, const struct ks_pkt *p);
+/* Names the source (file, interface) in diagnostics; name is borrowed until the next call. */
+KS_API void ks_http_capture_source(struct ks_http_capture *c, const char *name);
+/* Closes every connection idle since before now_us (live captures call it on timeouts). */
+KS_API void ks_http_capture_tick(struct ks_http_capture *c, int64_t now_us);
+/* End of input: closes every connection, handing out requests cut short (flagged). */
+KS_API void ks_http_capture_flush(struct ks_http_capture *c);
+KS_API void ks_http_capture_stats(const struct ks_http_capture *c,
+                                  struct ks_http_capture_stats *st);
+KS_API void ks_http_capture_free(struct ks_http_capture *c); /* NULL is fine */
 
 /* Parses "[10/Oct/2000:13:55:36 -0700]" (brackets optional) into µs UTC. KS_EFORMAT. */
 KS_API int ks_http_parse_clf_time(const uint8_t *s, size_t len, int64_t *t_us);

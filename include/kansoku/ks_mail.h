@@ -27,6 +27,8 @@
 
 struct ks_store;
 struct ks_geo;
+struct ks_samples;
+struct ks_spf;
 
 /* --- reading mailboxes ------------------------------------------------------------------- */
 
@@ -178,8 +180,9 @@ struct ks_mail_url {
  * well-known search-engine and tracker redirectors. */
 KS_API const char *const *ks_mail_redirectors_default(void);
 
-/* Extracts URLs from text (plain text, or HTML when html is true: Gumbo parses it and the
- * URL attributes and text nodes are read), deobfuscating, normalising and unwrapping
+/* Extracts URLs from text (plain text, or HTML when html is true: the URL attributes and text
+ * nodes of its HTML5 tree are read, through our tokenizer when the tree is the token sequence,
+ * else Gumbo's tree; the results are the same), deobfuscating, normalising and unwrapping
  * redirectors (NULL: the default list). fn gets each distinct URL once per call (strings
  * borrowed for the call); it returns nonzero to stop. At most max_urls URLs (0 = 4096).
  * Returns the number of URLs reported. Thread-safe. */
@@ -204,7 +207,17 @@ struct ks_mail_attachment {
     uint64_t size;       /* decoded bytes */
     unsigned flags;      /* KS_MAIL_ATT_* */
     const char *members; /* archive member names, '\n'-separated ("" if none) */
+    bool av_scanned;     /* an antivirus engine scanned it (ks_mail_config.av) */
+    const char *av;      /* the ClamAV signature name; "" when clean or not scanned */
+    const char *category; /* ks_mail_att_category(): "malware", "undetected", "suspicious",
+                             "other" */
 };
+
+/* The class of an attachment for the spam-to-malware shares, the first that applies:
+ * "malware" (the antivirus names it), "undetected" (executable by content, no antivirus
+ * hit), "suspicious" (a suspicious name, or an executable or suspicious name in an archive),
+ * "other". */
+KS_API const char *ks_mail_att_category(bool av_hit, unsigned flags);
 
 /* True if a file name is suspicious for mail (double extension ending in an executable
  * type, .exe .scr .pif .com .bat .cmd .js .vbs .jar .lnk .hta ..., U+202E). */
@@ -228,6 +241,12 @@ struct ks_mail_config {
     uint32_t max_depth;                  /* multipart nesting walked (default 128) */
     uint32_t max_urls;                   /* URLs kept per message (default 1024) */
     uint64_t max_archive;                /* bytes of an archive read for members (8 MiB) */
+    struct ks_samples *av; /* antivirus verdicts of attachments: a sample registry with a
+                              ClamAV database (borrowed; NULL: none) */
+    bool html_tree;        /* HTML always through Gumbo's tree (the reference the tokenizer
+                              is checked against; slower). Default false */
+    struct ks_spf *spf;    /* SPF checks of messages without a result header, from the sender
+                              hop's address and HELO and Return-Path (borrowed; NULL: none) */
 };
 KS_API void ks_mail_config_default(struct ks_mail_config *cfg);
 
@@ -247,6 +266,8 @@ struct ks_mail_msg {
     char country[3]; /* "--" when unknown */
     uint32_t asn;
     enum ks_mail_spf spf;
+    bool spf_checked;  /* spf was evaluated here (ks_mail_config.spf), not read from a header */
+    const char *return_path; /* the envelope sender (Return-Path:, without <>; "" if none) */
     const char *fuzzy; /* ssdeep of the body text ("" if none) */
     uint64_t size;
     uint32_t parts;    /* MIME parts */
@@ -271,6 +292,8 @@ struct ks_mail_stats {
     uint64_t messages, spam, ham, unknown;
     uint64_t no_headers, charset, boundary, depth, parts, too_complex, urls_dropped;
     uint64_t with_sender, urls, attachments;
+    uint64_t av_scanned, av_detected, av_errors; /* attachments given to the antivirus */
+    uint64_t spf_checked, spf_skipped;           /* SPF evaluated here / not (no sender hop) */
 };
 
 struct ks_mail; /* opaque */

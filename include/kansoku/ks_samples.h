@@ -117,6 +117,13 @@ KS_API int ks_samples_analyze_file(struct ks_samples *s, const char *path,
 /* The same for bytes in memory (borrowed for the call). */
 KS_API int ks_samples_analyze_mem(struct ks_samples *s, const void *buf, size_t len,
                                   struct ks_sample_info *info);
+/* The antivirus verdict alone (no hashes, types or rules) for bytes in memory (borrowed for
+ * the call; name labels them in reports): 1 with the signature name in virname (NUL-terminated,
+ * truncated to size - 1) when ClamAV detects them, 0 when clean (virname ""), KS_ENOTFOUND
+ * when no ClamAV database is loaded, KS_EIO when the scan failed (counted in av_errors),
+ * KS_ENOMEM. */
+KS_API int ks_samples_av_scan_mem(struct ks_samples *s, const void *buf, size_t len,
+                                  const char *name, char *virname, size_t size);
 
 /* Keeps a copy of the analyzed file (path) or bytes under dir as ab/cd/SHA256, mode 0400,
  * through a temporary file renamed into place; the copy is checked against info->sha256.

@@ -14,6 +14,8 @@
  *                          time and source per day for `samples add`), sample_events.csv
  *                          (the other captures, rows for `db import --table sample_events`)
  *                          and yara/kansoku-demo.yar (tags and indicators of the binaries)
+ *   spamweb/HOST/PATH      the web about 3% of the period's spam links to (chains ending in
+ *                          synthetic executables; hosts.txt, yara/), for `kansoku crawl`
  *   incidents.csv          the analysts' incident log
  *   series/traffic.csv     an hourly traffic series
  *   truth/                 what was planted (attacks, campaigns, experiments), for checks

@@ -39,12 +39,14 @@ enum ks_sqli_tok_type {
 };
 
 /* Token flags. */
-#define KS_SQLI_TF_UNTERMINATED 0x01u /* string/comment/quoted name runs to the end */
-#define KS_SQLI_TF_LINE_COMMENT 0x02u /* comment is -- or # (to end of line) */
-#define KS_SQLI_TF_KNOWN_FUNC 0x04u   /* function name is in the SQL function table */
-#define KS_SQLI_TF_CMP 0x08u          /* operator is a comparison (= <> != < > <= >= <=>) */
-#define KS_SQLI_TF_LOGIC 0x10u        /* operator is && || (boolean in MySQL) */
-#define KS_SQLI_TF_SPACE_BEFORE 0x20u /* white space or a comment precedes the token */
+#define KS_SQLI_TF_UNTERMINATED 0x01u   /* string/comment/quoted name runs to the end */
+#define KS_SQLI_TF_LINE_COMMENT 0x02u   /* comment is -- or # (to end of line) */
+#define KS_SQLI_TF_KNOWN_FUNC 0x04u     /* function name is in the SQL function table */
+#define KS_SQLI_TF_CMP 0x08u            /* operator is a comparison (= <> != < > <= >= <=>) */
+#define KS_SQLI_TF_LOGIC 0x10u          /* operator is && || (boolean in MySQL) */
+#define KS_SQLI_TF_SPACE_BEFORE 0x20u   /* white space or a comment precedes the token */
+#define KS_SQLI_TF_DANGEROUS_FUNC 0x40u /* function typical of attacks (sleep, char, ...) */
+#define KS_SQLI_TF_INFO_FUNC 0x80u      /* function that reveals the server (version, user) */
 
 /* Keyword classes (token sub for KS_SQLI_T_KEYWORD). */
 enum ks_sqli_kw {

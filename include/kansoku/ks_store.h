@@ -2,9 +2,10 @@
  * interface, and the registry of ingested inputs.
  *
  * A store is opened from a spec: a file path selects the embedded SQLite backend (WAL,
- * batched transactions, prepared statements); "clickhouse://..." is reserved for the
- * ClickHouse backend (KS_EUNSUPP for now). Analyzers never see the backend: they write rows of
- * logical tables (described centrally in src/store/schema.c) through an ingest handle.
+ * batched transactions, prepared statements); "clickhouse://HOST:PORT[,HOST:PORT..]/DB[?..]"
+ * the ClickHouse backend (HTTP interface, one server or a cluster of shards: docs/store.md).
+ * Analyzers never see the backend: they write rows of logical tables (described centrally in
+ * src/store/schema.c) through an ingest handle.
  *
  * Ingest protocol (docs/store.md has the full contract):
  *
@@ -93,6 +94,14 @@ enum ks_store_table_id {
     KS_TBL_DARKNET_DAYS = 15,     /* darknet: one row per sensor and day (v7) */
     KS_TBL_DARKNET_SOURCES = 16,  /* darknet: sources by country/AS, talkers, victims (v7) */
     KS_TBL_SQLI_DETECTIONS = 17,  /* sqli: one row per detection (v8) */
+    KS_TBL_ANOMALIES, /* anomaly: one row per traffic anomaly alert (v12) */
+    KS_TBL_CRAWL_FETCHES, /* crawl: one row per fetch of a crawled chain (v10) */
+    KS_TBL_DNS_RESOLVER_AUDITS,  /* dns: one row per audited querier (v11) */
+    KS_TBL_DNS_POISONING_ALERTS, /* dns: one row per spoofed-response alert (v11) */
+    KS_TBL_ROLLUP_1M, /* rollups: per minute, of honeypot sessions (v13) */
+    KS_TBL_ROLLUP_1H, /* rollups: per hour, of the report's large tables (v13) */
+    KS_TBL_ROLLUP_1D, /* rollups: per day, of series (v13) */
+    KS_TBL_BGP_ALERTS, /* bgp: one row per prefix-hijack / MOAS alert (v12) */
     KS_TBL_COUNT
 };
 
@@ -137,7 +146,7 @@ KS_API void ks_store_config_default(struct ks_store_config *cfg);
  *   KS_ESTORE    schema newer than this build, or older with no_migrate/readonly
  *   KS_EIO       cannot open/create (missing directory, permissions), read-only file
  *   KS_ENOSPC    disk full (or file size limit) while creating or migrating
- *   KS_EUNSUPP   a backend this build does not have (clickhouse://)
+ *   KS_EINVAL    a malformed clickhouse:// spec
  *   KS_ENOMEM */
 KS_API int ks_store_open(const char *spec, const struct ks_store_config *cfg, struct ks_store **sp);
 /* Closes the store. An ingest still open is abandoned (left partial, cleaned up later, as
@@ -149,6 +158,8 @@ KS_API void ks_store_close(struct ks_store *s);
 KS_API const char *ks_store_errmsg(const struct ks_store *s);
 /* The path or spec the store was opened from. */
 KS_API const char *ks_store_spec(const struct ks_store *s);
+/* The backend, "sqlite" or "clickhouse": the SQL dialect ks_store_query speaks. */
+KS_API const char *ks_store_backend(const struct ks_store *s);
 
 /* --- inputs ------------------------------------------------------------------------------ */
 

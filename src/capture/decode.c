@@ -52,7 +52,8 @@ static enum ks_pkt_status decode_l4(struct ks_cur *c, uint32_t seg_len, struct k
             return frag ? KS_PKT_OK : (seg_len < 20 ? KS_PKT_BAD_TCP_OFF : KS_PKT_TRUNC_TCP);
         p->sport = ks_cur_u16be(c);
         p->dport = ks_cur_u16be(c);
-        ks_cur_skip(c, 8);
+        p->tcp_seq = ks_cur_u32be(c);
+        p->tcp_ack = ks_cur_u32be(c);
         unsigned doff = (unsigned)(ks_cur_u8(c) >> 4) * 4;
         p->tcp_flags = ks_cur_u8(c);
         ks_cur_skip(c, 6);
@@ -308,6 +309,7 @@ enum ks_pkt_status ks_pkt_decode(int link, const uint8_t *data, uint32_t cap_len
     p->ipver = p->proto = p->tcp_flags = p->ttl = 0;
     p->flags = 0;
     p->sport = p->dport = 0;
+    p->tcp_seq = p->tcp_ack = 0;
     p->icmp_type = p->icmp_code = 0;
     p->vlan = 0;
     p->wire_len = wire_len;

@@ -108,11 +108,6 @@ int mail_attach_new(struct mail_attach **ap)
     struct mail_attach *a = calloc(1, sizeof *a);
     if (!a)
         return KS_ENOMEM;
-    a->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
-    if (a->magic && magic_load(a->magic, NULL) != 0) {
-        magic_close(a->magic);
-        a->magic = NULL;
-    }
     *ap = a;
     return KS_OK;
 }
@@ -128,6 +123,16 @@ void mail_attach_free(struct mail_attach *a)
 
 static const char *magic_of(struct mail_attach *a, const void *p, size_t n)
 {
+    /* loaded at the first attachment: analyzers that never see one (URL extraction) do not
+     * pay for the database */
+    if (!a->magic_tried) {
+        a->magic_tried = true;
+        a->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR);
+        if (a->magic && magic_load(a->magic, NULL) != 0) {
+            magic_close(a->magic);
+            a->magic = NULL;
+        }
+    }
     if (!a->magic || n == 0)
         return "application/octet-stream";
     const char *m = magic_buffer(a->magic, p, n);
@@ -213,6 +218,7 @@ void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, cons
     att->name = name ? name : "";
     att->mime = mime ? mime : "";
     att->members = "";
+    att->av = "";
     att->size = n;
     const char *m = magic_of(a, p, n);
     att->magic = mail_arena_strndup(ar, m, strlen(m));
@@ -230,4 +236,16 @@ void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, cons
         att->flags |= KS_MAIL_ATT_SUSPICIOUS;
     if (is_archive_type(att->magic))
         archive_members(a, p, n, ar, att, max_archive);
+    att->category = ks_mail_att_category(false, att->flags);
+}
+
+const char *ks_mail_att_category(bool av_hit, unsigned flags)
+{
+    if (av_hit)
+        return "malware";
+    if (flags & KS_MAIL_ATT_EXECUTABLE)
+        return "undetected";
+    if (flags & (KS_MAIL_ATT_SUSPICIOUS | KS_MAIL_ATT_EXE_IN_ARCHIVE))
+        return "suspicious";
+    return "other";
 }

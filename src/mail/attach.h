@@ -8,6 +8,7 @@ struct magic_set;
 
 struct mail_attach {
     struct magic_set *magic; /* NULL if libmagic's database could not be loaded */
+    bool magic_tried;        /* loaded at the first use */
 };
 
 int mail_attach_new(struct mail_attach **ap);

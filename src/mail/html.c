@@ -14,9 +14,9 @@
 #define HTML_MAX_TAGS 100000u
 #define LINK_TEXT_MAX 512
 
-static void add_attr(struct mail_urlx *x, const char *v, const char *where, const char *shown)
+static void add_attr(struct mail_urlx *x, const char *v, size_t n, const char *where,
+                     const char *shown)
 {
-    size_t n = strlen(v);
     while (n && mail_isspace((unsigned char)*v)) {
         v++;
         n--;
@@ -37,41 +37,40 @@ static void add_attr(struct mail_urlx *x, const char *v, const char *where, cons
 }
 
 /* "img.jpg 1x, http://x/y.jpg 2x": the first word of each comma-separated candidate. */
-static void add_srcset(struct mail_urlx *x, const char *v)
+static void add_srcset(struct mail_urlx *x, const char *v, size_t len)
 {
-    const char *p = v;
-    while (*p) {
-        while (*p && (mail_isspace((unsigned char)*p) || *p == ','))
+    const char *p = v, *end = v + len;
+    while (p < end) {
+        while (p < end && (mail_isspace((unsigned char)*p) || *p == ','))
             p++;
         const char *b = p;
-        while (*p && !mail_isspace((unsigned char)*p))
+        while (p < end && !mail_isspace((unsigned char)*p))
             p++;
         size_t n = (size_t)(p - b);
         if (n && b[n - 1] == ',')
             n--;
         if (n)
             mail_urlx_add(x, b, n, "html:srcset", 0, "");
-        while (*p && *p != ',')
+        while (p < end && *p != ',')
             p++;
     }
 }
 
 /* <meta http-equiv="refresh" content="5; url=http://...">. */
-static void add_refresh(struct mail_urlx *x, const char *content)
+static void add_refresh(struct mail_urlx *x, const char *content, size_t n)
 {
-    size_t n = strlen(content);
     size_t at = mail_ifind(content, n, "url");
     if (at == SIZE_MAX)
         return;
-    const char *p = content + at + 3;
-    while (*p && (mail_isspace((unsigned char)*p)))
+    const char *p = content + at + 3, *end = content + n;
+    while (p < end && (mail_isspace((unsigned char)*p)))
         p++;
-    if (*p != '=')
+    if (p == end || *p != '=')
         return;
     p++;
-    while (*p && (mail_isspace((unsigned char)*p) || *p == '\'' || *p == '"'))
+    while (p < end && (mail_isspace((unsigned char)*p) || *p == '\'' || *p == '"'))
         p++;
-    size_t k = strlen(p);
+    size_t k = (size_t)(end - p);
     while (k && (p[k - 1] == '\'' || p[k - 1] == '"' || mail_isspace((unsigned char)p[k - 1])))
         k--;
     mail_urlx_add(x, p, k, "html:meta.refresh", 0, "");
@@ -172,22 +171,27 @@ static void element(struct mail_urlx *x, const GumboNode *node)
                 if (tl)
                     mail_text_domain(text, tl, shown, sizeof shown);
             }
-            add_attr(x, a->value, where_of(el->tag, name), shown);
+            add_attr(x, a->value, strlen(a->value), where_of(el->tag, name), shown);
         } else if (strcmp(name, "src") == 0 || strcmp(name, "action") == 0 ||
                    strcmp(name, "formaction") == 0 || strcmp(name, "background") == 0 ||
                    (strcmp(name, "data") == 0 && el->tag == GUMBO_TAG_OBJECT)) {
-            add_attr(x, a->value, where_of(el->tag, name), "");
+            add_attr(x, a->value, strlen(a->value), where_of(el->tag, name), "");
         } else if (strcmp(name, "srcset") == 0) {
-            add_srcset(x, a->value);
+            add_srcset(x, a->value, strlen(a->value));
         } else if (strcmp(name, "content") == 0 && el->tag == GUMBO_TAG_META) {
             const GumboAttribute *he = gumbo_get_attribute(&el->attributes, "http-equiv");
             if (he && mail_ieq(he->value, strlen(he->value), "refresh"))
-                add_refresh(x, a->value);
+                add_refresh(x, a->value, strlen(a->value));
         }
     }
 }
 
 void mail_urlx_html(struct mail_urlx *x, const char *s, size_t len)
+{
+    mail_urlx_html_tree(x, s, len, false);
+}
+
+void mail_urlx_html_tree(struct mail_urlx *x, const char *s, size_t len, bool tree)
 {
     size_t tags = 0;
     for (const char *p = s; p && (size_t)(p - s) < len;) {
@@ -201,6 +205,9 @@ void mail_urlx_html(struct mail_urlx *x, const char *s, size_t len)
         mail_urlx_text(x, s, len, "html:text");
         return;
     }
+    /* the tokenizer when the document's tree is its token sequence, else the tree */
+    if (!tree && mail_urlx_html_fast(x, s, len, add_attr, add_srcset, add_refresh))
+        return;
     GumboOutput *out = gumbo_parse_with_options(&kGumboDefaultOptions, s, len);
     if (!out) {
         mail_urlx_text(x, s, len, "html:text");

@@ -4,6 +4,8 @@
  * typed, hashed and opened when they are archives. */
 #include "kansoku/ks_geo.h"
 #include "kansoku/ks_mail.h"
+#include "kansoku/ks_samples.h"
+#include "kansoku/ks_spf.h"
 #include "attach.h"
 #include "mail_int.h"
 
@@ -289,7 +291,7 @@ static void urls_from(struct ks_mail *m, struct mail_urlx *x, const char *s, siz
                       const char *where)
 {
     if (html)
-        mail_urlx_html(x, s, n);
+        mail_urlx_html_tree(x, s, n, m->cfg.html_tree);
     else
         mail_urlx_text(x, s, n, where);
 }
@@ -301,6 +303,33 @@ static void body_append(struct ks_mail *m, const char *s, size_t n)
         n = k;
     memcpy(m->body + m->blen, s, n);
     m->blen += n;
+}
+
+/* The antivirus verdict of an attachment (ClamAV through the sample registry, which opens
+ * archives and documents itself). An empty attachment is clean without a scan. */
+static pthread_mutex_t av_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t spf_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void av_scan(struct ks_mail *m, struct ks_mail_attachment *a, const char *data, size_t len)
+{
+    char name[128];
+    /* the registry (and its counters) may be shared by analyzers on several threads */
+    pthread_mutex_lock(&av_lock);
+    int rc = len ? ks_samples_av_scan_mem(m->cfg.av, data, len, a->name[0] ? a->name : "attachment",
+                                          name, sizeof name)
+                 : 0;
+    pthread_mutex_unlock(&av_lock);
+    if (rc == 0 || rc == 1) {
+        a->av_scanned = true;
+        m->st.av_scanned++;
+        if (rc == 1) {
+            a->av = astr(m, name);
+            m->st.av_detected++;
+        }
+    } else if (rc != KS_ENOTFOUND) {
+        m->st.av_errors++;
+    }
+    a->category = ks_mail_att_category(rc == 1, a->flags);
 }
 
 /* The decoded bytes of a leaf part (transfer encoding undone). Caller unrefs *ba's stream. */
@@ -339,6 +368,8 @@ static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint3
         struct ks_mail_attachment *a = &m->atts[m->natt++];
         mail_attach_analyse(m->att, (const uint8_t *)data, len, astr(m, fname), astr(m, mime),
                             &m->arena, m->cfg.max_archive, a);
+        if (m->cfg.av)
+            av_scan(m, a, data, len);
     }
     if (is_text || (attachment && len < (1u << 20) && fname &&
                     (g_str_has_suffix(fname, ".txt") || g_str_has_suffix(fname, ".htm") ||
@@ -355,7 +386,7 @@ static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint3
                 (fname && (g_str_has_suffix(fname, ".htm") || g_str_has_suffix(fname, ".html")));
             if (m->cfg.want & KS_MAIL_WANT_URLS)
                 urls_from(m, x, u, ul, html, attachment ? "attachment:text" : "text");
-            if (!attachment)
+            if (!attachment && (m->cfg.want & KS_MAIL_WANT_FUZZY))
                 body_append(m, u, ul);
             g_free(u);
         }
@@ -424,6 +455,60 @@ static void walk(struct ks_mail *m, GMimeObject *root, struct mail_urlx *x)
 
 /* --- headers ----------------------------------------------------------------------------- */
 
+/* The address of a Return-Path: value (RFC 5322 3.6.7: "<addr>", "<>" for the null sender;
+ * bare addresses are accepted). */
+static const char *return_path(struct ks_mail *m, const char *v, size_t n)
+{
+    const char *lt = memchr(v, '<', n);
+    if (lt) {
+        n -= (size_t)(lt + 1 - v);
+        v = lt + 1;
+        const char *gt = memchr(v, '>', n);
+        if (gt)
+            n = (size_t)(gt - v);
+    }
+    while (n && mail_isspace((unsigned char)*v)) {
+        v++;
+        n--;
+    }
+    while (n && mail_isspace((unsigned char)v[n - 1]))
+        n--;
+    if (n == 0 || n > 320 || memchr(v, ' ', n))
+        return "";
+    char *p = mail_arena_strndup(&m->arena, v, n);
+    return p ? p : "";
+}
+
+/* RFC 7208 check_host() for a message that carries no result: the client is the sender hop,
+ * the HELO the name it gave there, the MAIL FROM the Return-Path (the null sender: the HELO
+ * identity, RFC 7208 2.4). The result is stored like a header's. */
+static void spf_check(struct ks_mail *m)
+{
+    if (!m->msg.sender.family) {
+        m->st.spf_skipped++;
+        return;
+    }
+    char ip[64];
+    ks_addr_format(&m->msg.sender, ip, sizeof ip);
+    struct ks_spf_request req = {.ip = ip,
+                                 .sender = m->msg.return_path,
+                                 .helo = m->msg.sender_helo,
+                                 .identity = KS_SPF_MAILFROM};
+    struct ks_spf_outcome out;
+    pthread_mutex_lock(&spf_lock); /* the checker may be shared by analyzers on threads */
+    int rc = ks_spf_check(m->cfg.spf, &req, &out);
+    pthread_mutex_unlock(&spf_lock);
+    if (rc != KS_OK) {
+        m->st.spf_skipped++;
+        return;
+    }
+    /* enum ks_mail_spf is enum ks_spf_result shifted by one (0 = no result) */
+    m->msg.spf = (enum ks_mail_spf)(out.result + 1);
+    m->msg.spf_checked = true;
+    m->st.spf_checked++;
+    ks_spf_outcome_fini(&out);
+}
+
 static void read_headers(struct ks_mail *m, GMimeMessage *msg, const struct ks_mail_raw *raw)
 {
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
@@ -451,6 +536,8 @@ static void read_headers(struct ks_mail *m, GMimeMessage *msg, const struct ks_m
                 m->msg.sender_helo = astr(m, hop.helo);
                 have_sender = true;
             }
+        } else if (g_ascii_strcasecmp(name, "return-path") == 0 && !m->msg.return_path[0]) {
+            m->msg.return_path = return_path(m, rawv, rl);
         } else if (g_ascii_strcasecmp(name, "date") == 0 && !have_date) {
             have_date = ks_mail_date_parse(rawv, rl, &date) == KS_OK;
         } else if (!spf_done && (g_ascii_strcasecmp(name, "received-spf") == 0 ||
@@ -551,7 +638,7 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
     mail_arena_reset(&m->arena);
     memset(&m->msg, 0, sizeof m->msg);
     m->msg.message_id = m->msg.subject = m->msg.subject_key = m->msg.from = "";
-    m->msg.verdict_source = m->msg.sender_helo = m->msg.fuzzy = "";
+    m->msg.verdict_source = m->msg.sender_helo = m->msg.fuzzy = m->msg.return_path = "";
     m->msg.time_source = "none";
     m->msg.score = NAN;
     memcpy(m->msg.country, "--", 3);
@@ -596,6 +683,8 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
     if (msg) {
         read_headers(m, msg, raw);
         read_identity(m, msg);
+        if (m->cfg.spf && m->msg.spf == KS_MAIL_SPF_ABSENT)
+            spf_check(m);
         GMimeObject *body = g_mime_message_get_mime_part(msg);
         if (body && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
             walk(m, body, &x);

@@ -73,8 +73,18 @@ void mail_urlx_add(struct mail_urlx *x, const char *raw, size_t len, const char 
                    unsigned flags, const char *shown);
 /* Scans plain text for URLs (after deobfuscation). */
 void mail_urlx_text(struct mail_urlx *x, const char *s, size_t len, const char *where);
-/* Parses HTML with Gumbo and reports its URLs. */
+/* Reports the URLs of HTML: the attributes and text nodes of its tree (html.c). The tokenizer
+ * (htmltok.c) when the document's tree is its token sequence, else Gumbo's tree; tree = true:
+ * always Gumbo (the reference). */
 void mail_urlx_html(struct mail_urlx *x, const char *s, size_t len);
+void mail_urlx_html_tree(struct mail_urlx *x, const char *s, size_t len, bool tree);
+/* The tokenizer: reports through the given attribute handlers and returns true, or returns
+ * false having reported nothing when the document needs the tree builder. */
+bool mail_urlx_html_fast(struct mail_urlx *x, const char *s, size_t len,
+                         void (*attr)(struct mail_urlx *, const char *, size_t, const char *,
+                                      const char *),
+                         void (*srcset)(struct mail_urlx *, const char *, size_t),
+                         void (*refresh)(struct mail_urlx *, const char *, size_t));
 /* Finds the first host-like token in text (for link text): writes its registered domain. */
 bool mail_text_domain(const char *s, size_t len, char *dom, size_t size);
 

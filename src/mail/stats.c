@@ -782,6 +782,71 @@ static int emit_spf(struct ctx *c, int (*fn)(void *, const char *, const char *)
     return 0;
 }
 
+/* --- spam to malware -------------------------------------------------------------------- */
+
+/* Spam messages of the period, each in the first class that applies: a URL the crawler got
+ * malware from (sample_events via 'crawler', name = the URL), an attachment the antivirus
+ * names, an executable one it does not, a suspicious one, none. Attachments stored before
+ * schema v10 have no category: their flags decide (executable 0x01; suspicious 0x02, exe in
+ * archive 0x08). */
+static const char *const mal_classes[] = {"link", "malware", "undetected", "suspicious", "other"};
+
+static int on_mal(void *user, size_t ncols, const char *const *names,
+                  const struct ks_store_value *v)
+{
+    uint64_t *n = user;
+    (void)names;
+    if (ncols < 2 || v[0].type != KS_TYPE_TEXT)
+        return 0;
+    for (size_t k = 0; k < 5; k++)
+        if (v[0].v.bytes.len == strlen(mal_classes[k]) &&
+            memcmp(v[0].v.bytes.ptr, mal_classes[k], v[0].v.bytes.len) == 0)
+            n[k] = (uint64_t)v[1].v.i64;
+    return 0;
+}
+
+static int emit_malware(struct ks_store *s, struct ctx *c,
+                        int (*fn)(void *, const char *, const char *), void *user)
+{
+#define ATT_CLASS(k)                                                                               \
+    "EXISTS (SELECT 1 FROM mail_attachments a WHERE a.input_id = m.input_id AND a.message_id = "   \
+    "m.message_id AND a.ts = m.ts AND coalesce(a.category, CASE WHEN a.flags & 1 THEN "            \
+    "'undetected' WHEN a.flags & 10 THEN 'suspicious' ELSE 'other' END) = '" k "')"
+    static const char *sql =
+        "SELECT CASE WHEN link THEN 'link' WHEN mal THEN 'malware' WHEN und THEN 'undetected' "
+        "WHEN sus THEN 'suspicious' ELSE 'other' END AS k, count(*) FROM (SELECT "
+        "EXISTS (SELECT 1 FROM mail_urls u JOIN sample_events e ON e.name = u.url AND e.via = "
+        "'crawler' JOIN inputs ei ON ei.id = e.input_id AND ei.status = 'complete' WHERE "
+        "u.input_id = m.input_id AND u.message_id = m.message_id AND u.ts = m.ts) AS "
+        "link, " ATT_CLASS("malware") " AS mal, " ATT_CLASS("undetected") " AS und, " ATT_CLASS(
+            "suspicious") " AS sus FROM mail_messages m JOIN inputs i ON i.id = "
+                          "m.input_id AND i.status = 'complete' WHERE m.ts >= ?1 AND m.ts < ?2 AND "
+                          "m.verdict = "
+                          "'spam') GROUP BY k";
+#undef ATT_CLASS
+    int64_t from = c->cfg->from_us ? c->cfg->from_us : INT64_MIN;
+    int64_t to = c->cfg->to_us ? c->cfg->to_us : INT64_MAX;
+    struct ks_store_value p[2] = {{.type = KS_TYPE_I64, .v.i64 = from},
+                                  {.type = KS_TYPE_I64, .v.i64 = to}};
+    uint64_t n[5] = {0};
+    int rc = ks_store_query(s, sql, p, 2, on_mal, n);
+    if (rc < 0)
+        return rc;
+    uint64_t all = n[0] + n[1] + n[2] + n[3] + n[4];
+    if (all == 0)
+        return 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "spam", json_integer((json_int_t)all));
+    for (size_t k = 0; k < 5; k++)
+        json_object_set_new(o, mal_classes[k], json_integer((json_int_t)n[k]));
+    for (size_t k = 0; k < 5; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "share_%s", mal_classes[k]);
+        json_object_set_new(o, key, json_real(ratio(n[k], all)));
+    }
+    return emit(o, "malware", fn, user);
+}
+
 /* --- the period against the year before -------------------------------------------------- */
 
 static int emit_year(struct ks_store *s, struct ctx *c,
@@ -850,6 +915,8 @@ int ks_mail_stats_compute(struct ks_store *s, const struct ks_mail_stats_config 
         rc = emit_spf(&c, fn, user);
     if (rc == KS_OK)
         rc = emit_campaigns(&c, fn, user);
+    if (rc == KS_OK)
+        rc = emit_malware(s, &c, fn, user);
     if (rc > 0)
         rc = KS_OK; /* the callback asked to stop */
     free(c.rows);

@@ -1,4 +1,4 @@
-/* Rows of the mail tables (src/store/schema.c, version 5) for one analysed message. */
+/* Rows of the mail tables (src/store/schema.c, versions 5 and 10) for one analysed message. */
 #include "kansoku/ks_mail.h"
 #include "kansoku/ks_store.h"
 #include "mail_int.h"
@@ -114,6 +114,11 @@ int ks_mail_store_msg(struct ks_ingest *ing, const struct ks_mail_msg *m,
         ks_store_put_i64(ing, (int64_t)a->size);
         ks_store_put_i64(ing, a->flags);
         put_str(ing, a->members);
+        if (a->av_scanned)
+            put_str(ing, a->av[0] ? a->av : "clean");
+        else
+            ks_store_put_null(ing);
+        put_str(ing, a->category ? a->category : ks_mail_att_category(false, a->flags));
         if ((rc = ks_store_row_end(ing)) != KS_OK)
             return rc;
     }

@@ -26,6 +26,22 @@
 #define DAY_US "86400000000"
 #define SENSOR_OK "(?3 IS NULL OR instr(?3, ',' || sensor || ',') > 0)"
 
+/* ClickHouse (src/store/clickhouse.c) speaks another dialect: no table CTEs, no correlated
+ * subqueries, JOIN only USING, `/` always divides as floats. Each query that differs has its
+ * ClickHouse text next to the SQLite one (CH_*), and SQL2() picks by the store's backend.
+ * Complete inputs there: the input's newest row (argMax by ks_ver) says 'complete'. */
+#define CH_OK                                                                                      \
+    " input_id GLOBAL IN (SELECT id FROM inputs GROUP BY id HAVING argMax(status, ks_ver) = "      \
+    "'complete')"
+#define CH_SENSOR_OK "(?3 IS NULL OR position(?3, concat(',', sensor, ',')) > 0)"
+#define CH_DAY(e) "intDiv(" e ", " DAY_US ")"
+#define SQL2(a, b) (is_ch(q) ? (b) : (a))
+
+static bool is_ch(const struct rq *q)
+{
+    return strcmp(ks_store_backend(q->s), "clickhouse") == 0;
+}
+
 static struct ks_store_value p_i64(int64_t v)
 {
     struct ks_store_value x = {.type = KS_TYPE_I64};
@@ -134,9 +150,21 @@ bool rq_has(struct rq *q, const char *table, const char *cols)
     for (const char *p = cols; *p; p++)
         c.want += *p == ',';
     struct ks_store_value p = p_text(table);
-    if (ks_store_query(q->s, "SELECT name FROM pragma_table_info(?1)", &p, 1, has_col, &c) < 0)
+    if (ks_store_query(q->s,
+                       SQL2("SELECT name FROM pragma_table_info(?1)",
+                            "SELECT name FROM system.columns WHERE database = currentDatabase()"
+                            " AND table = ?1"),
+                       &p, 1, has_col, &c) < 0)
         return false;
     return c.found == c.want;
+}
+
+/* Whether the report may read the hourly rollups (rollup_1h, docs/store.md) instead of raw
+ * rows: the store has them (schema 13, every input rolled up) and the report's days, weeks
+ * and months start on whole UTC hours (a zone offset of whole hours). */
+static bool rollup_h(struct rq *q)
+{
+    return q->tz % 3600 == 0 && rq_has(q, "rollup_1h", "ts,src,sensor,k1,k2,n,v");
 }
 
 /* --- generic collectors ---------------------------------------------------------------------- */
@@ -292,12 +320,15 @@ int q_incidents(struct rq *q, double counts[5])
         "SELECT category, count(*) FROM (SELECT DISTINCT date, category, title, note"
         " FROM incidents" OK_JOIN("incidents") " WHERE date >= ?1 AND date <= ?2)"
                                                " GROUP BY category";
+    static const char ch[] = "SELECT category, count(*) FROM (SELECT DISTINCT date, category,"
+                             " title, note FROM incidents WHERE" CH_OK
+                             " AND date >= ?1 AND date <= ?2) GROUP BY category";
     struct ks_store_value p[2] = {p_text(q->from), p_text(q->to)};
     struct inc_ctx c = {counts};
     memset(counts, 0, 5 * sizeof *counts);
     if (!rq_has(q, "incidents", "date,category,title,note"))
         return KS_ENOTFOUND;
-    run_p(q, sql, p, 2, inc_row, &c);
+    run_p(q, SQL2(sql, ch), p, 2, inc_row, &c);
     double total = 0;
     for (int i = 0; i < 5; i++)
         total += counts[i];
@@ -361,6 +392,21 @@ int q_ddos_daily(struct rq *q, struct rq_stack *d)
             "ddos_attacks") " WHERE start_ts >= ?1 AND start_ts < ?2 AND class IN "
                             "('server', 'bandwidth', 'composite')"
                             " ORDER BY peak_bps DESC, start_ts LIMIT 1";
+#define DDOS_CLS "('server', 'bandwidth', 'composite')"
+    static const char ch[] = "SELECT " CH_DAY("start_ts - ?1") " AS d, class, count(*) FROM"
+                             " ddos_attacks WHERE" CH_OK " AND start_ts >= ?1 AND start_ts < ?2"
+                             " GROUP BY d, class";
+    static const char ch_dur[] =
+        "SELECT sum(duration_s < 1800 AND class IN " DDOS_CLS "), sum(duration_s >= 1800 AND"
+        " duration_s <= 86400 AND class IN " DDOS_CLS "), sum(duration_s > 86400 AND class IN"
+        " " DDOS_CLS "), sum(class NOT IN " DDOS_CLS ") FROM ddos_attacks WHERE" CH_OK
+        " AND start_ts >= ?1 AND start_ts < ?2";
+    /* (A scalar subquery over a Distributed table fails there: the record before apart.) */
+    static const char ch_max[] = "SELECT peak_bps, class, vectors, nan FROM ddos_attacks WHERE" CH_OK
+                                 " AND start_ts >= ?1 AND start_ts < ?2 AND class IN " DDOS_CLS
+                                 " ORDER BY peak_bps DESC, start_ts LIMIT 1";
+    static const char ch_before[] = "SELECT if(count() = 0, nan, toFloat64(max(peak_bps))) FROM ddos_attacks"
+                                    " WHERE" CH_OK " AND start_ts < ?1";
     const char *ja[3] = {"サーバに対する攻撃", "回線容量に対する攻撃", "複合攻撃"};
     const char *en[3] = {"Attacks on servers", "Attacks on bandwidth", "Composite attacks"};
     const char *keys[3] = {"server", "bandwidth", "composite"};
@@ -374,7 +420,7 @@ int q_ddos_daily(struct rq *q, struct rq_stack *d)
         d->colors[i] = i;
     }
     struct stack_ctx sc = {d, 3, false};
-    run(q, sql, stack_row, &sc);
+    run(q, SQL2(sql, ch), stack_row, &sc);
     for (int i = 0; i < 3; i++)
         snprintf(d->names[i], RQ_NAME, "%s", strcmp(q->lang, "ja") == 0 ? ja[i] : en[i]);
     double cls[3] = {0, 0, 0};
@@ -394,7 +440,7 @@ int q_ddos_daily(struct rq *q, struct rq_stack *d)
     num_set(q, "ddos.share.bandwidth", (double)u[1], 0, "%");
     num_set(q, "ddos.share.composite", (double)u[2], 0, "%");
     double dur[4] = {NAN, NAN, NAN, NAN};
-    run(q, sql_dur, one_num, dur);
+    run(q, SQL2(sql_dur, ch_dur), one_num, dur);
     double all = (isfinite(dur[0]) ? dur[0] : 0) + (isfinite(dur[1]) ? dur[1] : 0) +
                  (isfinite(dur[2]) ? dur[2] : 0);
     num_set(q, "ddos.duration.lt30m", pct(dur[0], all), 0, "%");
@@ -402,7 +448,9 @@ int q_ddos_daily(struct rq *q, struct rq_stack *d)
     num_set(q, "ddos.duration.gt24h", pct(dur[2], all), 0, "%");
     num_set(q, "ddos.unknown_shape", isfinite(dur[3]) ? dur[3] : 0, 0, NULL);
     struct ddos_max mx = {NAN, NAN, "", ""};
-    run(q, sql_max, ddos_max_row, &mx);
+    run(q, SQL2(sql_max, ch_max), ddos_max_row, &mx);
+    if (is_ch(q))
+        run(q, ch_before, one_num, &mx.before);
     if (isfinite(mx.peak)) {
         num_set(q, "ddos.max.gbps", mx.peak / 1e9, 2, NULL);
         num_str(q, "ddos.max.is_record",
@@ -431,13 +479,21 @@ int q_ddos_largest(struct rq *q, struct rq_stack *d, int64_t *day0_us)
             "t") " WHERE (t.input_id = ?1 OR NOT EXISTS (SELECT 1 FROM ddos_timeline x WHERE"
                  " x.input_id = ?1)) AND t.attack = ?2 AND t.ts >= ?3 AND t.ts < ?3 + " DAY_US
                  " GROUP BY 1";
+    static const char ch_top[] =
+        "SELECT input_id, attack, start_ts FROM ddos_attacks WHERE" CH_OK " AND start_ts >= ?1"
+        " AND start_ts < ?2 AND class IN " DDOS_CLS " ORDER BY peak_bps DESC, start_ts LIMIT 1";
+    static const char ch_tl[] =
+        "SELECT intDiv(ts - ?3, 60000000) AS m, sum(bytes * 8.0 / greatest(seconds, 1) *"
+        " least(greatest(seconds, 1), 60)) / 60.0 / 1e9 FROM ddos_timeline WHERE" CH_OK
+        " AND (input_id = ?1 OR (SELECT count() FROM ddos_timeline WHERE input_id = ?1) = 0)"
+        " AND attack = ?2 AND ts >= ?3 AND ts < ?3 + " DAY_US " GROUP BY m";
     double top[3] = {NAN, NAN, NAN};
     d->why = "ddos";
     *day0_us = 0;
     if (!rq_has(q, "ddos_attacks", "start_ts,class,peak_bps,attack") ||
         !rq_has(q, "ddos_timeline", "attack,ts,seconds,bytes"))
         return KS_ENOTFOUND;
-    run(q, sql_top, one_num, top);
+    run(q, SQL2(sql_top, ch_top), one_num, top);
     if (!isfinite(top[0]))
         return KS_ENOTFOUND;
     int64_t day0 = ks_time_bucket((int64_t)top[2], KS_BUCKET_DAY, q->tz);
@@ -447,7 +503,7 @@ int q_ddos_largest(struct rq *q, struct rq_stack *d, int64_t *day0_us)
     snprintf(d->names[0], RQ_NAME, "traffic[Gbps]");
     d->colors[0] = 0;
     struct ks_store_value p[3] = {p_i64((int64_t)top[0]), p_i64((int64_t)top[1]), p_i64(day0)};
-    run_p(q, sql_tl, p, 3, cols_row, d);
+    run_p(q, SQL2(sql_tl, ch_tl), p, 3, cols_row, d);
     if (!(d->total > 0))
         return KS_ENOTFOUND;
     d->why = NULL;
@@ -479,6 +535,38 @@ int q_ddos_largest(struct rq *q, struct rq_stack *d, int64_t *day0_us)
                                              " c AS (SELECT day, key, sum(packets) AS c FROM r "   \
                                              "GROUP BY day, key) "
 
+/* The same from the hourly rollups of honeypot_sessions (k1 port, k2 proto, n sessions). */
+#define HPR_CTE                                                                                    \
+    "WITH r AS (SELECT (ts - ?1) / " DAY_US " AS day, sensor, k1 || '/' || lower(k2) AS key,"      \
+    " n AS cnt FROM rollup_1h" OK_JOIN("rollup_1h") " WHERE src = 'honeypot_sessions' AND ts >= ?1"\
+    " AND ts < ?2 AND " SENSOR_OK "),"                                                             \
+    " s AS (SELECT day, count(DISTINCT sensor) AS n FROM r GROUP BY day),"                         \
+    " c AS (SELECT day, key, sum(cnt) AS c FROM r GROUP BY day, key) "
+
+/* ClickHouse: r, s and c as subqueries; c and s joined USING day. */
+#define CH_HP_R                                                                                    \
+    "SELECT " CH_DAY("ts - ?1") " AS day, sensor, concat(toString(port), '/', lower(proto)) AS"   \
+    " key, 1 AS cnt FROM honeypot_sessions WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND "          \
+    CH_SENSOR_OK
+#define CH_HPR_R                                                                                   \
+    "SELECT " CH_DAY("ts - ?1") " AS day, sensor, concat(k1, '/', lower(k2)) AS key, n AS cnt"    \
+    " FROM rollup_1h WHERE" CH_OK " AND src = 'honeypot_sessions' AND ts >= ?1 AND ts < ?2 AND "  \
+    CH_SENSOR_OK
+#define CH_DN_R                                                                                    \
+    "SELECT " CH_DAY("ts - ?1") " AS day, concat(toString(port), '/', CASE proto WHEN 6 THEN"     \
+    " 'tcp' WHEN 17 THEN 'udp' WHEN 1 THEN 'icmp' ELSE toString(proto) END) AS key, packets AS"   \
+    " cnt FROM darknet_cells WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND kind = 'scan' AND "      \
+    CH_SENSOR_OK
+#define CH_S(r) "(SELECT day, uniqExact(sensor) AS n FROM (" r ") GROUP BY day)"
+#define CH_DN_S                                                                                    \
+    "(SELECT " CH_DAY("ts - ?1") " AS day, uniqExact(sensor) AS n FROM darknet_days WHERE" CH_OK \
+    " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK " GROUP BY day)"
+#define CH_C(r) "(SELECT day, key, sum(cnt) AS c FROM (" r ") GROUP BY day, key)"
+#define CH_TOP(c, s)                                                                               \
+    "SELECT key, sum(c * 1.0 / n) AS t FROM " c " ALL INNER JOIN " s " USING day GROUP BY key"    \
+    " ORDER BY t DESC, key LIMIT 10"
+#define CH_DAYS(c, s) "SELECT day, key, c * 1.0 / n FROM " c " ALL INNER JOIN " s " USING day"
+
 static int darknet_cells_ports(struct rq *q, struct rq_stack *d)
 {
     /* Q-darknet-cells: scan packets per day and port/protocol, divided by the sensors that
@@ -487,11 +575,14 @@ static int darknet_cells_ports(struct rq *q, struct rq_stack *d)
                                          " (day) GROUP BY key ORDER BY t DESC, key LIMIT 10";
     static const char day_sql[] = DN_CTE "SELECT day, key, c * 1.0 / n FROM c JOIN s USING (day)";
     static const char days_sql[] = DN_CTE "SELECT count(*) FROM s";
+    static const char ch_top[] = CH_TOP(CH_C(CH_DN_R), CH_DN_S);
+    static const char ch_day[] = CH_DAYS(CH_C(CH_DN_R), CH_DN_S);
+    static const char ch_days[] = "SELECT count(*) FROM " CH_DN_S;
     double days = 0;
-    run(q, days_sql, one_num, &days);
+    run(q, SQL2(days_sql, ch_days), one_num, &days);
     if (!(days > 0))
         return KS_ENOTFOUND;
-    int rc = topn_stack(q, d, top_sql, day_sql, 10, NAN);
+    int rc = topn_stack(q, d, SQL2(top_sql, ch_top), SQL2(day_sql, ch_day), 10, NAN);
     if (rc == KS_OK && !(d->total > 0)) {
         rq_stack_free(d);
         return KS_ENOTFOUND;
@@ -508,6 +599,16 @@ int q_darknet_ports(struct rq *q, struct rq_stack *d)
                                          " (day) GROUP BY key ORDER BY t DESC, key LIMIT 10";
     static const char day_sql[] = HP_CTE "SELECT day, key, c * 1.0 / n FROM c JOIN s USING (day)";
     static const char sensors_sql[] = HP_CTE "SELECT count(*), avg(n) FROM s";
+    static const char r_top[] = HPR_CTE "SELECT key, sum(c * 1.0 / n) AS t FROM c JOIN s USING"
+                                        " (day) GROUP BY key ORDER BY t DESC, key LIMIT 10";
+    static const char r_day[] = HPR_CTE "SELECT day, key, c * 1.0 / n FROM c JOIN s USING (day)";
+    static const char r_sensors[] = HPR_CTE "SELECT count(*), avg(n) FROM s";
+    static const char ch_top[] = CH_TOP(CH_C(CH_HP_R), CH_S(CH_HP_R));
+    static const char ch_day[] = CH_DAYS(CH_C(CH_HP_R), CH_S(CH_HP_R));
+    static const char ch_sensors[] = "SELECT count(*), avg(n) FROM " CH_S(CH_HP_R);
+    static const char chr_top[] = CH_TOP(CH_C(CH_HPR_R), CH_S(CH_HPR_R));
+    static const char chr_day[] = CH_DAYS(CH_C(CH_HPR_R), CH_S(CH_HPR_R));
+    static const char chr_sensors[] = "SELECT count(*), avg(n) FROM " CH_S(CH_HPR_R);
     double days[2] = {0, 0};
     int rc;
     d->why = "honeypot";
@@ -517,14 +618,18 @@ int q_darknet_ports(struct rq *q, struct rq_stack *d)
     if (rq_has(q, "darknet_cells", "ts,sensor,kind,proto,port,packets") &&
         rq_has(q, "darknet_days", "ts,sensor") && darknet_cells_ports(q, d) == KS_OK) {
         static const char dsql[] = DN_CTE "SELECT count(*), avg(n) FROM s";
-        run(q, dsql, one_num, days);
+        static const char ch_dsql[] = "SELECT count(*), avg(n) FROM " CH_DN_S;
+        run(q, SQL2(dsql, ch_dsql), one_num, days);
     } else {
         if (!rq_has(q, "honeypot_sessions", "ts,sensor,proto,port,source"))
             return KS_ENOTFOUND;
-        if ((rc = topn_stack(q, d, top_sql, day_sql, 10, NAN)) != KS_OK)
+        /* The hourly rollups when they line up with the report's days. */
+        bool r = rollup_h(q);
+        if ((rc = topn_stack(q, d, r ? SQL2(r_top, chr_top) : SQL2(top_sql, ch_top),
+                             r ? SQL2(r_day, chr_day) : SQL2(day_sql, ch_day), 10, NAN)) != KS_OK)
             return rc;
         num_str(q, "darknet.ports.source", "honeypot_sessions");
-        run(q, sensors_sql, one_num, days);
+        run(q, r ? SQL2(r_sensors, chr_sensors) : SQL2(sensors_sql, ch_sensors), one_num, days);
     }
     if (!(d->total > 0))
         return KS_ENOTFOUND;
@@ -808,13 +913,17 @@ static void home_asns(struct rq *q, const char *operator_asns, struct asn_set *a
         "SELECT DISTINCT asn FROM sample_events" OK_JOIN("sample_events") " WHERE country = ?1";
     static const char sql_mail[] =
         "SELECT DISTINCT asn FROM mail_messages" OK_JOIN("mail_messages") " WHERE country = ?1";
+    static const char ch_samples[] =
+        "SELECT DISTINCT asn FROM sample_events WHERE" CH_OK " AND country = ?1";
+    static const char ch_mail[] =
+        "SELECT DISTINCT asn FROM mail_messages WHERE" CH_OK " AND country = ?1";
     snprintf(a->buf, a->size, "%s", operator_asns[0] ? operator_asns : ",");
     a->len = strlen(a->buf);
     struct ks_store_value p = p_text(q->home);
     if (rq_has(q, "sample_events", "country,asn"))
-        run_p(q, sql_samples, &p, 1, asn_set_row, a);
+        run_p(q, SQL2(sql_samples, ch_samples), &p, 1, asn_set_row, a);
     if (rq_has(q, "mail_messages", "country,asn"))
-        run_p(q, sql_mail, &p, 1, asn_set_row, a);
+        run_p(q, SQL2(sql_mail, ch_mail), &p, 1, asn_set_row, a);
 }
 
 /* Feeds one (country, asn, n) row to src_row. */
@@ -886,6 +995,12 @@ static int darknet_sources_rings(struct rq *q, struct src_ctx *c)
         "SELECT key, sum(packets) FROM darknet_sources" OK_JOIN("darknet_sources") DNS_WHERE
         "'as' GROUP BY key";
 #undef DNS_WHERE
+#define CH_DNS_WHERE " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK " AND dim = "
+    static const char ch_cc[] =
+        "SELECT key, sum(packets) FROM darknet_sources" CH_DNS_WHERE "'country' GROUP BY key";
+    static const char ch_as[] =
+        "SELECT key, sum(packets) FROM darknet_sources" CH_DNS_WHERE "'as' GROUP BY key";
+#undef CH_DNS_WHERE
     struct agg *dom = calloc(1, sizeof *dom);
     struct asn_set set = {malloc(65536), 0, 65536};
     int ret = KS_ENOTFOUND;
@@ -894,12 +1009,12 @@ static int darknet_sources_rings(struct rq *q, struct src_ctx *c)
         goto out;
     }
     struct dn_src_ctx x = {c, set.buf, dom, 0};
-    run(q, sql_cc, dn_country_row, &x);
+    run(q, SQL2(sql_cc, ch_cc), dn_country_row, &x);
     if (!(x.home + c->foreign + c->unknown > 0))
         goto out;
     if (x.home > 0) {
         home_asns(q, c->operator_asns ? c->operator_asns : "", &set);
-        run(q, sql_as, dn_as_row, &x);
+        run(q, SQL2(sql_as, ch_as), dn_as_row, &x);
         double sum = 0;
         for (size_t i = 0; i < dom->n; i++)
             sum += dom->v[i];
@@ -924,6 +1039,8 @@ int q_darknet_sources(struct rq *q, struct rq_slices *d)
     static const char sql[] =
         "SELECT source, count(*) FROM honeypot_sessions" OK_JOIN("honeypot_sessions") HP_WHERE
         " GROUP BY source";
+    static const char ch[] = "SELECT source, count(*) FROM honeypot_sessions WHERE" CH_OK
+                             " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK " GROUP BY source";
     struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
     char asns[512];
     memset(d, 0, sizeof *d);
@@ -943,7 +1060,7 @@ int q_darknet_sources(struct rq *q, struct rq_slices *d)
         memset(ca, 0, sizeof *ca);
         memset(aa, 0, sizeof *aa);
         c = (struct src_ctx){q, ca, aa, 0, 0, 0, asns, 0, false};
-        run(q, sql, src_row, &c);
+        run(q, SQL2(sql, ch), src_row, &c);
         if (c.domestic + c.foreign + c.unknown > 0) {
             num_str(q, "darknet.src.source", "honeypot_sessions");
             ret = KS_OK;
@@ -989,6 +1106,9 @@ int q_samples_daily(struct rq *q, struct rq_stack *d)
         "SELECT (ts - ?1) / " DAY_US
         ", count(*), count(DISTINCT sample_events.sha256) FROM sample_events" OK_JOIN(
             "sample_events") " WHERE ts >= ?1 AND ts < ?2 AND via = 'honeypot' GROUP BY 1";
+    static const char ch[] = "SELECT " CH_DAY("ts - ?1") " AS d, count(*), uniqExact(sha256)"
+                             " FROM sample_events WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND"
+                             " via = 'honeypot' GROUP BY d";
     bool ja = strcmp(q->lang, "ja") == 0;
     d->why = "samples";
     if (!rq_has(q, "sample_events", "ts,via,sha256,country,asn"))
@@ -999,7 +1119,7 @@ int q_samples_daily(struct rq *q, struct rq_stack *d)
     snprintf(d->names[1], RQ_NAME, "%s", ja ? "ユニーク検体数" : "Unique samples");
     d->colors[0] = 0;
     d->colors[1] = 3;
-    run(q, sql, cols_row, d);
+    run(q, SQL2(sql, ch), cols_row, d);
     if (!(d->total > 0))
         return KS_ENOTFOUND;
     d->why = NULL;
@@ -1021,6 +1141,8 @@ int q_samples_sources(struct rq *q, struct rq_slices *d)
     /* Q-samples-sources: honeypot captures by the country and AS the registry stored. */
     static const char sql[] = "SELECT country, asn, count(*) FROM sample_events" OK_JOIN(
         "sample_events") " WHERE ts >= ?1 AND ts < ?2 AND via = 'honeypot' GROUP BY 1, 2";
+    static const char ch[] = "SELECT country, asn, count(*) FROM sample_events WHERE" CH_OK
+                             " AND ts >= ?1 AND ts < ?2 AND via = 'honeypot' GROUP BY country, asn";
     struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
     char asns[512];
     memset(d, 0, sizeof *d);
@@ -1034,7 +1156,7 @@ int q_samples_sources(struct rq *q, struct rq_slices *d)
     struct src_ctx c = {q, ca, aa, 0, 0, 0, asns, 0, true};
     int ret = KS_ENOTFOUND;
     if (rq_has(q, "sample_events", "ts,via,country,asn")) {
-        run(q, sql, src_row, &c);
+        run(q, SQL2(sql, ch), src_row, &c);
         if (c.domestic + c.foreign + c.unknown > 0) {
             sources_rings(q, &c, d, "samples.src");
             d->why = NULL;
@@ -1066,10 +1188,22 @@ int q_samples_types(struct rq *q)
                                                " (SELECT count(DISTINCT i.value) FROM sample_iocs "
                                                "i" OK_JOIN("i") " JOIN p ON p.sha256 = i.sha256 "
                                                                 "WHERE i.kind = 'url') FROM t";
+#define CH_P                                                                                       \
+    "(SELECT sha256 FROM sample_events WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND"               \
+    " via = 'honeypot')"
+    static const char ch[] =
+        "SELECT sum(position(g, ',bot,') > 0), sum(position(g, ',bot,') = 0 AND position(g,"
+        " ',worm,') > 0), sum(position(g, ',bot,') = 0 AND position(g, ',worm,') = 0 AND"
+        " position(g, ',downloader,') > 0), (SELECT uniqExact(value) FROM sample_iocs WHERE" CH_OK
+        " AND kind = 'cnc' AND sha256 GLOBAL IN " CH_P "), (SELECT uniqExact(value) FROM"
+        " sample_iocs WHERE" CH_OK " AND kind = 'url' AND sha256 GLOBAL IN " CH_P ") FROM"
+        " (SELECT DISTINCT sha256, concat(',', tags, ',') AS g FROM samples WHERE" CH_OK
+        " AND sha256 GLOBAL IN " CH_P ")";
+#undef CH_P
     double r[5] = {NAN, NAN, NAN, NAN, NAN};
     if (!rq_has(q, "samples", "sha256,tags") || !rq_has(q, "sample_iocs", "sha256,kind,value"))
         return KS_ENOTFOUND;
-    run(q, sql, one_num, r);
+    run(q, SQL2(sql, ch), one_num, r);
     double typed =
         (isfinite(r[0]) ? r[0] : 0) + (isfinite(r[1]) ? r[1] : 0) + (isfinite(r[2]) ? r[2] : 0);
     num_set(q, "samples.type.bot", pct(r[0], typed), 1, "%");
@@ -1090,6 +1224,9 @@ int q_samples_types(struct rq *q)
 
 /* The SQL-injection scanner's table: sqli_detections (ts, source, signature, ...). */
 #define SQLI_WHERE " WHERE ts >= ?1 AND ts < ?2"
+#define SQLIR_WHERE " WHERE src = 'sqli_detections' AND ts >= ?1 AND ts < ?2"
+#define CH_SQLI_WHERE " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2"
+#define CH_SQLIR_WHERE " WHERE" CH_OK " AND src = 'sqli_detections' AND ts >= ?1 AND ts < ?2"
 
 int q_sqli_daily(struct rq *q, struct rq_stack *d)
 {
@@ -1099,10 +1236,25 @@ int q_sqli_daily(struct rq *q, struct rq_stack *d)
     static const char day_sql[] =
         "SELECT (ts - ?1) / " DAY_US ", signature, count(*) FROM"
         " sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE " GROUP BY 1, 2";
+    /* The same from the hourly rollups (k1 signature, n detections). */
+    static const char r_top[] = "SELECT k1, sum(n) AS t FROM rollup_1h" OK_JOIN("rollup_1h")
+        SQLIR_WHERE " GROUP BY 1 ORDER BY t DESC, 1 LIMIT 10";
+    static const char r_day[] = "SELECT (ts - ?1) / " DAY_US ", k1, sum(n) FROM"
+                                " rollup_1h" OK_JOIN("rollup_1h") SQLIR_WHERE " GROUP BY 1, 2";
+    static const char ch_top[] = "SELECT signature, count(*) AS t FROM sqli_detections"
+        CH_SQLI_WHERE " GROUP BY signature ORDER BY t DESC, signature LIMIT 10";
+    static const char ch_day[] = "SELECT " CH_DAY("ts - ?1") " AS d, signature, count(*) FROM"
+                                 " sqli_detections" CH_SQLI_WHERE " GROUP BY d, signature";
+    static const char chr_top[] = "SELECT k1, sum(n) AS t FROM rollup_1h" CH_SQLIR_WHERE
+                                  " GROUP BY k1 ORDER BY t DESC, k1 LIMIT 10";
+    static const char chr_day[] = "SELECT " CH_DAY("ts - ?1") " AS d, k1, sum(n) FROM rollup_1h"
+        CH_SQLIR_WHERE " GROUP BY d, k1";
     d->why = "sqli";
     if (!rq_has(q, "sqli_detections", "ts,source,signature"))
         return KS_ENOTFOUND;
-    int rc = topn_stack(q, d, top_sql, day_sql, 10, 0);
+    bool r = rollup_h(q);
+    int rc = topn_stack(q, d, r ? SQL2(r_top, chr_top) : SQL2(top_sql, ch_top),
+                        r ? SQL2(r_day, chr_day) : SQL2(day_sql, ch_day), 10, 0);
     if (rc != KS_OK || !(d->total > 0))
         return rc == KS_OK ? KS_ENOTFOUND : rc;
     d->why = NULL;
@@ -1117,10 +1269,17 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
     static const char sql[] =
         "SELECT source, count(*) FROM sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE
         " GROUP BY 1";
+    static const char r_sql[] = "SELECT k1, sum(n) FROM rollup_1h" OK_JOIN("rollup_1h")
+        " WHERE src = 'sqli_detections:source' AND ts >= ?1 AND ts < ?2 GROUP BY 1";
+    static const char ch[] =
+        "SELECT source, count(*) FROM sqli_detections" CH_SQLI_WHERE " GROUP BY source";
+    static const char chr[] = "SELECT k1, sum(n) FROM rollup_1h WHERE" CH_OK " AND src ="
+                              " 'sqli_detections:source' AND ts >= ?1 AND ts < ?2 GROUP BY k1";
     memset(d, 0, sizeof *d);
     d->why = "sqli";
     if (!rq_has(q, "sqli_detections", "ts,source,signature"))
         return KS_ENOTFOUND;
+    bool rl = rollup_h(q);
     struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
     if (!ca || !aa) {
         free(ca);
@@ -1128,7 +1287,7 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
         return KS_ENOMEM;
     }
     struct src_ctx c = {q, ca, aa, 0, 0, 0, NULL, 0, false};
-    run(q, sql, src_row, &c);
+    run(q, rl ? SQL2(r_sql, chr) : SQL2(sql, ch), src_row, &c);
     /* One ring: countries (home included), top 10 and other. */
     char home[8];
     snprintf(home, sizeof home, "%s", q->home);
@@ -1212,6 +1371,28 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
                                                                       "<> 0) AS susp"              \
                                                                       " FROM m) "
 
+/* ClickHouse: the spam of the period with a URL (CH_M) and, for each spam message with a URL or
+ * an attachment (the others are in none of the four classes: CH_K leaves them out, and the
+ * total is counted apart), whether its (message_id, ts) is among those with a malware link /
+ * a detected / a missed / a suspicious attachment. */
+#define CH_SPAM_WHERE " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND verdict = 'spam'"
+#define CH_M                                                                                       \
+    "(SELECT message_id, ts FROM mail_messages" CH_SPAM_WHERE " AND (message_id, ts) GLOBAL IN"  \
+    " (SELECT message_id, ts FROM mail_urls WHERE" CH_OK "))"
+#define CH_MAL_URLS "(SELECT name FROM sample_events WHERE" CH_OK " AND via = 'crawler')"
+#define CH_SPAM_URLS "(SELECT url FROM mail_urls WHERE" CH_OK " AND (message_id, ts) GLOBAL IN " CH_M ")"
+#define CH_ATT(cond)                                                                               \
+    "(SELECT message_id, ts FROM mail_attachments WHERE" CH_OK " AND " cond ")"
+#define CH_K                                                                                       \
+    "(SELECT (message_id, ts) GLOBAL IN (SELECT message_id, ts FROM mail_urls WHERE" CH_OK        \
+    " AND url GLOBAL IN " CH_MAL_URLS ") AS link, (message_id, ts) GLOBAL IN " CH_ATT(            \
+        "sha256 GLOBAL IN (SELECT sha256 FROM samples WHERE ifNull(av, '') != '')") " AS av,"     \
+    " (message_id, ts) GLOBAL IN " CH_ATT("sha256 GLOBAL IN (SELECT sha256 FROM samples WHERE"    \
+                                          " ifNull(av, '') = '' AND tags != '')") " AS miss,"     \
+    " (message_id, ts) GLOBAL IN " CH_ATT("bitAnd(flags, 11) != 0") " AS susp FROM mail_messages" \
+    CH_SPAM_WHERE " AND (message_id, ts) GLOBAL IN (SELECT message_id, ts FROM mail_urls WHERE"   \
+    CH_OK " UNION ALL SELECT message_id, ts FROM mail_attachments WHERE" CH_OK "))"
+
 int q_spam2mal_share(struct rq *q, struct rq_slices *d)
 {
     static const char sql[] =
@@ -1230,6 +1411,13 @@ int q_spam2mal_share(struct rq *q, struct rq_slices *d)
     static const char *const nen[5] = {"Link to malware", "Malware attached (detected)",
                                        "Malware attached (not detected)", "Suspicious attachment",
                                        "Other spam"};
+    static const char ch[] =
+        "SELECT sum(link), sum(NOT link AND av), sum(NOT link AND NOT av AND miss), sum(NOT link"
+        " AND NOT av AND NOT miss AND susp), (SELECT count(*) FROM mail_messages" CH_SPAM_WHERE
+        "), (SELECT uniqExact(url) FROM mail_urls"
+        " WHERE" CH_OK " AND (message_id, ts) GLOBAL IN " CH_M "), (SELECT uniqExact(sha256) FROM"
+        " sample_events WHERE" CH_OK " AND via = 'crawler' AND name GLOBAL IN " CH_SPAM_URLS
+        ") FROM " CH_K;
     double r[7] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     memset(d, 0, sizeof *d);
     d->why = "mail";
@@ -1238,7 +1426,7 @@ int q_spam2mal_share(struct rq *q, struct rq_slices *d)
         !rq_has(q, "mail_attachments", "ts,message_id,sha256,flags") ||
         !rq_has(q, "sample_events", "via,name,sha256") || !rq_has(q, "samples", "sha256,av,tags"))
         return KS_ENOTFOUND;
-    run(q, sql, one_num, r);
+    run(q, SQL2(sql, ch), one_num, r);
     if (!(r[4] > 0))
         return KS_ENOTFOUND;
     double rest = r[4];
@@ -1276,6 +1464,13 @@ int q_spam2mal_types(struct rq *q, struct rq_slices *d)
                           " WHEN instr(g, ',dropper,') THEN 2 WHEN instr(g, ',packed,') THEN 3"
                           " WHEN instr(g, ',suspicious,') THEN 4 ELSE 5 END AS c, count(*) FROM t "
                           "GROUP BY c";
+    static const char ch[] =
+        "SELECT CASE WHEN position(g, ',trojan,') > 0 THEN 0 WHEN position(g, ',adware,') > 0"
+        " THEN 1 WHEN position(g, ',dropper,') > 0 THEN 2 WHEN position(g, ',packed,') > 0 THEN"
+        " 3 WHEN position(g, ',suspicious,') > 0 THEN 4 ELSE 5 END AS c, count(*) FROM (SELECT"
+        " concat(',', tg, ',') AS g FROM (SELECT DISTINCT sha256 FROM sample_events WHERE" CH_OK
+        " AND via = 'crawler' AND name GLOBAL IN " CH_SPAM_URLS ") ANY LEFT JOIN (SELECT sha256,"
+        " any(tags) AS tg FROM samples WHERE" CH_OK " GROUP BY sha256) USING sha256) GROUP BY c";
     static const char *const names[6] = {"Trojan horse",       "Adware",     "Dropper",
                                          "packed(suspicious)", "suspicious", "other(not detected)"};
     double r[6] = {0};
@@ -1290,7 +1485,7 @@ int q_spam2mal_types(struct rq *q, struct rq_slices *d)
         !rq_has(q, "sample_events", "via,name,sha256") || !rq_has(q, "samples", "sha256,av,tags"))
         return KS_ENOTFOUND;
     tc = (struct top_ctx){keys, vals, 0, 6};
-    run(q, sql, top_row, &tc);
+    run(q, SQL2(sql, ch), top_row, &tc);
     double total = 0;
     for (size_t i = 0; i < tc.n; i++) {
         int c = atoi(keys[i]);
@@ -1325,6 +1520,12 @@ int q_p2p_syn(struct rq *q, struct rq_stack *d, double *xs)
         " sum(CASE WHEN metric = 'p2p.syn_in' THEN value END) FROM series" OK_JOIN(
             "series") " WHERE ts >= ?1 AND ts < ?2 AND sensor = ?3 AND metric IN ('p2p.syn_out',"
                       " 'p2p.syn_in') GROUP BY 1";
+    /* (Raw rows: one sensor's two metrics over a few days; series rows are counters per time
+     * bucket already, the hourly rollups too coarse for 5 minutes.) */
+    static const char ch[] =
+        "SELECT intDiv(ts - ?1, 300000000) AS b, sumIf(value, metric = 'p2p.syn_out'),"
+        " sumIf(value, metric = 'p2p.syn_in') FROM series WHERE" CH_OK " AND ts >= ?1 AND ts < ?2"
+        " AND sensor = ?3 AND metric IN ('p2p.syn_out', 'p2p.syn_in') GROUP BY b";
     const char *addr = notes_get(q->notes, "config", "p2p.addr");
     const char *start = notes_get(q->notes, "config", "p2p.start");
     const char *days_s = notes_get(q->notes, "config", "p2p.days");
@@ -1348,7 +1549,7 @@ int q_p2p_syn(struct rq *q, struct rq_stack *d, double *xs)
         xs[i] = (double)i / 288.0;
     struct ks_store_value p[3] = {p_i64(t0), p_i64(t0 + (int64_t)days * 86400000000LL),
                                   p_text(addr)};
-    run_p(q, sql, p, 3, cols_row, d);
+    run_p(q, SQL2(sql, ch), p, 3, cols_row, d);
     double tin = 0;
     for (size_t i = 0; i < nx; i++)
         if (isfinite(d->v[nx + i]))
@@ -1387,6 +1588,20 @@ int q_mail_weekly(struct rq *q, struct rq_stack *d, int64_t *week0_us)
         "SELECT (ts - ?1) / 604800000000, 100.0 * sum(verdict = 'spam') / count(*),"
         " sum(verdict = 'spam'), count(*) FROM mail_messages" OK_JOIN(
             "mail_messages") " WHERE ts >= ?1 AND ts < ?2 GROUP BY 1";
+    /* The same from the hourly rollups of mail_messages (k1 verdict, k2 country). */
+#define MR_SPAM "sum(CASE WHEN k1 = 'spam' THEN n ELSE 0 END)"
+#define MR_WHERE " WHERE src = 'mail_messages' AND ts >= ?1 AND ts < ?2"
+#define CH_MR_WHERE " WHERE" CH_OK " AND src = 'mail_messages' AND ts >= ?1 AND ts < ?2"
+    static const char r_sql[] = "SELECT (ts - ?1) / 604800000000, 100.0 * " MR_SPAM " / sum(n), "
+                                MR_SPAM ", sum(n) FROM rollup_1h" OK_JOIN("rollup_1h") MR_WHERE
+                                " GROUP BY 1";
+    static const char ch[] =
+        "SELECT intDiv(ts - ?1, 604800000000) AS w, 100.0 * sum(verdict = 'spam') / count(*),"
+        " sum(verdict = 'spam'), count(*) FROM mail_messages WHERE" CH_OK " AND ts >= ?1 AND"
+        " ts < ?2 GROUP BY w";
+    static const char chr[] = "SELECT intDiv(ts - ?1, 604800000000) AS w, 100.0 * " MR_SPAM
+                              " / sum(n), " MR_SPAM ", sum(n) FROM rollup_1h" CH_MR_WHERE
+                              " GROUP BY w";
     int64_t w0;
     size_t nw = mail_weeks(q, &w0);
     *week0_us = w0;
@@ -1401,7 +1616,7 @@ int q_mail_weekly(struct rq *q, struct rq_stack *d, int64_t *week0_us)
              strcmp(q->lang, "ja") == 0 ? "迷惑メールの割合" : "Share of spam");
     d->colors[0] = 0;
     struct ks_store_value p[2] = {p_i64(w0), p_i64(w0 + (int64_t)nw * 7 * KS_USEC_PER_DAY)};
-    run_p(q, sql, p, 2, cols_row, d);
+    run_p(q, rollup_h(q) ? SQL2(r_sql, chr) : SQL2(sql, ch), p, 2, cols_row, d);
     double spam = 0, all = 0, peak = -1;
     size_t peak_i = 0;
     for (size_t i = 0; i < nw; i++) {
@@ -1439,6 +1654,11 @@ int q_mail_yoy(struct rq *q, double v[2], char labels[2][RQ_NAME])
     static const char sql[] =
         "SELECT 100.0 * sum(verdict = 'spam') / count(*) FROM mail_messages" OK_JOIN(
             "mail_messages") " WHERE ts >= ?1 AND ts < ?2";
+    static const char r_sql[] = "SELECT 100.0 * " MR_SPAM " / sum(n) FROM rollup_1h" OK_JOIN(
+        "rollup_1h") MR_WHERE;
+    static const char ch[] = "SELECT 100.0 * sum(verdict = 'spam') / count(*) FROM mail_messages"
+                             " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2";
+    static const char chr[] = "SELECT 100.0 * " MR_SPAM " / sum(n) FROM rollup_1h" CH_MR_WHERE;
     struct ks_tm tm;
     bool ja = strcmp(q->lang, "ja") == 0;
     ks_time_split(q->from_us, q->tz, &tm);
@@ -1452,7 +1672,7 @@ int q_mail_yoy(struct rq *q, double v[2], char labels[2][RQ_NAME])
     v[1] = atof(cur->json);
     if (ks_time_join(&a, q->tz, &ta) == KS_OK && ks_time_join(&b, q->tz, &tb) == KS_OK) {
         struct ks_store_value p[2] = {p_i64(ta), p_i64(tb)};
-        run_p(q, sql, p, 2, one_num, &v[0]);
+        run_p(q, rollup_h(q) ? SQL2(r_sql, chr) : SQL2(sql, ch), p, 2, one_num, &v[0]);
     }
     const char *src = "store";
     if (!isfinite(v[0])) {
@@ -1487,6 +1707,16 @@ int q_mail_countries(struct rq *q, struct rq_slices *d)
         "SELECT count(*), count(DISTINCT sender) FROM mail_messages" OK_JOIN(
             "mail_messages") " WHERE ts >= ?1 AND ts < ?2 AND"
                              " verdict = 'spam' AND sender IS NOT NULL";
+    static const char r_sql[] = "SELECT k2, sum(n) AS c FROM rollup_1h" OK_JOIN("rollup_1h")
+        MR_WHERE " AND k1 = 'spam' GROUP BY 1 ORDER BY c DESC, 1";
+    static const char ch[] = "SELECT country, count(*) AS c FROM mail_messages WHERE" CH_OK
+                             " AND ts >= ?1 AND ts < ?2 AND verdict = 'spam' GROUP BY country"
+                             " ORDER BY c DESC, country";
+    static const char chr[] = "SELECT k2, sum(n) AS c FROM rollup_1h" CH_MR_WHERE
+                              " AND k1 = 'spam' GROUP BY k2 ORDER BY c DESC, k2";
+    static const char ch_ip[] = "SELECT count(*), uniqExact(sender) FROM mail_messages WHERE" CH_OK
+                                " AND ts >= ?1 AND ts < ?2 AND verdict = 'spam' AND sender IS NOT"
+                                " NULL";
     char names[256][RQ_NAME];
     double vals[256];
     int64_t w0;
@@ -1497,7 +1727,7 @@ int q_mail_countries(struct rq *q, struct rq_slices *d)
         return KS_ENOTFOUND;
     struct ks_store_value p[2] = {p_i64(w0), p_i64(w0 + (int64_t)nw * 7 * KS_USEC_PER_DAY)};
     struct top_ctx tc = {names, vals, 0, 256};
-    run_p(q, sql, p, 2, top_row, &tc);
+    run_p(q, rollup_h(q) ? SQL2(r_sql, chr) : SQL2(sql, ch), p, 2, top_row, &tc);
     double total = 0, rest = 0;
     for (size_t i = 0; i < tc.n; i++)
         total += vals[i];
@@ -1546,7 +1776,7 @@ int q_mail_countries(struct rq *q, struct rq_slices *d)
         num_null(q, "mail.src.home_rank");
     }
     double ip[2] = {NAN, NAN};
-    run_p(q, sql_ip, p, 2, one_num, ip);
+    run_p(q, SQL2(sql_ip, ch_ip), p, 2, one_num, ip);
     num_set(q, "mail.msgs_per_ip", ip[1] > 0 ? ip[0] / ip[1] : NAN, 1, NULL);
     return KS_OK;
 }
@@ -1606,13 +1836,16 @@ int q_mail_campaign(struct rq *q, char lines[][256], size_t max, size_t *n)
     static const char sql[] = "SELECT ts, subject, sender, country, url_domains, urls,"
                               " attachments, spf FROM mail_messages" OK_JOIN(
                                   "mail_messages") " WHERE message_id = ?1 ORDER BY ts LIMIT 1";
+    static const char ch[] = "SELECT ts, subject, sender, country, url_domains, urls,"
+                             " attachments, spf FROM mail_messages WHERE" CH_OK
+                             " AND message_id = ?1 ORDER BY ts LIMIT 1";
     const char *id = notes_get(q->notes, "config", "campaign.sample");
     *n = 0;
     if (!id || !rq_has(q, "mail_messages", "ts,message_id,subject,sender,url_domains"))
         return KS_ENOTFOUND;
     struct campaign_ctx c = {lines, max, 0, q->tz};
     struct ks_store_value p = p_text(id);
-    run_p(q, sql, &p, 1, campaign_row, &c);
+    run_p(q, SQL2(sql, ch), &p, 1, campaign_row, &c);
     *n = c.n;
     return c.n ? KS_OK : KS_ENOTFOUND;
 }
@@ -1631,6 +1864,27 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
     static const char sql_mail[] =
         "SELECT 0, sum(spf NOT IN ('none', 'absent', '')), sum(spf IN ('none', 'absent', ''))"
         " FROM mail_messages" OK_JOIN("mail_messages") " WHERE ts >= ?1 AND ts < ?2";
+    /* The same from the hourly rollups: spf_results (k1 identity, k2 result) and
+     * mail_messages:spf (k1 the message's SPF result). */
+#define SPF_R "sum(CASE WHEN k2 <> 'none' THEN n ELSE 0 END), sum(CASE WHEN k2 = 'none' THEN n"   \
+              " ELSE 0 END) FROM rollup_1h"
+#define SPFM_R "sum(CASE WHEN k1 NOT IN ('none', 'absent', '') THEN n ELSE 0 END), sum(CASE WHEN" \
+               " k1 IN ('none', 'absent', '') THEN n ELSE 0 END) FROM rollup_1h"
+    static const char r_spf[] = "SELECT 0, " SPF_R OK_JOIN("rollup_1h") " WHERE src ="
+                                " 'spf_results' AND ts >= ?1 AND ts < ?2 AND k1 = 'mailfrom'";
+    static const char r_mail[] = "SELECT 0, " SPFM_R OK_JOIN("rollup_1h") " WHERE src ="
+                                 " 'mail_messages:spf' AND ts >= ?1 AND ts < ?2";
+    static const char ch_spf[] =
+        "SELECT 0, sum(result <> 'none'), sum(result = 'none') FROM spf_results WHERE" CH_OK
+        " AND ts >= ?1 AND ts < ?2 AND identity = 'mailfrom'";
+    static const char ch_mail[] =
+        "SELECT 0, sum(spf NOT IN ('none', 'absent', '')), sum(spf IN ('none', 'absent', ''))"
+        " FROM mail_messages WHERE" CH_OK " AND ts >= ?1 AND ts < ?2";
+    static const char chr_spf[] = "SELECT 0, " SPF_R " WHERE" CH_OK " AND src = 'spf_results'"
+                                  " AND ts >= ?1 AND ts < ?2 AND k1 = 'mailfrom'";
+    static const char chr_mail[] = "SELECT 0, " SPFM_R " WHERE" CH_OK " AND src ="
+                                   " 'mail_messages:spf' AND ts >= ?1 AND ts < ?2";
+    bool rl = rollup_h(q);
     bool ja = strcmp(q->lang, "ja") == 0;
     d->why = "spf";
     bool have_spf = rq_has(q, "spf_results", "ts,identity,result");
@@ -1647,19 +1901,21 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
     for (int i = 0; i < 16; i++)
         m = ks_time_bucket(m - 1, KS_BUCKET_MONTH, q->tz);
     *month0_us = m;
-    const char *sql = sql_spf, *source = "spf_results";
+    const char *q_spf = rl ? SQL2(r_spf, chr_spf) : SQL2(sql_spf, ch_spf);
+    const char *q_mail = rl ? SQL2(r_mail, chr_mail) : SQL2(sql_mail, ch_mail);
+    const char *sql = q_spf, *source = "spf_results";
     if (have_spf) {
         double n[3] = {NAN, NAN, NAN};
         int64_t end = ks_time_bucket_next(ks_time_bucket(q->to_us - 1, KS_BUCKET_MONTH, q->tz),
                                           KS_BUCKET_MONTH, q->tz);
         struct ks_store_value p[2] = {p_i64(m), p_i64(end)};
-        run_p(q, sql_spf, p, 2, one_num, n);
+        run_p(q, q_spf, p, 2, one_num, n);
         have_spf = isfinite(n[1]) && isfinite(n[2]) && n[1] + n[2] > 0;
     }
     if (!have_spf) {
         if (!have_mail)
             return KS_ENOTFOUND;
-        sql = sql_mail;
+        sql = q_mail;
         source = "mail_messages";
     }
     double total = 0, pub_last = NAN, all_last = NAN, pub_ago = NAN, all_ago = NAN;

@@ -140,6 +140,25 @@ void samples_av_scan(struct ks_samples *s, const char *name, int fd, const uint8
     }
 }
 
+int ks_samples_av_scan_mem(struct ks_samples *s, const void *buf, size_t len, const char *name,
+                           char *virname, size_t size)
+{
+    if (size)
+        virname[0] = '\0';
+    if (!s || !s->av)
+        return KS_ENOTFOUND;
+    struct ks_sample_info *info = calloc(1, sizeof *info);
+    if (!info)
+        return KS_ENOMEM;
+    uint64_t errors = s->st.av_errors;
+    samples_av_scan(s, name ? name : "buffer", -1, buf, len, info);
+    int rc = s->st.av_errors != errors ? KS_EIO : info->av[0] ? 1 : 0;
+    if (rc == 1 && size)
+        copy_text(virname, size, info->av);
+    free(info);
+    return rc;
+}
+
 /* --- libyara ----------------------------------------------------------------------------- */
 
 /* The type tags a rule may give; other rule tags are ignored. */

@@ -146,5 +146,9 @@ int sim_web(struct sim_part *p);
 int sim_mail(struct sim_part *p);
 int sim_samples(struct sim_part *p);
 int sim_incidents(struct sim_part *p);
+/* The web some spam links to (sim_spamweb.c), written by the mail part: whether period spam
+ * message id links to it, and the URL it then holds. */
+bool sim_spamweb_url(const struct ks_simulate_config *cfg, uint64_t id, char *buf, size_t size);
+int sim_spamweb(struct sim_part *p);
 
 #endif

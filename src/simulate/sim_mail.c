@@ -314,11 +314,18 @@ static int write_message(struct mailctx *m, struct sim_rng *r, int64_t t, enum k
                        headlines[sim_below(r, NA(headlines))]);
         sim_printf(f, "</ol></body></html>\n\n");
     } else if (kind == K_SPAM) {
+        /* A few of the period's spam link to the demo's malware web (sim_spamweb.c); the
+         * random draws stay the same either way. */
+        const char *w = words[sim_below(r, NA(words))];
+        uint32_t q = sim_below(r, 1000000);
+        char url[160];
+        if (t < sim_day_start(cfg, cfg->from_day) || !sim_spamweb_url(cfg, id, url, sizeof url))
+            snprintf(url, sizeof url, "http://www.%s/%s?id=%u", url_host, w, q);
         sim_printf(f,
                    "Content-Type: text/plain; charset=us-ascii\nContent-Transfer-Encoding: 7bit\n\n"
-                   "Special offer for %s.\nVisit http://www.%s/%s?id=%u now.\n"
+                   "Special offer for %s.\nVisit %s now.\n"
                    "To unsubscribe reply with REMOVE.\n\n",
-                   rcpt, url_host, words[sim_below(r, NA(words))], sim_below(r, 1000000));
+                   rcpt, url);
     } else {
         sim_printf(f,
                    "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n"
@@ -483,6 +490,8 @@ int sim_mail(struct sim_part *p)
     int rc2 = sim_close(p, &tf);
     if (rc == KS_OK)
         rc = rc2;
+    if (rc == KS_OK)
+        rc = sim_spamweb(p);
 out:
     if (m && m->month_open) {
         int rc3 = sim_close(p, &m->f);

@@ -217,16 +217,16 @@ static bool type_name(struct p *p)
     return words ? true : failp(p);
 }
 
+/* t is a FUNCTION token: the tokenizer looked its name up and left the answers in flags. */
 static void score_func(struct p *p, const struct ks_sqli_token *t)
 {
-    const uint8_t *w = p->s + t->off;
-    if (sqli_func_info(w, t->len)) {
+    if (t->flags & KS_SQLI_TF_INFO_FUNC) {
         /* version() user() database(): attack-typical when called without arguments */
         const struct ks_sqli_token *n1 = peek2(p);
         size_t j = (size_t)(n1 - p->t) + 1;
         bool empty = n1 && j < p->n && p->t[j].type == KS_SQLI_T_RPAREN;
         p->score += empty ? W_FUNC_ATTACK : W_FUNC_KNOWN;
-    } else if (sqli_func_dangerous(w, t->len))
+    } else if (t->flags & KS_SQLI_TF_DANGEROUS_FUNC)
         p->score += W_FUNC_ATTACK;
     else if (t->flags & KS_SQLI_TF_KNOWN_FUNC)
         p->score += W_FUNC_KNOWN;

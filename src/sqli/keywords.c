@@ -579,6 +579,7 @@ static const char *const info_table[] = {
 
 struct slot {
     const char *name; /* upper case; NULL = empty */
+    uint64_t k1, k2;  /* the first and the last 8 bytes as upper8() reads them */
     uint8_t len;
     uint8_t flags;
     int16_t kw; /* index in kw_table, -1 if not a keyword */
@@ -592,16 +593,32 @@ static uint64_t flt[27][27];
 static pthread_once_t htab_once = PTHREAD_ONCE_INIT;
 static int htab_ready;
 
-static uint32_t hash_word(const uint8_t *w, size_t len)
+/* n <= 8 bytes of w as one number with 'a'..'z' upper-cased (and nothing else changed), the
+ * missing bytes zero: a word of up to 16 bytes is then compared with two integer compares.
+ * SWAR: a byte b < 0x80 is a lower-case letter when b | 0x80 minus 'a' keeps its top bit and
+ * minus '{' loses it. */
+static inline uint64_t upper8(const uint8_t *w, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = w[i];
-        if (c >= 'a' && c <= 'z')
-            c -= 32;
-        h = (h ^ c) * 16777619u;
-    }
-    return h;
+    const uint64_t hi = 0x8080808080808080ull;
+    uint64_t x = 0;
+    if (n == 8)
+        memcpy(&x, w, 8);
+    else
+        for (size_t i = 0; i < n; i++)
+            x |= (uint64_t)w[i] << (8 * i);
+    uint64_t a = x | hi;
+    uint64_t lower = (a - 0x6161616161616161ull) & ~(a - 0x7b7b7b7b7b7b7b7bull) & ~x & hi;
+    return x - (lower >> 2);
+}
+
+static inline uint32_t keys(const uint8_t *w, size_t len, uint64_t *k1, uint64_t *k2)
+{
+    *k1 = upper8(w, len < 8 ? len : 8);
+    *k2 = len > 8 ? upper8(w + len - 8, 8) : 0;
+    uint64_t h = (*k1 * 0x9e3779b97f4a7c15ull) ^ (*k2 * 0xc2b2ae3d27d4eb4full) ^ len;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h >> 32);
 }
 
 static unsigned letter(uint8_t c)
@@ -615,11 +632,14 @@ static struct slot *slot_for(const char *name)
     size_t len = strlen(name);
     if (len < 64)
         flt[letter((uint8_t)name[0])][letter((uint8_t)name[len - 1])] |= 1ull << len;
-    uint32_t i = hash_word((const uint8_t *)name, len) & (HSIZE - 1);
+    uint64_t k1, k2;
+    uint32_t i = keys((const uint8_t *)name, len, &k1, &k2) & (HSIZE - 1);
     while (htab[i].name && strcmp(htab[i].name, name) != 0)
         i = (i + 1) & (HSIZE - 1);
     if (!htab[i].name) {
         htab[i].name = name;
+        htab[i].k1 = k1;
+        htab[i].k2 = k2;
         htab[i].len = (uint8_t)len;
         htab[i].kw = -1;
     }
@@ -647,28 +667,34 @@ static const struct slot *lookup(const uint8_t *w, size_t len)
         pthread_once(&htab_once, htab_build);
     if (!((flt[letter(w[0])][letter(w[len - 1])] >> len) & 1))
         return NULL;
-    uint32_t i = hash_word(w, len) & (HSIZE - 1);
+    uint64_t k1, k2;
+    uint32_t i = keys(w, len, &k1, &k2) & (HSIZE - 1);
     for (; htab[i].name; i = (i + 1) & (HSIZE - 1)) {
-        if (htab[i].len != len)
+        const struct slot *sl = &htab[i];
+        if (sl->len != len || sl->k1 != k1 || sl->k2 != k2)
             continue;
-        size_t k = 0;
-        for (; k < len; k++) {
+        /* the first and last 8 bytes agree; longer words compare their middle */
+        size_t k = 8;
+        for (; k + 8 < len; k++) {
             uint8_t c = w[k];
             if (c >= 'a' && c <= 'z')
                 c -= 32;
-            if (c != (uint8_t)htab[i].name[k])
+            if (c != (uint8_t)sl->name[k])
                 break;
         }
-        if (k == len)
-            return &htab[i];
+        if (k + 8 >= len)
+            return sl;
     }
     return NULL;
 }
 
-const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, bool *known_func)
+const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, uint16_t *func_flags)
 {
     const struct slot *sl = lookup(w, len);
-    *known_func = sl && (sl->flags & WF_FUNC);
+    uint8_t f = sl ? sl->flags : 0;
+    *func_flags = (uint16_t)((f & WF_FUNC ? KS_SQLI_TF_KNOWN_FUNC : 0) |
+                             (f & WF_DANGEROUS ? KS_SQLI_TF_DANGEROUS_FUNC : 0) |
+                             (f & WF_INFO ? KS_SQLI_TF_INFO_FUNC : 0));
     return sl && sl->kw >= 0 ? &kw_table[sl->kw] : NULL;
 }
 

@@ -167,7 +167,7 @@ struct sqli_kw {
 /* Looks a word up (any case, len < 32) in the sorted keyword table; NULL if absent. */
 const struct sqli_kw *sqli_kw_find(const uint8_t *w, size_t len);
 /* Both lookups at once: the keyword (or NULL) and whether the word names a SQL function. */
-const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, bool *known_func);
+const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, uint16_t *func_flags);
 /* Whether a word (any case) is in the sorted table of SQL function names. */
 bool sqli_func_known(const uint8_t *w, size_t len);
 /* Whether a known function is one attackers use for timing, error or file/system access. */

@@ -219,16 +219,15 @@ static bool word(struct tz *z)
     while (j < len && (cls[s[j]] & C_SPACE))
         j++;
     bool call = j < len && s[j] == '(';
-    bool known = false;
-    const struct sqli_kw *k = sqli_word(s + start, e - start, &known);
+    uint16_t ff = 0;
+    const struct sqli_kw *k = sqli_word(s + start, e - start, &ff);
     /* LEFT( TEXT( INT( are calls; WHEN( EXISTS( IN( keep their grammatical role */
     bool fn =
         call && k && ((k->flags & SQLI_KWF_FUNC) || (k->cls == KS_SQLI_KW_OTHER && k->id == KW_X));
     if (k && !fn)
         return emit(z, KS_SQLI_T_KEYWORD, k->cls, 0, start, e, k->id);
     if (call) {
-        uint16_t f = known ? KS_SQLI_TF_KNOWN_FUNC : 0;
-        return emit(z, KS_SQLI_T_FUNCTION, 0, f, start, e, k ? k->id : 0);
+        return emit(z, KS_SQLI_T_FUNCTION, 0, ff, start, e, k ? k->id : 0);
     }
     return emit(z, KS_SQLI_T_IDENT, 0, 0, start, e, 0);
 }

@@ -115,6 +115,9 @@ static const struct ks_store_column mail_attachments_cols[] = {
     {"magic", KS_TYPE_TEXT, 0, 5},   {"sha256", KS_TYPE_TEXT, 0, 5},
     {"md5", KS_TYPE_TEXT, 0, 5},     {"size", KS_TYPE_I64, 0, 5},
     {"flags", KS_TYPE_I64, 0, 5},    {"members", KS_TYPE_TEXT, 0, 5},
+    /* v10: the antivirus verdict (ClamAV signature name, "clean"; NULL: not scanned) and the
+     * class for the spam-to-malware shares (malware, undetected, suspicious, other) */
+    {"av", KS_TYPE_TEXT, KS_COL_NULLABLE, 10}, {"category", KS_TYPE_TEXT, KS_COL_NULLABLE, 10},
 };
 
 /* ddos_attacks: one row per attack; `attack` numbers it within its input, and ddos_timeline
@@ -194,9 +197,137 @@ static const struct ks_store_column sqli_detections_cols[] = {
     {"span_end", KS_TYPE_I64, 0, 8},    {"status", KS_TYPE_I64, 0, 8},
 };
 
+/* v12: traffic anomalies (src/anomaly/README.md): one alert per drop or spike of a series
+ * against its seasonal baseline; ts/end_ts = first and last anomalous bucket; observed and
+ * expected are sums over the alert's buckets; rel_change NULL when the baseline is 0. */
+static const struct ks_store_column anomalies_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 12},          {"end_ts", KS_TYPE_TIME, 0, 12},
+    {"sensor", KS_TYPE_TEXT, 0, 12},      {"metric", KS_TYPE_TEXT, 0, 12},
+    {"key", KS_TYPE_TEXT, 0, 12},         {"direction", KS_TYPE_TEXT, 0, 12},
+    {"duration_s", KS_TYPE_F64, 0, 12},   {"points", KS_TYPE_I64, 0, 12},
+    {"observed", KS_TYPE_F64, 0, 12},     {"expected", KS_TYPE_F64, 0, 12},
+    {"abs_change", KS_TYPE_F64, 0, 12},   {"rel_change", KS_TYPE_F64, KS_COL_NULLABLE, 12},
+    {"peak_ts", KS_TYPE_TIME, 0, 12},     {"peak_value", KS_TYPE_F64, 0, 12},
+    {"peak_expected", KS_TYPE_F64, 0, 12}, {"score", KS_TYPE_F64, 0, 12},
+    {"method", KS_TYPE_TEXT, 0, 12},      {"open", KS_TYPE_I64, 0, 12},
+};
+
+/* v12: BGP alerts (src/bgp/README.md): one row per alert, written when it clears or when the
+ * input ends (open = 1). type = origin, subprefix, more_specific or moas; expected_prefix and
+ * expected_origins (space-separated ASNs) are what the announcement was checked against. */
+static const struct ks_store_column bgp_alerts_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 12},
+    {"type", KS_TYPE_TEXT, 0, 12},
+    {"prefix", KS_TYPE_ADDR, 0, 12},
+    {"prefix_len", KS_TYPE_I64, 0, 12},
+    {"origin_as", KS_TYPE_I64, 0, 12},
+    {"expected_prefix", KS_TYPE_TEXT, 0, 12},
+    {"expected_origins", KS_TYPE_TEXT, 0, 12},
+    {"max_peers", KS_TYPE_I64, 0, 12},
+    {"first_seen", KS_TYPE_TIME, 0, 12},
+    {"last_seen", KS_TYPE_TIME, 0, 12},
+    {"cleared", KS_TYPE_TIME, KS_COL_NULLABLE, 12},
+    {"peer", KS_TYPE_ADDR, 0, 12},
+    {"peer_as", KS_TYPE_I64, 0, 12},
+    {"open", KS_TYPE_I64, 0, 12},
+};
+
+/* v10: the crawler (src/crawl/README.md): one row per fetch. chain numbers the chains of the
+ * input; root = the chain's first URL (as found in the mail); parent = the page or redirect
+ * that led here ('' for the root); link = how (root, http-redirect, refresh, frame, script,
+ * js-redirect, download-link); kind = page, redirect, download, executable or error; address
+ * = the address actually connected to (NULL when none); error = '' or why it failed. */
+static const struct ks_store_column crawl_fetches_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 10},          {"chain", KS_TYPE_I64, 0, 10},
+    {"root", KS_TYPE_TEXT, 0, 10},        {"url", KS_TYPE_TEXT, 0, 10},
+    {"parent", KS_TYPE_TEXT, 0, 10},      {"link", KS_TYPE_TEXT, 0, 10},
+    {"depth", KS_TYPE_I64, 0, 10},        {"message_id", KS_TYPE_TEXT, 0, 10},
+    {"status", KS_TYPE_I64, 0, 10},       {"address", KS_TYPE_ADDR, KS_COL_NULLABLE, 10},
+    {"content_type", KS_TYPE_TEXT, 0, 10}, {"size", KS_TYPE_I64, 0, 10},
+    {"sha256", KS_TYPE_TEXT, 0, 10},      {"kind", KS_TYPE_TEXT, 0, 10},
+    {"error", KS_TYPE_TEXT, 0, 10},       {"ms", KS_TYPE_I64, 0, 10},
+};
+
+/* v11: DNS (src/dns/README.md). dns_resolver_audits: one querier of a capture (ts/end_ts =
+ * its first and last query; role 'resolver' or 'stub'; *_sd population standard deviations,
+ * *_bits = log2(sd * sqrt 12), *_bias = max per-bit bias; grades GREAT/GOOD/POOR, NULL when
+ * not graded). dns_poisoning_alerts: one episode of unmatched responses for a zone (sources,
+ * resolvers and forged are JSON arrays). */
+static const struct ks_store_column dns_resolver_audits_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 11},           {"end_ts", KS_TYPE_TIME, 0, 11},
+    {"resolver", KS_TYPE_ADDR, 0, 11},     {"role", KS_TYPE_TEXT, 0, 11},
+    {"queries", KS_TYPE_I64, 0, 11},       {"upstream", KS_TYPE_I64, 0, 11},
+    {"recursive", KS_TYPE_I64, 0, 11},     {"servers", KS_TYPE_I64, 0, 11},
+    {"port_distinct", KS_TYPE_I64, 0, 11}, {"port_sd", KS_TYPE_F64, 0, 11},
+    {"port_bits", KS_TYPE_F64, 0, 11},     {"port_bias", KS_TYPE_F64, 0, 11},
+    {"port_grade", KS_TYPE_TEXT, KS_COL_NULLABLE, 11},
+    {"txid_distinct", KS_TYPE_I64, 0, 11}, {"txid_sd", KS_TYPE_F64, 0, 11},
+    {"txid_bits", KS_TYPE_F64, 0, 11},     {"txid_bias", KS_TYPE_F64, 0, 11},
+    {"txid_grade", KS_TYPE_TEXT, KS_COL_NULLABLE, 11},
+    {"case_0x20", KS_TYPE_TEXT, 0, 11},    {"upper_ratio", KS_TYPE_F64, 0, 11},
+    {"grade", KS_TYPE_TEXT, KS_COL_NULLABLE, 11},
+    {"note", KS_TYPE_TEXT, KS_COL_NULLABLE, 11},
+};
+
+static const struct ks_store_column dns_poisoning_alerts_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 11},           {"end_ts", KS_TYPE_TIME, 0, 11},
+    {"zone", KS_TYPE_TEXT, 0, 11},         {"kind", KS_TYPE_TEXT, 0, 11},
+    {"responses", KS_TYPE_I64, 0, 11},     {"peak_pps", KS_TYPE_I64, 0, 11},
+    {"rate_pps", KS_TYPE_F64, 0, 11},      {"names", KS_TYPE_I64, 0, 11},
+    {"txids", KS_TYPE_I64, 0, 11},         {"sources", KS_TYPE_TEXT, 0, 11},
+    {"resolvers", KS_TYPE_TEXT, 0, 11},    {"forged", KS_TYPE_TEXT, 0, 11},
+    {"matched", KS_TYPE_I64, 0, 11},       {"possible_success", KS_TYPE_I64, 0, 11},
+    {"open", KS_TYPE_I64, 0, 11},
+};
+
+/* v13: rollups (docs/store.md "Rollups"). The store aggregates the rows of the large raw
+ * tables while they are ingested (src/store/store.c) into per-minute, per-hour and per-day
+ * buckets, as rows of the same input, so that a quarter's report reads thousands of rows
+ * instead of millions. ts = the bucket's start (UTC); src = the rollup's name (the raw
+ * table, or table:aspect); sensor, k1, k2 = its key columns as text ('' when none);
+ * n = raw rows; v = the sum of its measure column (0 when none). */
+static const struct ks_store_column rollup_cols[] = {
+    {"ts", KS_TYPE_TIME, 0, 13}, {"src", KS_TYPE_TEXT, 0, 13}, {"sensor", KS_TYPE_TEXT, 0, 13},
+    {"k1", KS_TYPE_TEXT, 0, 13}, {"k2", KS_TYPE_TEXT, 0, 13},  {"n", KS_TYPE_I64, 0, 13},
+    {"v", KS_TYPE_F64, 0, 13},
+};
+
+/* What is rolled up: name, raw table, rollup table, bucket, and the raw columns that give ts,
+ * sensor, k1, k2 and the measure (NULL: none). */
+#define MIN_US 60000000LL
+#define HOUR_US 3600000000LL
+#define DAY_US 86400000000LL
+static const struct ks_store_rollup rollups[] = {
+    {"series", KS_TBL_SERIES, KS_TBL_ROLLUP_1D, DAY_US, "ts", "sensor", "metric", "key", "value"},
+    {"honeypot_sessions", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1M, MIN_US, "ts", "sensor",
+     "port", "proto", "bytes"},
+    {"honeypot_sessions", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", "sensor",
+     "port", "proto", "bytes"},
+    {"sqli_detections", KS_TBL_SQLI_DETECTIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL,
+     "signature", NULL, NULL},
+    {"sqli_detections:source", KS_TBL_SQLI_DETECTIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL,
+     "source", NULL, NULL},
+    {"mail_messages", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL, "verdict",
+     "country", NULL},
+    {"mail_messages:spf", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL, "spf",
+     NULL, NULL},
+    {"spf_results", KS_TBL_SPF_RESULTS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL, "identity",
+     "result", NULL},
+};
+
 #define COLS(a) a, (unsigned)(sizeof a / sizeof a[0])
 
 static const struct ks_store_table tables[KS_TBL_COUNT] = {
+    [KS_TBL_ROLLUP_1M] = {"rollup_1m", COLS(rollup_cols), 0, 13,
+                          "rollups per minute: honeypot sessions by sensor, port, protocol"},
+    [KS_TBL_ROLLUP_1H] = {"rollup_1h", COLS(rollup_cols), 0, 13,
+                          "rollups per hour: honeypot, SQLi, mail, SPF (the report reads these)"},
+    [KS_TBL_ROLLUP_1D] = {"rollup_1d", COLS(rollup_cols), 0, 13,
+                          "rollups per day (UTC): series by sensor, metric, key"},
+    [KS_TBL_DNS_RESOLVER_AUDITS] = {"dns_resolver_audits", COLS(dns_resolver_audits_cols), 0, 11,
+                                    "DNS queriers: port/TXID randomness, 0x20, porttest grade"},
+    [KS_TBL_DNS_POISONING_ALERTS] = {"dns_poisoning_alerts", COLS(dns_poisoning_alerts_cols), 0,
+                                     11, "spoofed DNS responses: zone, rate, sources, forged records"},
     [KS_TBL_INPUTS] = {"inputs", COLS(inputs_cols), KS_TABLE_SYSTEM, 1,
                        "every ingested input, by SHA-256 and size"},
     [KS_TBL_SERIES] = {"series", COLS(series_cols), 0, 1,
@@ -233,9 +364,24 @@ static const struct ks_store_table tables[KS_TBL_COUNT] = {
                                 "darknet: sources by country, AS; top talkers and victims"},
     [KS_TBL_SQLI_DETECTIONS] = {"sqli_detections", COLS(sqli_detections_cols), 0, 8,
                                 "SQL-injection detections: ts, source, host, field, signature"},
+    [KS_TBL_ANOMALIES] = {"anomalies", COLS(anomalies_cols), 0, 12,
+                          "traffic anomalies: drops and spikes against a seasonal baseline"},
+    [KS_TBL_BGP_ALERTS] = {"bgp_alerts", COLS(bgp_alerts_cols), 0, 12,
+                           "BGP alerts: origin/sub-prefix hijacks, more-specifics, MOAS"},
+    [KS_TBL_CRAWL_FETCHES] = {"crawl_fetches", COLS(crawl_fetches_cols), 0, 10,
+                              "crawler fetches: chain, url, parent, status, address, sha256, kind"},
 };
 
 static const struct ks_store_index indexes[] = {
+    {KS_TBL_ROLLUP_1M, "rollup_1m_input", "input_id", 13},
+    {KS_TBL_ROLLUP_1M, "rollup_1m_ts", "src, ts", 13},
+    {KS_TBL_ROLLUP_1H, "rollup_1h_input", "input_id", 13},
+    {KS_TBL_ROLLUP_1H, "rollup_1h_ts", "src, ts", 13},
+    {KS_TBL_ROLLUP_1D, "rollup_1d_input", "input_id", 13},
+    {KS_TBL_ROLLUP_1D, "rollup_1d_ts", "src, ts", 13},
+    {KS_TBL_DNS_RESOLVER_AUDITS, "dns_resolver_audits_input", "input_id", 11},
+    {KS_TBL_DNS_POISONING_ALERTS, "dns_poisoning_alerts_input", "input_id", 11},
+    {KS_TBL_DNS_POISONING_ALERTS, "dns_poisoning_alerts_ts", "ts", 11},
     {KS_TBL_INPUTS, "inputs_identity", "sha256, size", 1},
     {KS_TBL_SERIES, "series_input", "input_id", 1},
     {KS_TBL_SAMPLE_EVENTS, "sample_events_input", "input_id", 2},
@@ -270,6 +416,11 @@ static const struct ks_store_index indexes[] = {
     {KS_TBL_MAIL_URLS, "mail_urls_message", "message_id, ts", 9},
     {KS_TBL_MAIL_ATTACHMENTS, "mail_attachments_message", "message_id, ts", 9},
     {KS_TBL_SAMPLE_EVENTS, "sample_events_via", "via, name", 9},
+    {KS_TBL_ANOMALIES, "anomalies_input", "input_id", 12},
+    {KS_TBL_ANOMALIES, "anomalies_ts", "ts", 12},
+    {KS_TBL_BGP_ALERTS, "bgp_alerts_ts", "ts", 12},
+    {KS_TBL_CRAWL_FETCHES, "crawl_fetches_input", "input_id", 10},
+    {KS_TBL_CRAWL_FETCHES, "crawl_fetches_root", "root", 10},
 };
 
 static const struct ks_store_version versions[] = {
@@ -282,7 +433,7 @@ static const struct ks_store_version versions[] = {
     {7, "darknet cells, days and source distributions", NULL},
     {8, "SQL-injection detections", NULL},
     {9, "indexes for the report's per-message and per-URL lookups", NULL},
-    {10, "crawler: fetches of spam URLs and their chains", NULL},
+    {10, "crawler fetches; antivirus verdict and category of mail attachments", NULL},
     {11, "DNS: resolver audits and poisoning alerts", NULL},
     {12, "BGP alerts and traffic anomalies", NULL},
     {13, "rollups per minute/hour/day for the report", NULL},
@@ -319,4 +470,10 @@ const struct ks_store_version *store_schema_versions(size_t *n)
 {
     *n = sizeof versions / sizeof versions[0];
     return versions;
+}
+
+const struct ks_store_rollup *store_schema_rollups(size_t *n)
+{
+    *n = sizeof rollups / sizeof rollups[0];
+    return rollups;
 }

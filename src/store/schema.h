@@ -24,6 +24,16 @@ struct ks_store_version {
     const char *sqlite_sql;
 };
 
+/* A rollup (v13): rows of table `src` aggregated into `dst` (a rollup_* table) per bucket of
+ * `bucket_us` by the key columns; NULL column names give '' (keys) or 0 (measure). */
+struct ks_store_rollup {
+    const char *name; /* the `src` column of its rows */
+    int src, dst;     /* enum ks_store_table_id */
+    int64_t bucket_us;
+    const char *ts, *sensor, *k1, *k2, *measure;
+};
+
+const struct ks_store_rollup *store_schema_rollups(size_t *n);
 const struct ks_store_index *store_schema_indexes(size_t *n);
 const struct ks_store_version *store_schema_versions(size_t *n);
 

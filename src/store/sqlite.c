@@ -226,6 +226,46 @@ static void col_def(struct sbuf *b, const struct ks_store_column *c)
                (c->flags & KS_COL_NULLABLE) ? "" : " NOT NULL");
 }
 
+/* A rollup table created by version v over a raw table that existed before: its rows are
+ * computed from the raw rows already stored (per input, as the ingest would have), so that
+ * readers find rollups for every input. Keys are the columns' text as the ingest makes it
+ * (integers in decimal; the measure summed as REAL). */
+static int backfill_rollups(struct ks_store *s, int v)
+{
+    size_t n;
+    const struct ks_store_rollup *r = store_schema_rollups(&n);
+    for (size_t i = 0; i < n; i++) {
+        const struct ks_store_table *src = ks_store_table(r[i].src);
+        const struct ks_store_table *dst = ks_store_table(r[i].dst);
+        if (dst->since != v || src->since >= v)
+            continue;
+        struct sbuf b = {.n = 0};
+        char bucket[32];
+        snprintf(bucket, sizeof bucket, "%" PRId64, r[i].bucket_us);
+        sb_add(&b,
+               "INSERT INTO %s (input_id, ts, src, sensor, k1, k2, n, v) SELECT input_id, "
+               "%s - ((%s %% %s) + %s) %% %s, '%s', ",
+               dst->name, r[i].ts, r[i].ts, bucket, bucket, bucket, r[i].name);
+        const char *keys[3] = {r[i].sensor, r[i].k1, r[i].k2};
+        for (int k = 0; k < 3; k++)
+            if (keys[k])
+                sb_add(&b, "coalesce(CAST(%s AS TEXT), ''), ", keys[k]);
+            else
+                sb_add(&b, "'', ");
+        if (r[i].measure)
+            sb_add(&b, "count(*), total(%s) ", r[i].measure);
+        else
+            sb_add(&b, "count(*), 0.0 ");
+        sb_add(&b, "FROM %s GROUP BY 1, 2, 4, 5, 6", src->name);
+        if (b.over)
+            return store_fail(s, KS_ESTORE, "rollup %s too long", r[i].name);
+        int rc = exec(s, b.b, "computing the rollups of stored rows");
+        if (rc != KS_OK)
+            return rc;
+    }
+    return KS_OK;
+}
+
 /* The statements that take the schema from version v-1 to v. */
 static int migrate_step(struct ks_store *s, const struct ks_store_version *ver)
 {
@@ -286,7 +326,7 @@ static int migrate_step(struct ks_store *s, const struct ks_store_version *ver)
     }
     if (ver->sqlite_sql && (rc = exec(s, ver->sqlite_sql, "migrating the schema")) != KS_OK)
         return rc;
-    return KS_OK;
+    return backfill_rollups(s, v);
 }
 
 /* Reads the schema version: 0 for an empty database, -1 for a foreign one (tables but no

@@ -1,5 +1,6 @@
 /* The backend-neutral layer of the store: opening by spec, the ingest protocol (row checks,
  * batching by rows and time) and the error messages. */
+#include "clickhouse_int.h"
 #include "store_int.h"
 
 #include <inttypes.h>
@@ -8,6 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The rollups of one ingest: a bounded hash table of (rollup, bucket, keys) -> (n, v), flushed
+ * as rows of the rollup tables into the open batch when it fills and when the input ends, so
+ * that rollup rows commit (and count) with the raw rows of the same input. */
+#define RU_CAP 131072u      /* entries (a power of two) */
+#define RU_ARENA (8u << 20) /* bytes of key text */
+#define RU_KEY_MAX 1024u    /* a longer key text is cut */
+#define RU_MAX_SPECS 16
+
+struct ru_entry {
+    uint64_t hash;
+    int64_t ts, n;
+    double v;
+    uint32_t off[3];
+    uint16_t len[3];
+    uint8_t spec;
+    bool used;
+};
+
+struct rollup_acc {
+    struct ru_entry *e; /* RU_CAP entries, allocated on the first row that rolls up */
+    char *arena;
+    size_t used, arena_n;
+    size_t nspecs;
+    const struct ks_store_rollup *specs;
+    int col[RU_MAX_SPECS][5]; /* ts, sensor, k1, k2, measure: column index or -1 */
+};
 
 struct ks_ingest {
     struct ks_store *s;
@@ -25,7 +53,11 @@ struct ks_ingest {
     int64_t batch_start_us;
     struct ks_store_value vals[KS_STORE_MAX_COLS];
     char addr[KS_STORE_MAX_COLS][48]; /* text of KS_TYPE_ADDR values */
+    struct rollup_acc ru;
 };
+
+static void ru_init(struct rollup_acc *r);
+static void ru_free(struct rollup_acc *r);
 
 /* The message of the last failed ks_store_open of this thread (no handle to hold it). */
 static _Thread_local char open_err[1024];
@@ -72,13 +104,6 @@ int ks_store_open(const char *spec, const struct ks_store_config *cfg, struct ks
         snprintf(open_err, sizeof open_err, "no database path given");
         return KS_EINVAL;
     }
-    if (strncmp(spec, "clickhouse://", 13) == 0 || strncmp(spec, "clickhouse:", 11) == 0) {
-        snprintf(open_err, sizeof open_err,
-                 "%s: the ClickHouse backend is not built into this kansoku yet: use a "
-                 "SQLite file path",
-                 spec);
-        return KS_EUNSUPP;
-    }
     s = calloc(1, sizeof *s);
     if (!s || !(s->spec = strdup(spec))) {
         free(s);
@@ -91,7 +116,8 @@ int ks_store_open(const char *spec, const struct ks_store_config *cfg, struct ks
         ks_store_config_default(&s->cfg);
     if (s->cfg.batch_rows == 0)
         s->cfg.batch_rows = 50000;
-    s->be = &store_sqlite_backend;
+    s->be =
+        strncmp(spec, "clickhouse:", 11) == 0 ? &store_clickhouse_backend : &store_sqlite_backend;
     rc = s->be->open(s, spec);
     if (rc == KS_OK && !s->cfg.readonly) {
         /* Opportunistic: a busy or full database must still open for reading; the leftovers
@@ -122,6 +148,7 @@ void ks_store_close(struct ks_store *s)
         /* As after a crash: the input stays partial; its mark is dropped with the backend. */
         s->active = NULL;
         s->active_input = 0;
+        ru_free(&ing->ru);
         free(ing);
     }
     if (s->impl)
@@ -138,6 +165,11 @@ const char *ks_store_errmsg(const struct ks_store *s)
 const char *ks_store_spec(const struct ks_store *s)
 {
     return s->spec;
+}
+
+const char *ks_store_backend(const struct ks_store *s)
+{
+    return s->be->name;
 }
 
 void ks_store_versions(const struct ks_store *s, int *before_open, int *now)
@@ -182,6 +214,7 @@ int ks_store_input_begin(struct ks_store *s, const struct ks_store_input *in, un
         return store_fail(s, KS_ENOMEM, "out of memory");
     ing->s = s;
     ing->table = -1;
+    ru_init(&ing->ru);
     int rc = s->be->input_begin(s, in, flags, &ing->input_id, &ing->replace_id);
     if (rc != KS_OK) {
         free(ing);
@@ -297,6 +330,188 @@ void ks_store_put_null(struct ks_ingest *ing)
         v->v.u64 = 0;
 }
 
+/* --- rollups ------------------------------------------------------------------------------ */
+
+static int col_index(const struct ks_store_table *t, const char *name)
+{
+    if (!name)
+        return -1;
+    for (unsigned i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void ru_init(struct rollup_acc *r)
+{
+    r->specs = store_schema_rollups(&r->nspecs);
+    if (r->nspecs > RU_MAX_SPECS)
+        r->nspecs = RU_MAX_SPECS;
+    for (size_t i = 0; i < r->nspecs; i++) {
+        const struct ks_store_table *t = ks_store_table(r->specs[i].src);
+        r->col[i][0] = col_index(t, r->specs[i].ts);
+        r->col[i][1] = col_index(t, r->specs[i].sensor);
+        r->col[i][2] = col_index(t, r->specs[i].k1);
+        r->col[i][3] = col_index(t, r->specs[i].k2);
+        r->col[i][4] = col_index(t, r->specs[i].measure);
+    }
+}
+
+static void ru_free(struct rollup_acc *r)
+{
+    free(r->e);
+    free(r->arena);
+    r->e = NULL;
+    r->arena = NULL;
+}
+
+/* The text of a key value (into tmp when it has to be formatted). */
+static void key_text(const struct ks_store_value *v, char *tmp, size_t size, const char **p,
+                     size_t *len)
+{
+    switch (v->type) {
+    case KS_TYPE_TEXT:
+    case KS_TYPE_ADDR:
+    case KS_TYPE_BLOB:
+        *p = v->v.bytes.ptr;
+        *len = v->v.bytes.len < RU_KEY_MAX ? v->v.bytes.len : RU_KEY_MAX;
+        return;
+    case KS_TYPE_F64:
+        *len = (size_t)snprintf(tmp, size, "%.17g", v->v.f64);
+        break;
+    case KS_TYPE_U64:
+        *len = (size_t)snprintf(tmp, size, "%" PRIu64, v->v.u64);
+        break;
+    case KS_TYPE_NULL:
+        *len = 0;
+        break;
+    default:
+        *len = (size_t)snprintf(tmp, size, "%" PRId64, v->v.i64);
+    }
+    *p = tmp;
+}
+
+/* Writes every entry as a row of its rollup table into the open batch, and empties the table. */
+static int ru_flush(struct ks_ingest *ing)
+{
+    struct rollup_acc *r = &ing->ru;
+    struct ks_store *s = ing->s;
+    if (!r->e || r->used == 0)
+        return KS_OK;
+    for (size_t i = 0; i < RU_CAP; i++) {
+        struct ru_entry *e = &r->e[i];
+        if (!e->used)
+            continue;
+        const struct ks_store_rollup *sp = &r->specs[e->spec];
+        struct ks_store_value v[7] = {{.type = KS_TYPE_TIME}, {.type = KS_TYPE_TEXT},
+                                      {.type = KS_TYPE_TEXT}, {.type = KS_TYPE_TEXT},
+                                      {.type = KS_TYPE_TEXT}, {.type = KS_TYPE_I64},
+                                      {.type = KS_TYPE_F64}};
+        v[0].v.i64 = e->ts;
+        v[1].v.bytes.ptr = sp->name;
+        v[1].v.bytes.len = strlen(sp->name);
+        for (int k = 0; k < 3; k++) {
+            v[2 + k].v.bytes.ptr = r->arena + e->off[k];
+            v[2 + k].v.bytes.len = e->len[k];
+        }
+        v[5].v.i64 = e->n;
+        v[6].v.f64 = e->v;
+        int rc = s->be->row(s, ing->input_id, sp->dst, v);
+        if (rc != KS_OK)
+            return rc;
+    }
+    memset(r->e, 0, RU_CAP * sizeof *r->e);
+    r->used = 0;
+    r->arena_n = 0;
+    return KS_OK;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Adds the row just written (ing->vals of table) to the rollups that read that table. */
+static int ru_add(struct ks_ingest *ing, int table)
+{
+    struct rollup_acc *r = &ing->ru;
+    for (size_t i = 0; i < r->nspecs; i++) {
+        const struct ks_store_rollup *sp = &r->specs[i];
+        if (sp->src != table || r->col[i][0] < 0)
+            continue;
+        if (!r->e) {
+            r->e = calloc(RU_CAP, sizeof *r->e);
+            r->arena = malloc(RU_ARENA);
+            if (!r->e || !r->arena) {
+                ru_free(r);
+                return store_fail(ing->s, KS_ENOMEM, "out of memory for the rollups");
+            }
+        }
+        const struct ks_store_value *tv = &ing->vals[r->col[i][0]];
+        int64_t ts = floor_div(tv->v.i64, sp->bucket_us) * sp->bucket_us;
+        char tmp[3][32];
+        const char *kp[3];
+        size_t kl[3];
+        uint64_t h = ks_hash_u64((uint64_t)ts, i);
+        for (int k = 0; k < 3; k++) {
+            int c = r->col[i][1 + k];
+            if (c < 0) {
+                kp[k] = "";
+                kl[k] = 0;
+            } else {
+                key_text(&ing->vals[c], tmp[k], sizeof tmp[k], &kp[k], &kl[k]);
+            }
+            h = ks_hash_bytes(kp[k], kl[k], h + (uint64_t)k);
+        }
+        double m = 0;
+        if (r->col[i][4] >= 0) {
+            const struct ks_store_value *mv = &ing->vals[r->col[i][4]];
+            m = mv->type == KS_TYPE_F64    ? mv->v.f64
+                : mv->type == KS_TYPE_NULL ? 0
+                                           : (double)mv->v.i64;
+        }
+        size_t j = (size_t)h & (RU_CAP - 1);
+        struct ru_entry *e;
+        for (;;) {
+            e = &r->e[j];
+            if (!e->used)
+                break;
+            if (e->hash == h && e->spec == i && e->ts == ts && e->len[0] == kl[0] &&
+                e->len[1] == kl[1] && e->len[2] == kl[2] &&
+                memcmp(r->arena + e->off[0], kp[0], kl[0]) == 0 &&
+                memcmp(r->arena + e->off[1], kp[1], kl[1]) == 0 &&
+                memcmp(r->arena + e->off[2], kp[2], kl[2]) == 0)
+                break;
+            j = (j + 1) & (RU_CAP - 1);
+        }
+        if (!e->used) {
+            /* Full (3/4, to keep probes short) or out of key space: flush, then start over. */
+            if (r->used >= RU_CAP / 4 * 3 || r->arena_n + kl[0] + kl[1] + kl[2] > RU_ARENA) {
+                int rc = ru_flush(ing);
+                if (rc != KS_OK)
+                    return rc;
+                i--; /* this rollup again, into the empty table */
+                continue;
+            }
+            e->used = true;
+            e->hash = h;
+            e->spec = (uint8_t)i;
+            e->ts = ts;
+            for (int k = 0; k < 3; k++) {
+                e->off[k] = (uint32_t)r->arena_n;
+                e->len[k] = (uint16_t)kl[k];
+                memcpy(r->arena + r->arena_n, kp[k], kl[k]);
+                r->arena_n += kl[k];
+            }
+            r->used++;
+        }
+        e->n++;
+        e->v += m;
+    }
+    return KS_OK;
+}
+
 /* Commits the open batch; the error (if any) becomes sticky. */
 static int commit_batch(struct ks_ingest *ing, bool complete)
 {
@@ -310,6 +525,8 @@ static int commit_batch(struct ks_ingest *ing, bool complete)
     }
     if (!ing->in_txn)
         return KS_OK;
+    if (complete && (rc = ru_flush(ing)) != KS_OK)
+        return ing->err = rc;
     rc = s->be->txn_commit(s, ing->input_id, ing->rows, complete, ing->replace_id);
     ing->in_txn = false;
     if (rc != KS_OK)
@@ -342,14 +559,18 @@ int ks_store_row_end(struct ks_ingest *ing)
         ing->batch_start_us = mono_us();
     }
     rc = s->be->row(s, ing->input_id, table, ing->vals);
+    if (rc == KS_OK)
+        rc = ru_add(ing, table);
     if (rc != KS_OK)
         return ing->err = rc;
     ing->rows++;
     ing->batch_rows++;
-    /* The clock is read every 1024 rows: cheap, and a batch overshoots its time by little. */
+    /* The clock (and the backend's buffer) is read every 1024 rows: cheap, and a batch
+     * overshoots its time by little. */
     if (ing->batch_rows >= s->cfg.batch_rows ||
-        ((ing->batch_rows & 1023) == 0 && s->cfg.batch_ms &&
-         mono_us() - ing->batch_start_us >= (int64_t)s->cfg.batch_ms * 1000))
+        ((ing->batch_rows & 1023) == 0 &&
+         ((s->cfg.batch_ms && mono_us() - ing->batch_start_us >= (int64_t)s->cfg.batch_ms * 1000) ||
+          (s->be->batch_full && s->be->batch_full(s)))))
         return commit_batch(ing, false);
     return KS_OK;
 }
@@ -403,6 +624,7 @@ int ks_store_input_end(struct ks_ingest *ing, bool ok)
     }
     s->active = NULL;
     s->active_input = 0;
+    ru_free(&ing->ru);
     free(ing);
     return rc;
 }

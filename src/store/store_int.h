@@ -25,6 +25,9 @@ struct ks_store_backend {
                        int64_t *id, int64_t *replace_id);
     int (*txn_begin)(struct ks_store *s);
     int (*row)(struct ks_store *s, int64_t input_id, int table, const struct ks_store_value *v);
+    /* Optional: true when the open batch holds as much as the backend wants in one commit
+     * (asked every 1024 rows, besides the rows and time bounds of the config). */
+    bool (*batch_full)(struct ks_store *s);
     /* Commits the open transaction after recording `rows`; with complete, marks the input
      * complete and deletes replace_id (if nonzero) in the same transaction. */
     int (*txn_commit)(struct ks_store *s, int64_t input_id, uint64_t rows, bool complete,

@@ -390,12 +390,14 @@ static void readonly_file_is_a_clear_error(void **state)
     ks_store_close(s);
 }
 
-static void clickhouse_spec_is_unsupported(void **state)
+static void clickhouse_unreachable_server_is_an_io_error(void **state)
 {
     struct ks_store *s = NULL;
     (void)state;
-    assert_int_equal(ks_store_open("clickhouse://localhost:8123/kansoku", NULL, &s), KS_EUNSUPP);
+    assert_int_equal(ks_store_open("clickhouse://127.0.0.1:1/kansoku", NULL, &s), KS_EIO);
     assert_null(s);
+    assert_non_null(strstr(ks_store_errmsg(NULL), "cannot reach ClickHouse"));
+    assert_int_equal(ks_store_open("clickhouse://127.0.0.1:1", NULL, &s), KS_EINVAL);
 }
 
 static int sum_cb(void *user, size_t ncols, const char *const *names,
@@ -428,6 +430,65 @@ static void query_reads_complete_inputs_and_refuses_writes(void **state)
     assert_int_equal(ks_store_query(s, "DELETE FROM series", NULL, 0, sum_cb, got), KS_EINVAL);
     assert_int_equal(ks_store_query(s, "SELEC nonsense", NULL, 0, sum_cb, got), KS_EINVAL);
     assert_int_equal(info_of(s).tables[KS_TBL_SERIES].rows, 10);
+    ks_store_close(s);
+}
+
+/* sum(n), sum(v) of a rollup table's `series` rows of complete inputs. */
+static void rollup_sums(struct ks_store *s, const char *table, double got[2])
+{
+    char sql[256];
+    got[0] = got[1] = -1;
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(n), 0) AS n, coalesce(total(v), 0) FROM %s JOIN inputs ON "
+             "inputs.id = input_id AND inputs.status = 'complete' WHERE src = 'series'",
+             table);
+    assert_int_equal(ks_store_query(s, sql, NULL, 0, sum_cb, got), KS_OK);
+}
+
+static void rollups_count_every_row_of_complete_inputs_once(void **state)
+{
+    struct fx *f = *state;
+    struct ks_store *s = open_ok(f->db, 3);
+    double got[2];
+    assert_int_equal(ingest(s, 'a', 10, 0), KS_OK);
+    assert_int_equal(ingest(s, 'a', 10, KS_STORE_FORCE), KS_OK);
+    rollup_sums(s, "rollup_1d", got);
+    assert_true(got[0] == 10 && got[1] == 45);
+    /* A discarded ingest leaves none. */
+    struct ks_store_input in = input_of('b', 1);
+    struct ks_ingest *ing = NULL;
+    assert_int_equal(ks_store_input_begin(s, &in, 0, &ing), KS_OK);
+    assert_int_equal(write_rows(ing, 5, 0), KS_OK);
+    assert_int_equal(ks_store_input_end(ing, false), KS_OK);
+    rollup_sums(s, "rollup_1d", got);
+    assert_true(got[0] == 10);
+    assert_int_equal(info_of(s).tables[KS_TBL_ROLLUP_1D].rows, 1);
+    ks_store_close(s);
+}
+
+static void migration_to_13_computes_the_rollups_of_stored_rows(void **state)
+{
+    struct fx *f = *state;
+    struct ks_store *s = open_ok(f->db, 0);
+    assert_int_equal(ingest(s, 'a', 10, 0), KS_OK);
+    ks_store_close(s);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "DROP TABLE rollup_1m; DROP TABLE rollup_1h; DROP TABLE "
+                                  "rollup_1d",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    set_version(f->db, "12");
+    s = open_ok(f->db, 0);
+    int before, now;
+    ks_store_versions(s, &before, &now);
+    assert_int_equal(before, 12);
+    assert_int_equal(now, KS_STORE_SCHEMA_VERSION);
+    double got[2];
+    rollup_sums(s, "rollup_1d", got);
+    assert_true(got[0] == 10 && got[1] == 45);
     ks_store_close(s);
 }
 
@@ -529,7 +590,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncated_database_is_corrupt_and_named, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_directory_is_a_clear_error, setup, teardown),
         cmocka_unit_test_setup_teardown(readonly_file_is_a_clear_error, setup, teardown),
-        cmocka_unit_test(clickhouse_spec_is_unsupported),
+        cmocka_unit_test(clickhouse_unreachable_server_is_an_io_error),
+        cmocka_unit_test_setup_teardown(rollups_count_every_row_of_complete_inputs_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(migration_to_13_computes_the_rollups_of_stored_rows, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(query_reads_complete_inputs_and_refuses_writes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inputs_are_listed, setup, teardown),

@@ -121,6 +121,6 @@ check_err "a truncated database refuses imports" 1 'trunc\.db: ' \
     "$KANSOKU" db import --db "$TMP/trunc.db" "$TMP/small.csv"
 check_err "a missing directory is a clear error" 1 'no/such/dir/k\.db: cannot open' \
     "$KANSOKU" db info --db "$TMP/no/such/dir/k.db"
-check_err "clickhouse is not built yet" 1 'ClickHouse backend is not built' \
-    "$KANSOKU" db info --db clickhouse://localhost/kansoku
+check_err "an unreachable ClickHouse is a clear error" 1 'cannot reach ClickHouse at 127\.0\.0\.1:1' \
+    "$KANSOKU" db info --db clickhouse://127.0.0.1:1/kansoku
 finish

@@ -92,6 +92,20 @@ check_grep "nazario: numeric IP host" "	http://[0-9.]+/.*	html:a.href,.*ip" \
 check_grep "urls --json" '^\{"message_id":".*","url":"http' \
     "$KANSOKU" mail urls --json "$M/nazario-phishing0-sample.mbox"
 
+# the HTML tokenizer against Gumbo's tree, and several threads against one: the same output
+"$KANSOKU" mail urls -q --html-tree "$M/trec07p" "$M/nazario-phishing0-sample.mbox" "$M/malformed" >"$TMP/urls.tree"
+check_out "URLs of the corpus: tokenizer = Gumbo tree" "" sh -c \
+    '"$0" mail urls -q "$1/trec07p" "$1/nazario-phishing0-sample.mbox" "$1/malformed" | diff "$2" - | head -5' \
+    "$KANSOKU" "$M" "$TMP/urls.tree"
+check_out "URLs of the corpus: 1 thread = 4 threads" "" sh -c \
+    '"$0" mail urls -q --threads 4 "$1/trec07p" "$1/nazario-phishing0-sample.mbox" "$1/malformed" | diff "$2" - | head -5' \
+    "$KANSOKU" "$M" "$TMP/urls.tree"
+"$KANSOKU" mail read --json --threads 1 "$M/trec07p" "$M/malformed" >"$TMP/read.1" 2>"$TMP/read.1.err"
+check_out "read of the corpus and its reports: 1 thread = 3 threads" "" sh -c \
+    '"$0" mail read --json --threads 3 "$1/trec07p" "$1/malformed" 2>"$2.err3" | diff "$2" - | head -5; diff "$2.err" "$2.err3" | head -5' \
+    "$KANSOKU" "$M" "$TMP/read.1"
+check_exit 2 "--threads 0 is a usage error" "$KANSOKU" mail read --threads 0 "$M/malformed"
+
 DB="$TMP/mail.db"
 check "ingest trec07p with labels" "$KANSOKU" mail ingest --db "$DB" $T --labels "$M/trec07p/index" "$M/trec07p"
 check "ingest phishing as spam" "$KANSOKU" mail ingest --db "$DB" --label spam "$M/nazario-phishing0-sample.mbox" "$M/malformed"
