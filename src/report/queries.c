@@ -1228,6 +1228,37 @@ int q_samples_types(struct rq *q)
 #define CH_SQLI_WHERE " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2"
 #define CH_SQLIR_WHERE " WHERE" CH_OK " AND src = 'sqli_detections' AND ts >= ?1 AND ts < ?2"
 
+/* H-14: the daily totals that 図-8 clips (the same rule as the figure: svg_axis_cap), in date
+ * order, as the reference prints them: "8,259; 9,485; 3,592". "none" when no bar is clipped. */
+static void sqli_peaks(struct rq *q, const struct rq_stack *d)
+{
+    double *tot = calloc(d->nx ? d->nx : 1, sizeof *tot);
+    if (!tot)
+        return;
+    for (size_t i = 0; i < d->nx; i++) {
+        bool any = false;
+        for (size_t k = 0; k < d->ns; k++)
+            if (isfinite(d->v[k * d->nx + i])) {
+                tot[i] += d->v[k * d->nx + i];
+                any = true;
+            }
+        if (!any)
+            tot[i] = NAN;
+    }
+    double cap = svg_axis_cap(tot, d->nx);
+    char out[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; cap > 0 && i < d->nx && len < sizeof out - 32; i++) {
+        if (!(tot[i] > cap))
+            continue;
+        char n[32];
+        fmt_num(n, sizeof n, tot[i], 0);
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%s", len ? "; " : "", n);
+    }
+    num_str(q, "sqli.peaks", len ? out : "none");
+    free(tot);
+}
+
 int q_sqli_daily(struct rq *q, struct rq_stack *d)
 {
     static const char top_sql[] =
@@ -1259,6 +1290,7 @@ int q_sqli_daily(struct rq *q, struct rq_stack *d)
         return rc == KS_OK ? KS_ENOTFOUND : rc;
     d->why = NULL;
     num_set(q, "sqli.detections", d->total, 0, NULL);
+    sqli_peaks(q, d);
     return KS_OK;
 }
 
