@@ -28,8 +28,7 @@ struct ks_cli {
 #define KS_CLI_COMMON_OPTS                                                                         \
     {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},                           \
         {"verbose", no_argument, NULL, 'v'}, {"json", no_argument, NULL, 0x100},                   \
-        {"db", required_argument, NULL, 0x101},                                                    \
-        {"store", required_argument, NULL, 0x101},                                                 \
+        {"db", required_argument, NULL, 0x101}, {"store", required_argument, NULL, 0x101},         \
     {                                                                                              \
         "geo-dir", required_argument, NULL, 0x102                                                  \
     }
@@ -65,6 +64,15 @@ void ks_cli_info(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3)
 
 /* Writes obj as one compact JSON line to stdout and releases it (json_decref). */
 void ks_cli_json_line(json_t *obj);
+
+struct ks_store_input;
+/* The identity of a set of capture files for the store (struct ks_store_input's sha256 and
+ * size): one file alone is its own SHA-256; several, or a salt (the settings that make a run
+ * distinct), give the SHA-256 of the files' hashes in reading order and the salt. stdin ("-")
+ * and a live interface are never the same twice. Reports an unreadable file; KS_OK or an
+ * error. */
+int ks_cli_capture_identity(struct ks_cli *cli, const char *const *files, size_t n,
+                            const char *iface, const char *salt, struct ks_store_input *in);
 
 /* A progress bar on stderr for work of known size: drawn only when stderr is a terminal and
  * not with -q, at most 5 redraws a second, cleared by ks_progress_done. */

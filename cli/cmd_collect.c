@@ -454,49 +454,6 @@ static void on_dday(void *user, const struct ks_darknet_day *d)
 
 /* --- input identity for the store ------------------------------------------------------------ */
 
-/* SHA-256 over the files' hashes and the analysis settings; live input is never the same. */
-static int run_identity(struct ks_cli *cli, char **files, size_t n, bool live, const char *salt,
-                        struct ks_store_input *in)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return KS_ENOMEM;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        char hex[65];
-        uint64_t size;
-        if (strcmp(files[i], "-") == 0) {
-            live = true;
-            continue;
-        }
-        if (ks_store_hash_file(files[i], hex, &size) != KS_OK) {
-            ks_cli_error(cli, "%s: cannot read: %s", files[i], strerror(errno));
-            EVP_MD_CTX_free(ctx);
-            return KS_EIO;
-        }
-        EVP_DigestUpdate(ctx, hex, 64);
-        total += size;
-    }
-    EVP_DigestUpdate(ctx, salt, strlen(salt));
-    if (live) {
-        char t[96];
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(t, sizeof t, "live:%lld.%09ld:%d", (long long)ts.tv_sec, ts.tv_nsec,
-                 (int)getpid());
-        EVP_DigestUpdate(ctx, t, strlen(t));
-    }
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(in->sha256 + 2 * i, 3, "%02x", md[i]);
-    in->size = total;
-    return KS_OK;
-}
-
 /* --- options ---------------------------------------------------------------------------------- */
 
 static bool parse_num(const char *s, uint64_t max, uint64_t *out)
@@ -797,7 +754,8 @@ int ks_cmd_collect(int argc, char **argv)
         snprintf(salt, sizeof salt, "collect:%s%s:%s", want_ddos ? "ddos" : "",
                  want_darknet ? "darknet" : "", ncfg.sensor ? ncfg.sensor : "");
         struct ks_store_input in = {.name = nfiles ? files[0] : listen[0], .kind = "collect"};
-        if (run_identity(&cli, files, nfiles, nlisten > 0, salt, &in) != KS_OK) {
+        if (ks_cli_capture_identity(&cli, (const char *const *)files, nfiles,
+                                    nlisten > 0 ? "udp" : NULL, salt, &in) != KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }

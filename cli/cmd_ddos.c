@@ -357,57 +357,6 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* The identity of the input set for the store: one file's SHA-256, or the SHA-256 of the
- * files' hashes in reading order. */
-static int inputs_identity(struct ks_cli *cli, char **files, size_t n, const char *iface,
-                           struct ks_store_input *in)
-{
-    uint64_t total = 0;
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return KS_ENOMEM;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    bool unique = iface != NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(files[i], "-") == 0) {
-            unique = true;
-            continue;
-        }
-        char hex[65];
-        uint64_t size;
-        int rc = ks_store_hash_file(files[i], hex, &size);
-        if (rc != KS_OK) {
-            ks_cli_error(cli, "%s: cannot read: %s", files[i], strerror(errno));
-            EVP_MD_CTX_free(ctx);
-            return rc;
-        }
-        if (n == 1) {
-            memcpy(in->sha256, hex, 65);
-            in->size = size;
-            EVP_MD_CTX_free(ctx);
-            return KS_OK;
-        }
-        EVP_DigestUpdate(ctx, hex, 64);
-        total += size;
-    }
-    if (unique) { /* stdin or live: never the same twice */
-        char salt[96];
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(salt, sizeof salt, "%s:%lld.%09ld:%d", iface ? iface : "-", (long long)ts.tv_sec,
-                 ts.tv_nsec, (int)getpid());
-        EVP_DigestUpdate(ctx, salt, strlen(salt));
-    }
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(in->sha256 + 2 * i, 3, "%02x", md[i]);
-    in->size = total;
-    return KS_OK;
-}
-
 enum {
     OPT_FILTER = 0x200,
     OPT_SNAPLEN,
@@ -631,7 +580,8 @@ static int cmd_detect(int argc, char **argv)
     }
     if (db) {
         struct ks_store_input in = {.name = iface ? iface : files[0], .kind = "ddos"};
-        if (inputs_identity(&cli, files, nfiles, iface, &in) != KS_OK) {
+        if (ks_cli_capture_identity(&cli, (const char *const *)files, nfiles, iface, NULL, &in) !=
+            KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }

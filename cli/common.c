@@ -1,11 +1,14 @@
 #include "cli.h"
 
+#include <errno.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kansoku/ks_store.h"
 #include "ks_config.h"
 
 static void print_diag(void *user, const char *module, const struct ks_loc *loc, int err,
@@ -197,4 +200,55 @@ int ks_cli_run_verbs(struct ks_cli *cli, const struct ks_cli_verb *verbs, size_t
         if (strcmp(argv[1], verbs[i].name) == 0)
             return verbs[i].run(argc - 1, argv + 1);
     return ks_cli_usage_error(cli, "unknown verb '%s'", argv[1]);
+}
+
+int ks_cli_capture_identity(struct ks_cli *cli, const char *const *files, size_t n,
+                            const char *iface, const char *salt, struct ks_store_input *in)
+{
+    uint64_t total = 0;
+    bool unique = iface != NULL;
+    for (size_t i = 0; i < n; i++)
+        unique |= strcmp(files[i], "-") == 0;
+    if (n == 1 && !unique && !salt) {
+        if (ks_store_hash_file(files[0], in->sha256, &in->size) == KS_OK)
+            return KS_OK;
+        ks_cli_error(cli, "%s: cannot read: %s", files[0], strerror(errno));
+        return KS_EIO;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(ctx);
+        return KS_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(files[i], "-") == 0)
+            continue;
+        char hex[65];
+        uint64_t size;
+        if (ks_store_hash_file(files[i], hex, &size) != KS_OK) {
+            ks_cli_error(cli, "%s: cannot read: %s", files[i], strerror(errno));
+            EVP_MD_CTX_free(ctx);
+            return KS_EIO;
+        }
+        EVP_DigestUpdate(ctx, hex, 64);
+        total += size;
+    }
+    if (salt)
+        EVP_DigestUpdate(ctx, salt, strlen(salt));
+    if (unique) { /* stdin or live: never the same twice */
+        char t[96];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(t, sizeof t, "%s:%lld.%09ld:%d", iface ? iface : "-", (long long)ts.tv_sec,
+                 ts.tv_nsec, (int)getpid());
+        EVP_DigestUpdate(ctx, t, strlen(t));
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(in->sha256 + 2 * i, 3, "%02x", md[i]);
+    in->size = total;
+    return KS_OK;
 }

@@ -423,56 +423,6 @@ static void on_request(void *user, const struct ks_http_request *req,
     sc->conn = NULL;
 }
 
-/* The identity of a set of captures for the store: one file's SHA-256, or the SHA-256 of the
- * files' hashes; stdin and live captures are never the same twice. */
-static int captures_identity(struct ks_cli *cli, const char **files, size_t n, const char *iface,
-                             struct ks_store_input *in)
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    uint64_t total = 0;
-    bool unique = iface != NULL;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return KS_ENOMEM;
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(files[i], "-") == 0) {
-            unique = true;
-            continue;
-        }
-        char hex[65];
-        uint64_t size;
-        if (ks_store_hash_file(files[i], hex, &size) != KS_OK) {
-            ks_cli_error(cli, "%s: cannot read: %s", files[i], strerror(errno));
-            EVP_MD_CTX_free(ctx);
-            return KS_EIO;
-        }
-        if (n == 1) {
-            memcpy(in->sha256, hex, 65);
-            in->size = size;
-            EVP_MD_CTX_free(ctx);
-            return KS_OK;
-        }
-        EVP_DigestUpdate(ctx, hex, 64);
-        total += size;
-    }
-    if (unique) {
-        char salt[96];
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(salt, sizeof salt, "%s:%lld.%09ld:%d", iface ? iface : "-", (long long)ts.tv_sec,
-                 ts.tv_nsec, (int)getpid());
-        EVP_DigestUpdate(ctx, salt, strlen(salt));
-    }
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(in->sha256 + 2 * i, 3, "%02x", md[i]);
-    in->size = total;
-    return KS_OK;
-}
-
 static int scan_captures(struct ks_cli *cli, struct scan *sc, struct ks_store *st,
                          const char **files, size_t nfiles, const char *iface,
                          struct ks_capture_config *ccfg, struct ks_http_capture_config *hcfg,
@@ -503,7 +453,7 @@ static int scan_captures(struct ks_cli *cli, struct scan *sc, struct ks_store *s
     }
     if (st) {
         struct ks_store_input in = {.name = iface ? iface : files[0], .kind = "sqli scan"};
-        if (captures_identity(cli, files, nfiles, iface, &in) != KS_OK)
+        if (ks_cli_capture_identity(cli, files, nfiles, iface, NULL, &in) != KS_OK)
             goto out;
         e = ks_store_input_begin(st, &in, force ? KS_STORE_FORCE : 0, &sc->ing);
         if (e == KS_EEXIST) {

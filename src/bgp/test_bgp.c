@@ -77,7 +77,8 @@ static void u32(struct mb *m, uint32_t v)
 
 static void bytes(struct mb *m, const void *p, size_t n)
 {
-    memcpy(m->b + m->n, p, n);
+    if (n) /* p may be NULL for nothing: memcpy's arguments must not be */
+        memcpy(m->b + m->n, p, n);
     m->n += n;
 }
 

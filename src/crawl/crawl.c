@@ -81,6 +81,7 @@ struct xfer {
     uint8_t *body;
     size_t len, cap, limit; /* limit: what this fetch may read */
     bool cut, chain_cut;    /* the body hit max_bytes / the chain's byte budget */
+    bool chain_timed;       /* its time limit is what is left of the chain's, not fetch_timeout */
     bool refused;           /* the address check refused the connection */
     struct ks_addr addr;
     int64_t start_us, start_ms;
@@ -637,6 +638,7 @@ static int start(struct ks_crawl *c, struct task *t, int64_t now)
     uint64_t left = c->cfg.max_chain_bytes > ch->bytes ? c->cfg.max_chain_bytes - ch->bytes : 0;
     x->limit = (size_t)(c->cfg.max_bytes < left ? c->cfg.max_bytes : left);
     int64_t budget = ch->deadline_ms - now;
+    x->chain_timed = budget < c->cfg.fetch_timeout_ms;
     if (budget > c->cfg.fetch_timeout_ms)
         budget = c->cfg.fetch_timeout_ms;
     if (budget < 1)
@@ -862,7 +864,8 @@ static void finish(struct ks_crawl *c, struct xfer *x, CURLcode res)
         }
         break;
     case CURLE_OPERATION_TIMEDOUT:
-        f.error = now >= ch->deadline_ms ? "chain-timeout" : "timeout";
+        /* curl's timer may fire a little before the chain's deadline by our clock */
+        f.error = x->chain_timed || now >= ch->deadline_ms ? "chain-timeout" : "timeout";
         st->timeouts++;
         break;
     case CURLE_COULDNT_CONNECT:
