@@ -21,7 +21,7 @@
  * that data columns that share a name with an inputs column (kind, name, size, sha256, status)
  * stay unambiguous in the queries. */
 #define OK_JOIN(t)                                                                                 \
-    " JOIN (SELECT id AS ks_ok_input FROM inputs WHERE status = 'complete') ON ks_ok_input = " t  \
+    " JOIN (SELECT id AS ks_ok_input FROM inputs WHERE status = 'complete') ON ks_ok_input = " t   \
     ".input_id"
 #define DAY_US "86400000000"
 #define SENSOR_OK "(?3 IS NULL OR instr(?3, ',' || sensor || ',') > 0)"
@@ -393,20 +393,24 @@ int q_ddos_daily(struct rq *q, struct rq_stack *d)
                             "('server', 'bandwidth', 'composite')"
                             " ORDER BY peak_bps DESC, start_ts LIMIT 1";
 #define DDOS_CLS "('server', 'bandwidth', 'composite')"
-    static const char ch[] = "SELECT " CH_DAY("start_ts - ?1") " AS d, class, count(*) FROM"
-                             " ddos_attacks WHERE" CH_OK " AND start_ts >= ?1 AND start_ts < ?2"
-                             " GROUP BY d, class";
+    static const char ch[] =
+        "SELECT " CH_DAY("start_ts - ?1") " AS d, class, count(*) FROM"
+                                          " ddos_attacks WHERE" CH_OK
+                                          " AND start_ts >= ?1 AND start_ts < ?2"
+                                          " GROUP BY d, class";
     static const char ch_dur[] =
         "SELECT sum(duration_s < 1800 AND class IN " DDOS_CLS "), sum(duration_s >= 1800 AND"
         " duration_s <= 86400 AND class IN " DDOS_CLS "), sum(duration_s > 86400 AND class IN"
         " " DDOS_CLS "), sum(class NOT IN " DDOS_CLS ") FROM ddos_attacks WHERE" CH_OK
         " AND start_ts >= ?1 AND start_ts < ?2";
     /* (A scalar subquery over a Distributed table fails there: the record before apart.) */
-    static const char ch_max[] = "SELECT peak_bps, class, vectors, nan FROM ddos_attacks WHERE" CH_OK
-                                 " AND start_ts >= ?1 AND start_ts < ?2 AND class IN " DDOS_CLS
-                                 " ORDER BY peak_bps DESC, start_ts LIMIT 1";
-    static const char ch_before[] = "SELECT if(count() = 0, nan, toFloat64(max(peak_bps))) FROM ddos_attacks"
-                                    " WHERE" CH_OK " AND start_ts < ?1";
+    static const char ch_max[] =
+        "SELECT peak_bps, class, vectors, nan FROM ddos_attacks WHERE" CH_OK
+        " AND start_ts >= ?1 AND start_ts < ?2 AND class IN " DDOS_CLS
+        " ORDER BY peak_bps DESC, start_ts LIMIT 1";
+    static const char ch_before[] =
+        "SELECT if(count() = 0, nan, toFloat64(max(peak_bps))) FROM ddos_attacks"
+        " WHERE" CH_OK " AND start_ts < ?1";
     const char *ja[3] = {"サーバに対する攻撃", "回線容量に対する攻撃", "複合攻撃"};
     const char *en[3] = {"Attacks on servers", "Attacks on bandwidth", "Composite attacks"};
     const char *keys[3] = {"server", "bandwidth", "composite"};
@@ -538,32 +542,35 @@ int q_ddos_largest(struct rq *q, struct rq_stack *d, int64_t *day0_us)
 /* The same from the hourly rollups of honeypot_sessions (k1 port, k2 proto, n sessions). */
 #define HPR_CTE                                                                                    \
     "WITH r AS (SELECT (ts - ?1) / " DAY_US " AS day, sensor, k1 || '/' || lower(k2) AS key,"      \
-    " n AS cnt FROM rollup_1h" OK_JOIN("rollup_1h") " WHERE src = 'honeypot_sessions' AND ts >= ?1"\
-    " AND ts < ?2 AND " SENSOR_OK "),"                                                             \
-    " s AS (SELECT day, count(DISTINCT sensor) AS n FROM r GROUP BY day),"                         \
-    " c AS (SELECT day, key, sum(cnt) AS c FROM r GROUP BY day, key) "
+    " n AS cnt FROM rollup_1h" OK_JOIN(                                                            \
+        "rollup_1h") " WHERE src = 'honeypot_sessions' AND ts >= ?1"                               \
+                     " AND ts < ?2 AND " SENSOR_OK "),"                                            \
+                     " s AS (SELECT day, count(DISTINCT sensor) AS n FROM r GROUP BY day),"        \
+                     " c AS (SELECT day, key, sum(cnt) AS c FROM r GROUP BY day, key) "
 
 /* ClickHouse: r, s and c as subqueries; c and s joined USING day. */
 #define CH_HP_R                                                                                    \
-    "SELECT " CH_DAY("ts - ?1") " AS day, sensor, concat(toString(port), '/', lower(proto)) AS"   \
-    " key, 1 AS cnt FROM honeypot_sessions WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND "          \
-    CH_SENSOR_OK
+    "SELECT " CH_DAY("ts - ?1") " AS day, sensor, concat(toString(port), '/', lower(proto)) AS"    \
+                                " key, 1 AS cnt FROM honeypot_sessions WHERE" CH_OK                \
+                                " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK
 #define CH_HPR_R                                                                                   \
-    "SELECT " CH_DAY("ts - ?1") " AS day, sensor, concat(k1, '/', lower(k2)) AS key, n AS cnt"    \
-    " FROM rollup_1h WHERE" CH_OK " AND src = 'honeypot_sessions' AND ts >= ?1 AND ts < ?2 AND "  \
-    CH_SENSOR_OK
+    "SELECT " CH_DAY(                                                                              \
+        "ts - ?1") " AS day, sensor, concat(k1, '/', lower(k2)) AS key, n AS cnt"                  \
+                   " FROM rollup_1h WHERE" CH_OK                                                   \
+                   " AND src = 'honeypot_sessions' AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK
 #define CH_DN_R                                                                                    \
-    "SELECT " CH_DAY("ts - ?1") " AS day, concat(toString(port), '/', CASE proto WHEN 6 THEN"     \
-    " 'tcp' WHEN 17 THEN 'udp' WHEN 1 THEN 'icmp' ELSE toString(proto) END) AS key, packets AS"   \
-    " cnt FROM darknet_cells WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND kind = 'scan' AND "      \
-    CH_SENSOR_OK
+    "SELECT " CH_DAY("ts - ?1") " AS day, concat(toString(port), '/', CASE proto WHEN 6 THEN"      \
+                                " 'tcp' WHEN 17 THEN 'udp' WHEN 1 THEN 'icmp' ELSE "               \
+                                "toString(proto) END) AS key, packets AS"                          \
+                                " cnt FROM darknet_cells WHERE" CH_OK                              \
+                                " AND ts >= ?1 AND ts < ?2 AND kind = 'scan' AND " CH_SENSOR_OK
 #define CH_S(r) "(SELECT day, uniqExact(sensor) AS n FROM (" r ") GROUP BY day)"
 #define CH_DN_S                                                                                    \
-    "(SELECT " CH_DAY("ts - ?1") " AS day, uniqExact(sensor) AS n FROM darknet_days WHERE" CH_OK \
-    " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK " GROUP BY day)"
+    "(SELECT " CH_DAY("ts - ?1") " AS day, uniqExact(sensor) AS n FROM darknet_days WHERE" CH_OK   \
+                                 " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK " GROUP BY day)"
 #define CH_C(r) "(SELECT day, key, sum(cnt) AS c FROM (" r ") GROUP BY day, key)"
 #define CH_TOP(c, s)                                                                               \
-    "SELECT key, sum(c * 1.0 / n) AS t FROM " c " ALL INNER JOIN " s " USING day GROUP BY key"    \
+    "SELECT key, sum(c * 1.0 / n) AS t FROM " c " ALL INNER JOIN " s " USING day GROUP BY key"     \
     " ORDER BY t DESC, key LIMIT 10"
 #define CH_DAYS(c, s) "SELECT day, key, c * 1.0 / n FROM " c " ALL INNER JOIN " s " USING day"
 
@@ -1107,8 +1114,9 @@ int q_samples_daily(struct rq *q, struct rq_stack *d)
         ", count(*), count(DISTINCT sample_events.sha256) FROM sample_events" OK_JOIN(
             "sample_events") " WHERE ts >= ?1 AND ts < ?2 AND via = 'honeypot' GROUP BY 1";
     static const char ch[] = "SELECT " CH_DAY("ts - ?1") " AS d, count(*), uniqExact(sha256)"
-                             " FROM sample_events WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND"
-                             " via = 'honeypot' GROUP BY d";
+                                                         " FROM sample_events WHERE" CH_OK
+                                                         " AND ts >= ?1 AND ts < ?2 AND"
+                                                         " via = 'honeypot' GROUP BY d";
     bool ja = strcmp(q->lang, "ja") == 0;
     d->why = "samples";
     if (!rq_has(q, "sample_events", "ts,via,sha256,country,asn"))
@@ -1189,7 +1197,7 @@ int q_samples_types(struct rq *q)
                                                "i" OK_JOIN("i") " JOIN p ON p.sha256 = i.sha256 "
                                                                 "WHERE i.kind = 'url') FROM t";
 #define CH_P                                                                                       \
-    "(SELECT sha256 FROM sample_events WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND"               \
+    "(SELECT sha256 FROM sample_events WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND"                \
     " via = 'honeypot')"
     static const char ch[] =
         "SELECT sum(position(g, ',bot,') > 0), sum(position(g, ',bot,') = 0 AND position(g,"
@@ -1272,14 +1280,17 @@ int q_sqli_daily(struct rq *q, struct rq_stack *d)
         SQLIR_WHERE " GROUP BY 1 ORDER BY t DESC, 1 LIMIT 10";
     static const char r_day[] = "SELECT (ts - ?1) / " DAY_US ", k1, sum(n) FROM"
                                 " rollup_1h" OK_JOIN("rollup_1h") SQLIR_WHERE " GROUP BY 1, 2";
-    static const char ch_top[] = "SELECT signature, count(*) AS t FROM sqli_detections"
-        CH_SQLI_WHERE " GROUP BY signature ORDER BY t DESC, signature LIMIT 10";
-    static const char ch_day[] = "SELECT " CH_DAY("ts - ?1") " AS d, signature, count(*) FROM"
-                                 " sqli_detections" CH_SQLI_WHERE " GROUP BY d, signature";
+    static const char ch_top[] =
+        "SELECT signature, count(*) AS t FROM sqli_detections" CH_SQLI_WHERE
+        " GROUP BY signature ORDER BY t DESC, signature LIMIT 10";
+    static const char ch_day[] =
+        "SELECT " CH_DAY("ts - ?1") " AS d, signature, count(*) FROM"
+                                    " sqli_detections" CH_SQLI_WHERE " GROUP BY d, signature";
     static const char chr_top[] = "SELECT k1, sum(n) AS t FROM rollup_1h" CH_SQLIR_WHERE
                                   " GROUP BY k1 ORDER BY t DESC, k1 LIMIT 10";
-    static const char chr_day[] = "SELECT " CH_DAY("ts - ?1") " AS d, k1, sum(n) FROM rollup_1h"
-        CH_SQLIR_WHERE " GROUP BY d, k1";
+    static const char chr_day[] =
+        "SELECT " CH_DAY("ts - ?1") " AS d, k1, sum(n) FROM rollup_1h" CH_SQLIR_WHERE
+                                    " GROUP BY d, k1";
     d->why = "sqli";
     if (!rq_has(q, "sqli_detections", "ts,source,signature"))
         return KS_ENOTFOUND;
@@ -1301,8 +1312,8 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
     static const char sql[] =
         "SELECT source, count(*) FROM sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE
         " GROUP BY 1";
-    static const char r_sql[] = "SELECT k1, sum(n) FROM rollup_1h" OK_JOIN("rollup_1h")
-        " WHERE src = 'sqli_detections:source' AND ts >= ?1 AND ts < ?2 GROUP BY 1";
+    static const char r_sql[] = "SELECT k1, sum(n) FROM rollup_1h" OK_JOIN(
+        "rollup_1h") " WHERE src = 'sqli_detections:source' AND ts >= ?1 AND ts < ?2 GROUP BY 1";
     static const char ch[] =
         "SELECT source, count(*) FROM sqli_detections" CH_SQLI_WHERE " GROUP BY source";
     static const char chr[] = "SELECT k1, sum(n) FROM rollup_1h WHERE" CH_OK " AND src ="
@@ -1409,21 +1420,74 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
  * a detected / a missed / a suspicious attachment. */
 #define CH_SPAM_WHERE " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2 AND verdict = 'spam'"
 #define CH_M                                                                                       \
-    "(SELECT message_id, ts FROM mail_messages" CH_SPAM_WHERE " AND (message_id, ts) GLOBAL IN"  \
+    "(SELECT message_id, ts FROM mail_messages" CH_SPAM_WHERE " AND (message_id, ts) GLOBAL IN"    \
     " (SELECT message_id, ts FROM mail_urls WHERE" CH_OK "))"
 #define CH_MAL_URLS "(SELECT name FROM sample_events WHERE" CH_OK " AND via = 'crawler')"
-#define CH_SPAM_URLS "(SELECT url FROM mail_urls WHERE" CH_OK " AND (message_id, ts) GLOBAL IN " CH_M ")"
-#define CH_ATT(cond)                                                                               \
-    "(SELECT message_id, ts FROM mail_attachments WHERE" CH_OK " AND " cond ")"
-#define CH_K                                                                                       \
-    "(SELECT (message_id, ts) GLOBAL IN (SELECT message_id, ts FROM mail_urls WHERE" CH_OK        \
-    " AND url GLOBAL IN " CH_MAL_URLS ") AS link, (message_id, ts) GLOBAL IN " CH_ATT(            \
-        "sha256 GLOBAL IN (SELECT sha256 FROM samples WHERE ifNull(av, '') != '')") " AS av,"     \
-    " (message_id, ts) GLOBAL IN " CH_ATT("sha256 GLOBAL IN (SELECT sha256 FROM samples WHERE"    \
-                                          " ifNull(av, '') = '' AND tags != '')") " AS miss,"     \
-    " (message_id, ts) GLOBAL IN " CH_ATT("bitAnd(flags, 11) != 0") " AS susp FROM mail_messages" \
-    CH_SPAM_WHERE " AND (message_id, ts) GLOBAL IN (SELECT message_id, ts FROM mail_urls WHERE"   \
-    CH_OK " UNION ALL SELECT message_id, ts FROM mail_attachments WHERE" CH_OK "))"
+#define CH_SPAM_URLS                                                                               \
+    "(SELECT url FROM mail_urls WHERE" CH_OK " AND (message_id, ts) GLOBAL IN " CH_M ")"
+#define CH_ATT(cond) "(SELECT message_id, ts FROM mail_attachments WHERE" CH_OK " AND " cond ")"
+#define CH_K                                                                                                                                                                                                     \
+    "(SELECT (message_id, ts) GLOBAL IN (SELECT message_id, ts FROM mail_urls WHERE" CH_OK                                                                                                                       \
+    " AND url GLOBAL IN " CH_MAL_URLS ") AS link, (message_id, ts) GLOBAL IN " CH_ATT(                                                                                                                           \
+        "sha256 GLOBAL IN (SELECT sha256 FROM samples WHERE ifNull(av, '') != '')") " AS av,"                                                                                                                    \
+                                                                                    " (message_"                                                                                                                 \
+                                                                                    "id, ts) "                                                                                                                   \
+                                                                                    "GLOBAL "                                                                                                                    \
+                                                                                    "IN " CH_ATT(                                                                                                                \
+                                                                                        "sha256 "                                                                                                                \
+                                                                                        "GLOBAL "                                                                                                                \
+                                                                                        "IN "                                                                                                                    \
+                                                                                        "(SELECT "                                                                                                               \
+                                                                                        "sha256 "                                                                                                                \
+                                                                                        "FROM "                                                                                                                  \
+                                                                                        "samples "                                                                                                               \
+                                                                                        "WHERE"                                                                                                                  \
+                                                                                        " ifNull("                                                                                                               \
+                                                                                        "av, '') "                                                                                                               \
+                                                                                        "= '' "                                                                                                                  \
+                                                                                        "AND "                                                                                                                   \
+                                                                                        "tags != "                                                                                                               \
+                                                                                        "'')") " "                                                                                                               \
+                                                                                               "A"                                                                                                               \
+                                                                                               "S"                                                                                                               \
+                                                                                               " "                                                                                                               \
+                                                                                               "m"                                                                                                               \
+                                                                                               "i"                                                                                                               \
+                                                                                               "s"                                                                                                               \
+                                                                                               "s"                                                                                                               \
+                                                                                               ","                                                                                                               \
+                                                                                               " "                                                                                                               \
+                                                                                               "("                                                                                                               \
+                                                                                               "m"                                                                                                               \
+                                                                                               "e"                                                                                                               \
+                                                                                               "s"                                                                                                               \
+                                                                                               "s"                                                                                                               \
+                                                                                               "a"                                                                                                               \
+                                                                                               "g"                                                                                                               \
+                                                                                               "e"                                                                                                               \
+                                                                                               "_"                                                                                                               \
+                                                                                               "i"                                                                                                               \
+                                                                                               "d"                                                                                                               \
+                                                                                               ","                                                                                                               \
+                                                                                               " "                                                                                                               \
+                                                                                               "t"                                                                                                               \
+                                                                                               "s"                                                                                                               \
+                                                                                               ")"                                                                                                               \
+                                                                                               " "                                                                                                               \
+                                                                                               "G"                                                                                                               \
+                                                                                               "L"                                                                                                               \
+                                                                                               "O"                                                                                                               \
+                                                                                               "B"                                                                                                               \
+                                                                                               "A"                                                                                                               \
+                                                                                               "L"                                                                                                               \
+                                                                                               " "                                                                                                               \
+                                                                                               "I"                                                                                                               \
+                                                                                               "N"                                                                                                               \
+                                                                                               " " CH_ATT(                                                                                                       \
+                                                                                                   "bitAnd(flags, 11) != 0") " AS susp FROM mail_messages" CH_SPAM_WHERE                                         \
+                                                                                                                             " AND (message_id, ts) GLOBAL IN (SELECT message_id, ts FROM mail_urls WHERE" CH_OK \
+                                                                                                                             " UNION ALL SELECT message_id, ts FROM mail_attachments WHERE" CH_OK                \
+                                                                                                                             "))"
 
 int q_spam2mal_share(struct rq *q, struct rq_slices *d)
 {
@@ -1624,16 +1688,16 @@ int q_mail_weekly(struct rq *q, struct rq_stack *d, int64_t *week0_us)
 #define MR_SPAM "sum(CASE WHEN k1 = 'spam' THEN n ELSE 0 END)"
 #define MR_WHERE " WHERE src = 'mail_messages' AND ts >= ?1 AND ts < ?2"
 #define CH_MR_WHERE " WHERE" CH_OK " AND src = 'mail_messages' AND ts >= ?1 AND ts < ?2"
-    static const char r_sql[] = "SELECT (ts - ?1) / 604800000000, 100.0 * " MR_SPAM " / sum(n), "
-                                MR_SPAM ", sum(n) FROM rollup_1h" OK_JOIN("rollup_1h") MR_WHERE
-                                " GROUP BY 1";
+    static const char r_sql[] =
+        "SELECT (ts - ?1) / 604800000000, 100.0 * " MR_SPAM " / sum(n), " MR_SPAM
+        ", sum(n) FROM rollup_1h" OK_JOIN("rollup_1h") MR_WHERE " GROUP BY 1";
     static const char ch[] =
         "SELECT intDiv(ts - ?1, 604800000000) AS w, 100.0 * sum(verdict = 'spam') / count(*),"
         " sum(verdict = 'spam'), count(*) FROM mail_messages WHERE" CH_OK " AND ts >= ?1 AND"
         " ts < ?2 GROUP BY w";
-    static const char chr[] = "SELECT intDiv(ts - ?1, 604800000000) AS w, 100.0 * " MR_SPAM
-                              " / sum(n), " MR_SPAM ", sum(n) FROM rollup_1h" CH_MR_WHERE
-                              " GROUP BY w";
+    static const char chr[] =
+        "SELECT intDiv(ts - ?1, 604800000000) AS w, 100.0 * " MR_SPAM " / sum(n), " MR_SPAM
+        ", sum(n) FROM rollup_1h" CH_MR_WHERE " GROUP BY w";
     int64_t w0;
     size_t nw = mail_weeks(q, &w0);
     *week0_us = w0;
@@ -1686,8 +1750,8 @@ int q_mail_yoy(struct rq *q, double v[2], char labels[2][RQ_NAME])
     static const char sql[] =
         "SELECT 100.0 * sum(verdict = 'spam') / count(*) FROM mail_messages" OK_JOIN(
             "mail_messages") " WHERE ts >= ?1 AND ts < ?2";
-    static const char r_sql[] = "SELECT 100.0 * " MR_SPAM " / sum(n) FROM rollup_1h" OK_JOIN(
-        "rollup_1h") MR_WHERE;
+    static const char r_sql[] =
+        "SELECT 100.0 * " MR_SPAM " / sum(n) FROM rollup_1h" OK_JOIN("rollup_1h") MR_WHERE;
     static const char ch[] = "SELECT 100.0 * sum(verdict = 'spam') / count(*) FROM mail_messages"
                              " WHERE" CH_OK " AND ts >= ?1 AND ts < ?2";
     static const char chr[] = "SELECT 100.0 * " MR_SPAM " / sum(n) FROM rollup_1h" CH_MR_WHERE;
@@ -1862,6 +1926,180 @@ static int campaign_row(void *user, size_t n, const char *const *names,
     return 1;
 }
 
+/* ---- H-27: an analyst-defined campaign (notes `campaign.subjects`: subject patterns) ---- */
+
+#define CAMPAIGN_MAX_PATTERNS 8
+
+struct day_counts {
+    size_t nx;
+    double *all, *hit;
+    int64_t first_us, last_us;
+    bool any;
+};
+
+static int day_total_row(void *user, size_t n, const char *const *names,
+                         const struct ks_store_value *v)
+{
+    struct day_counts *c = user;
+    (void)names;
+    if (n < 2 || v[0].type != KS_TYPE_I64 || v[0].v.i64 < 0 || (size_t)v[0].v.i64 >= c->nx)
+        return 0;
+    c->all[v[0].v.i64] += val_f(&v[1]);
+    return 0;
+}
+
+static int day_hit_row(void *user, size_t n, const char *const *names,
+                       const struct ks_store_value *v)
+{
+    struct day_counts *c = user;
+    (void)names;
+    if (n < 4 || v[0].type != KS_TYPE_I64 || v[0].v.i64 < 0 || (size_t)v[0].v.i64 >= c->nx)
+        return 0;
+    c->hit[v[0].v.i64] += val_f(&v[1]);
+    if (v[2].type == KS_TYPE_I64 && (!c->any || v[2].v.i64 < c->first_us))
+        c->first_us = v[2].v.i64;
+    if (v[3].type == KS_TYPE_I64 && (!c->any || v[3].v.i64 > c->last_us))
+        c->last_us = v[3].v.i64;
+    c->any = true;
+    return 0;
+}
+
+/* Splits "A | B | C" into at most max trimmed, non-empty patterns (in place). */
+static size_t split_patterns(char *s, char **out, size_t max)
+{
+    size_t n = 0;
+    for (char *tok = strtok(s, "|"); tok && n < max; tok = strtok(NULL, "|")) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+            tok[--len] = '\0';
+        if (len)
+            out[n++] = tok;
+    }
+    return n;
+}
+
+/* Messages per day of the period (and first/last time) whose subject matches cond. */
+static void campaign_sql(const struct rq *q, const char *cond, char *out, size_t size)
+{
+    if (is_ch(q))
+        snprintf(out, size,
+                 "SELECT " CH_DAY("ts - ?1") " AS d, count(), min(ts), max(ts) FROM mail_messages"
+                                             " WHERE" CH_OK
+                                             " AND ts >= ?1 AND ts < ?2 AND (%s) GROUP BY d",
+                 cond);
+    else
+        snprintf(out, size,
+                 "SELECT (ts - ?1) / " DAY_US
+                 ", count(*), min(ts), max(ts) FROM mail_messages" OK_JOIN(
+                     "mail_messages") " WHERE ts >= ?1 AND ts < ?2 AND (%s) GROUP BY 1",
+                 cond);
+}
+
+int q_mail_campaign_stats(struct rq *q)
+{
+    const char *spec = notes_get(q->notes, "config", "campaign.subjects");
+    if (!spec || !rq_has(q, "mail_messages", "ts,subject"))
+        return KS_ENOTFOUND;
+    char buf[1024], *pat[CAMPAIGN_MAX_PATTERNS];
+    snprintf(buf, sizeof buf, "%s", spec);
+    size_t np = split_patterns(buf, pat, CAMPAIGN_MAX_PATTERNS);
+    if (np == 0)
+        return KS_ENOTFOUND;
+    /* WHERE subject contains any pattern: ?3.. are the patterns (bound, never spliced). */
+    char any[512] = "", one[64];
+    for (size_t i = 0; i < np; i++) {
+        snprintf(one, sizeof one, "%s%s(subject, ?%zu) > 0", i ? " OR " : "",
+                 is_ch(q) ? "position" : "instr", i + 3);
+        strncat(any, one, sizeof any - strlen(any) - 1);
+    }
+    char sql_hit[1024], sql_all[512];
+    campaign_sql(q, any, sql_hit, sizeof sql_hit);
+    if (is_ch(q)) {
+        snprintf(sql_all, sizeof sql_all,
+                 "SELECT " CH_DAY("ts - ?1") " AS d, count() FROM mail_messages WHERE" CH_OK
+                                             " AND ts >= ?1 AND ts < ?2 GROUP BY d");
+    } else {
+        snprintf(sql_all, sizeof sql_all,
+                 "SELECT (ts - ?1) / " DAY_US ", count(*) FROM mail_messages" OK_JOIN(
+                     "mail_messages") " WHERE ts >= ?1 AND ts < ?2 GROUP BY 1");
+    }
+    struct day_counts c = {0};
+    c.nx = (size_t)((q->to_us - q->from_us + KS_USEC_PER_DAY - 1) / KS_USEC_PER_DAY);
+    c.all = calloc(c.nx ? c.nx : 1, sizeof *c.all);
+    c.hit = calloc(c.nx ? c.nx : 1, sizeof *c.hit);
+    if (!c.all || !c.hit) {
+        free(c.all);
+        free(c.hit);
+        return KS_ENOMEM;
+    }
+    struct ks_store_value p[2 + CAMPAIGN_MAX_PATTERNS];
+    p[0] = p_i64(q->from_us);
+    p[1] = p_i64(q->to_us);
+    for (size_t i = 0; i < np; i++)
+        p[2 + i] = p_text(pat[i]);
+    run_p(q, sql_all, p, 2, day_total_row, &c);
+    run_p(q, sql_hit, p, 2 + np, day_hit_row, &c);
+    /* Subject families seen: patterns with at least one message. */
+    unsigned seen = 0;
+    for (size_t i = 0; c.any && i < np; i++) {
+        struct day_counts one_c = c;
+        one_c.hit = calloc(c.nx ? c.nx : 1, sizeof *one_c.hit);
+        one_c.any = false;
+        if (!one_c.hit)
+            break;
+        char sql1[1024];
+        snprintf(one, sizeof one, "%s(subject, ?3) > 0", is_ch(q) ? "position" : "instr");
+        campaign_sql(q, one, sql1, sizeof sql1);
+        struct ks_store_value p1[3] = {p[0], p[1], p[2 + i]};
+        run_p(q, sql1, p1, 3, day_hit_row, &one_c);
+        seen += one_c.any;
+        free(one_c.hit);
+    }
+    int rc = KS_ENOTFOUND;
+    if (c.any) {
+        double total = 0;
+        size_t top[2] = {SIZE_MAX, SIZE_MAX};
+        for (size_t i = 0; i < c.nx; i++) {
+            total += c.hit[i];
+            if (!(c.all[i] > 0) || !(c.hit[i] > 0))
+                continue;
+            double sh = c.hit[i] / c.all[i];
+            if (top[0] == SIZE_MAX || sh > c.hit[top[0]] / c.all[top[0]]) {
+                top[1] = top[0];
+                top[0] = i;
+            } else if (top[1] == SIZE_MAX || sh > c.hit[top[1]] / c.all[top[1]]) {
+                top[1] = i;
+            }
+        }
+        char t[64], days[160] = "";
+        num_set(q, "mail.campaign.messages", total, 0, NULL);
+        ks_time_format(c.first_us, q->tz, 0, t, sizeof t);
+        num_str(q, "mail.campaign.first", t);
+        ks_time_format(c.last_us, q->tz, 0, t, sizeof t);
+        num_str(q, "mail.campaign.last", t);
+        for (int k = 0; k < 2; k++) {
+            if (top[k] == SIZE_MAX)
+                continue;
+            struct ks_tm tm;
+            ks_time_split(q->from_us + (int64_t)top[k] * KS_USEC_PER_DAY, q->tz, &tm);
+            char sh[32];
+            fmt_num(sh, sizeof sh, 100.0 * c.hit[top[k]] / c.all[top[k]], 1);
+            size_t len = strlen(days);
+            snprintf(days + len, sizeof days - len, "%s%04d-%02d-%02d %s%%", len ? "; " : "",
+                     tm.year, tm.month, tm.day, sh);
+        }
+        num_str(q, "mail.campaign.top_days", days);
+        snprintf(t, sizeof t, "%u/%zu", seen, np);
+        num_str(q, "mail.campaign.variants", t);
+        rc = KS_OK;
+    }
+    free(c.all);
+    free(c.hit);
+    return rc;
+}
+
 int q_mail_campaign(struct rq *q, char lines[][256], size_t max, size_t *n)
 {
     /* Q-mail-campaign: the message named by the notes' campaign.sample (a Message-ID). */
@@ -1898,14 +2136,18 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
         " FROM mail_messages" OK_JOIN("mail_messages") " WHERE ts >= ?1 AND ts < ?2";
     /* The same from the hourly rollups: spf_results (k1 identity, k2 result) and
      * mail_messages:spf (k1 the message's SPF result). */
-#define SPF_R "sum(CASE WHEN k2 <> 'none' THEN n ELSE 0 END), sum(CASE WHEN k2 = 'none' THEN n"   \
-              " ELSE 0 END) FROM rollup_1h"
-#define SPFM_R "sum(CASE WHEN k1 NOT IN ('none', 'absent', '') THEN n ELSE 0 END), sum(CASE WHEN" \
-               " k1 IN ('none', 'absent', '') THEN n ELSE 0 END) FROM rollup_1h"
-    static const char r_spf[] = "SELECT 0, " SPF_R OK_JOIN("rollup_1h") " WHERE src ="
-                                " 'spf_results' AND ts >= ?1 AND ts < ?2 AND k1 = 'mailfrom'";
-    static const char r_mail[] = "SELECT 0, " SPFM_R OK_JOIN("rollup_1h") " WHERE src ="
-                                 " 'mail_messages:spf' AND ts >= ?1 AND ts < ?2";
+#define SPF_R                                                                                      \
+    "sum(CASE WHEN k2 <> 'none' THEN n ELSE 0 END), sum(CASE WHEN k2 = 'none' THEN n"              \
+    " ELSE 0 END) FROM rollup_1h"
+#define SPFM_R                                                                                     \
+    "sum(CASE WHEN k1 NOT IN ('none', 'absent', '') THEN n ELSE 0 END), sum(CASE WHEN"             \
+    " k1 IN ('none', 'absent', '') THEN n ELSE 0 END) FROM rollup_1h"
+    static const char r_spf[] = "SELECT 0, " SPF_R OK_JOIN(
+        "rollup_1h") " WHERE src ="
+                     " 'spf_results' AND ts >= ?1 AND ts < ?2 AND k1 = 'mailfrom'";
+    static const char r_mail[] =
+        "SELECT 0, " SPFM_R OK_JOIN("rollup_1h") " WHERE src ="
+                                                 " 'mail_messages:spf' AND ts >= ?1 AND ts < ?2";
     static const char ch_spf[] =
         "SELECT 0, sum(result <> 'none'), sum(result = 'none') FROM spf_results WHERE" CH_OK
         " AND ts >= ?1 AND ts < ?2 AND identity = 'mailfrom'";

@@ -1102,6 +1102,19 @@ static void sec_mail(struct page *p)
                L(p, "迷惑メールの送信元", "Spam senders by country"), &cc, rc, 1,
                N("mail.src.top"));
     heading(p, 4, "s2-2-3", "2.2.3 迷惑メールの傾向", "2.2.3 Spam campaigns");
+    if (q_mail_campaign_stats(p->q) == KS_OK) {
+        snprintf(
+            s, sizeof s,
+            p->ja
+                ? "件名で定義したキャンペーンのメール%s通は%sに初めて現れ、最も多い日には全受信メー"
+                  "ルの%sを占めました（件名の系統 %s）。最後に観測したのは%sです。"
+                : "The campaign defined by its subjects (%s messages) first appeared at %s; "
+                  "on its busiest days it made %s of all received mail (subject families "
+                  "seen: %s). It was last seen at %s.",
+            N("mail.campaign.messages"), N("mail.campaign.first"), N("mail.campaign.top_days"),
+            N("mail.campaign.variants"), N("mail.campaign.last"));
+        para(p, s);
+    }
     prose(p, "mail.campaign");
     {
         char lines[16][256];

@@ -140,6 +140,10 @@ int q_mail_weekly(struct rq *q, struct rq_stack *d, int64_t *week0_us);
 int q_mail_yoy(struct rq *q, double v[2], char labels[2][RQ_NAME]);
 int q_mail_countries(struct rq *q, struct rq_slices *d);
 int q_mail_campaign(struct rq *q, char lines[][256], size_t max, size_t *n);
+/* H-27: the campaign whose subject patterns the notes give (`campaign.subjects`): sets
+ * mail.campaign.{messages,first,last,top_days,variants}; KS_ENOTFOUND without patterns or
+ * matches. */
+int q_mail_campaign_stats(struct rq *q);
 int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us);
 
 /* Report a problem that does not stop the report. */
