@@ -1662,6 +1662,131 @@ int q_p2p_syn(struct rq *q, struct rq_stack *d, double *xs)
     return KS_OK;
 }
 
+/* ---- H-18..H-20: each P2P experiment's residue, as the P2P analyzer measured it ---- */
+
+#define P2P_MAX_HOSTS 16
+
+struct p2p_host {
+    char host[64];
+    double stop, ttb, bg, bin, last;
+};
+
+struct p2p_ctx {
+    struct p2p_host h[P2P_MAX_HOSTS];
+    size_t n;
+};
+
+static int p2p_summary_row(void *user, size_t n, const char *const *names,
+                           const struct ks_store_value *v)
+{
+    struct p2p_ctx *c = user;
+    (void)names;
+    if (n < 3)
+        return 0;
+    char host[64], metric[48];
+    val_s(&v[0], host, sizeof host);
+    val_s(&v[1], metric, sizeof metric);
+    size_t i = 0;
+    while (i < c->n && strcmp(c->h[i].host, host) != 0)
+        i++;
+    if (i == c->n) {
+        if (c->n == P2P_MAX_HOSTS)
+            return 0;
+        memset(&c->h[i], 0, sizeof c->h[i]);
+        snprintf(c->h[i].host, sizeof c->h[i].host, "%s", host);
+        c->h[i].stop = c->h[i].ttb = c->h[i].bg = c->h[i].bin = c->h[i].last = NAN;
+        c->n++;
+    }
+    double x = val_f(&v[2]);
+    struct p2p_host *h = &c->h[i];
+    if (strcmp(metric, "p2p.stopped_at") == 0)
+        h->stop = x;
+    else if (strcmp(metric, "p2p.time_to_background_s") == 0)
+        h->ttb = x;
+    else if (strcmp(metric, "p2p.background_per_bin") == 0)
+        h->bg = x;
+    else if (strcmp(metric, "p2p.bin_s") == 0)
+        h->bin = x;
+    else if (strcmp(metric, "p2p.last_syn_in") == 0)
+        h->last = x;
+    return 0;
+}
+
+static void p2p_host_text(struct rq *q, const struct p2p_host *h, double rate5, char *out,
+                          size_t size)
+{
+    bool ja = strcmp(q->lang, "ja") == 0;
+    const char *addr = notes_get(q->notes, "config", "p2p.addr");
+    const char *client = notes_get(q->notes, "config", "p2p.client");
+    char name[128], hours[32], rate[32], bg[32], last[32] = "-", quiet[32] = "-";
+    if (addr && client && strcmp(addr, h->host) == 0)
+        snprintf(name, sizeof name, ja ? "%s（%s）" : "%s (%s)", h->host, client);
+    else
+        snprintf(name, sizeof name, "%s", h->host);
+    fmt_num(hours, sizeof hours, h->ttb / 3600.0, 1);
+    fmt_num(rate, sizeof rate, rate5, 1);
+    fmt_num(bg, sizeof bg, h->bg * 300.0 / h->bin, 1);
+    if (isfinite(h->last)) {
+        struct ks_tm tm;
+        ks_time_split((int64_t)h->last, q->tz, &tm);
+        snprintf(last, sizeof last, "%04d-%02d-%02d", tm.year, tm.month, tm.day);
+        fmt_num(quiet, sizeof quiet, ((double)q->to_us - h->last) / 86400e6, 0);
+    }
+    snprintf(out, size,
+             ja ? "%s: 停止後%s時間、5分あたり%s件のSYN（背景 "
+                  "%s件）、最後のSYNは%s（期間末まで%s日間なし）"
+                : "%s: %s h at %s SYN per 5 min after the stop (background %s), last SYN %s "
+                  "(none for %s days before the period's end)",
+             name, hours, rate, bg, last, quiet);
+}
+
+int q_p2p_residue(struct rq *q)
+{
+    static const char sql[] = "SELECT sensor, metric, value FROM series" OK_JOIN(
+        "series") " WHERE ts >= ?1 AND ts < ?2"
+                  " AND metric IN ('p2p.stopped_at', 'p2p.time_to_background_s', "
+                  "'p2p.background_per_bin',"
+                  " 'p2p.bin_s', 'p2p.last_syn_in') ORDER BY ts, sensor";
+    static const char ch[] =
+        "SELECT sensor, metric, value FROM series WHERE" CH_OK " AND ts >= ?1 AND ts < ?2"
+        " AND metric IN ('p2p.stopped_at', 'p2p.time_to_background_s', 'p2p.background_per_bin',"
+        " 'p2p.bin_s', 'p2p.last_syn_in') ORDER BY ts, sensor";
+    static const char rate_sql[] = "SELECT 0, sum(value) FROM series" OK_JOIN(
+        "series") " WHERE ts >= ?1 AND ts < ?2 AND sensor = ?3 AND metric = 'p2p.syn_in'";
+    static const char rate_ch[] = "SELECT 0, sum(value) FROM series WHERE" CH_OK
+                                  " AND ts >= ?1 AND ts < ?2 AND sensor = ?3 AND metric ="
+                                  " 'p2p.syn_in'";
+    if (!rq_has(q, "series", "ts,sensor,metric,value"))
+        return KS_ENOTFOUND;
+    struct p2p_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return KS_ENOMEM;
+    struct ks_store_value p[2] = {p_i64(q->from_us), p_i64(q->to_us)};
+    run_p(q, SQL2(sql, ch), p, 2, p2p_summary_row, c);
+    size_t shown = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct p2p_host *h = &c->h[i];
+        if (!isfinite(h->stop) || !isfinite(h->ttb) || !isfinite(h->bg) || !(h->bin > 0))
+            continue;
+        double sum[2] = {NAN, NAN};
+        struct ks_store_value pr[3] = {p_i64((int64_t)h->stop),
+                                       p_i64((int64_t)h->stop + (int64_t)(h->ttb * 1e6)),
+                                       p_text(h->host)};
+        run_p(q, SQL2(rate_sql, rate_ch), pr, 3, one_num, sum);
+        double bins = h->ttb / h->bin;
+        double rate5 = bins > 0 && isfinite(sum[1]) ? sum[1] / bins * 300.0 / h->bin : 0;
+        char one[512], key[32];
+        p2p_host_text(q, h, rate5, one, sizeof one);
+        snprintf(key, sizeof key, "p2p.residue.%zu", ++shown);
+        num_str(q, key, one);
+    }
+    free(c);
+    if (!shown)
+        return KS_ENOTFOUND;
+    num_set(q, "p2p.residue.clients", (double)shown, 0, NULL);
+    return KS_OK;
+}
+
 /* --- 2:図-1 .. 図-5 mail --------------------------------------------------------------------- */
 
 /* The mail part counts the ISO weeks (Monday to Sunday, in the report's zone) that lie wholly

@@ -905,6 +905,22 @@ static void sec_p2p(struct page *p)
     struct rq_stack d = {0};
     heading(p, 4, "s1-4-3", "1.4.3 P2Pネットワークに起因する不要な通信",
             "1.4.3 Unsolicited traffic caused by P2P networks");
+    if (q_p2p_residue(p->q) == KS_OK) {
+        char s[600];
+        snprintf(s, sizeof s,
+                 p->ja ? "P2Pクライアントを停止した後も届いた接続要求（%s台）:"
+                       : "Connection attempts that kept arriving after each P2P client stopped "
+                         "(%s clients):",
+                 N("p2p.residue.clients"));
+        para(p, s);
+        for (int i = 1; i <= 16; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "p2p.residue.%d", i);
+            if (!known(p, key))
+                break;
+            para(p, N(key));
+        }
+    }
     prose(p, "p2p");
     static_figure(p, "fig-p2p-residual-flow", L(p, "図-13", "Figure 13"),
                   L(p, "P2Pネットワークにより不要な通信が発生する様子",

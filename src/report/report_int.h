@@ -55,8 +55,8 @@ const char *notes_get(const struct notes *n, const char *section, const char *ke
 
 struct number {
     char key[64];
-    char json[160]; /* the JSON value: a number with fixed decimals, a string, or null */
-    char text[160]; /* as printed in the page ("—" when unknown) */
+    char json[512]; /* the JSON value: a number with fixed decimals, a string, or null */
+    char text[512]; /* as printed in the page ("—" when unknown) */
 };
 
 /* --- query context and data ------------------------------------------------------------------- */
@@ -144,6 +144,10 @@ int q_mail_campaign(struct rq *q, char lines[][256], size_t max, size_t *n);
  * mail.campaign.{messages,first,last,top_days,variants}; KS_ENOTFOUND without patterns or
  * matches. */
 int q_mail_campaign_stats(struct rq *q);
+/* H-18..H-20: each P2P experiment whose stop lies in the period, from the P2P analyzer's
+ * summary series (src/p2p/README.md): p2p.residue.1, .2 ... (a text per client, in stop order) and
+ * p2p.residue.clients; KS_ENOTFOUND when there is none. */
+int q_p2p_residue(struct rq *q);
 int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us);
 
 /* Report a problem that does not stop the report. */
