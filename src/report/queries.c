@@ -1305,10 +1305,102 @@ int q_sqli_daily(struct rq *q, struct rq_stack *d)
     return KS_OK;
 }
 
+/* 図-9 leaves out the detections of the campaigns the analyst tagged as data theft or database
+ * overload. The tags are in the notes: [config] sqli.exclude = HOST@DATE[..DATE], ... (a target
+ * host and the local days of the campaign). */
+#define SQLI_MAX_EXCLUDE 32
+
+struct sqli_excl {
+    char host[128];
+    int64_t d0, d1; /* days since the period's first day */
+};
+
+struct sqli_src_ctx {
+    struct src_ctx *src;
+    const struct sqli_excl *ex;
+    size_t nex;
+    double excluded;
+};
+
+/* A local date "YYYY-MM-DD" as days since the period's first day; false if malformed. */
+static bool period_day(const struct rq *q, const char *s, size_t len, int64_t *out)
+{
+    int y, m, dd;
+    char tail;
+    char buf[16];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || m < 1 || m > 12 || dd < 1 ||
+        dd > ks_days_in_month(y, m))
+        return false;
+    struct ks_tm t0;
+    ks_time_split(q->from_us, q->tz, &t0);
+    *out = ks_days_from_civil(y, m, dd) - ks_days_from_civil(t0.year, t0.month, t0.day);
+    return true;
+}
+
+/* Parses the notes' sqli.exclude; bad entries are reported and skipped. */
+static size_t sqli_excludes(struct rq *q, struct sqli_excl *ex, size_t max)
+{
+    const char *spec = notes_get(q->notes, "config", "sqli.exclude");
+    size_t n = 0;
+    for (const char *s = spec; s && *s && n < max;) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t len = strcspn(s, ",");
+        const char *e = s + len;
+        while (len && s[len - 1] == ' ')
+            len--;
+        const char *end = s + len;
+        const char *at = memchr(s, '@', len);
+        const char *dots = at ? strstr(at, "..") : NULL;
+        if (dots && dots >= end)
+            dots = NULL;
+        struct sqli_excl *x = &ex[n];
+        if (at && at > s && (size_t)(at - s) < sizeof x->host &&
+            period_day(q, at + 1, (size_t)((dots ? dots : end) - at - 1), &x->d0) &&
+            (!dots || period_day(q, dots + 2, (size_t)(end - dots - 2), &x->d1))) {
+            memcpy(x->host, s, (size_t)(at - s));
+            x->host[at - s] = '\0';
+            if (!dots)
+                x->d1 = x->d0;
+            n++;
+        } else if (end > s) {
+            struct ks_loc loc = {.source = "notes [config] sqli.exclude"};
+            ks_diag_report(q->diag, &q->reported, "report", &loc, KS_EFORMAT,
+                           "'%.*s' is not HOST@YYYY-MM-DD[..YYYY-MM-DD]: skipped", (int)(end - s),
+                           s);
+        }
+        s = e;
+    }
+    return n;
+}
+
+/* Rows (source, host, day, n): the detections of tagged campaigns are counted apart. */
+static int sqli_src_row(void *user, size_t n, const char *const *names,
+                        const struct ks_store_value *v)
+{
+    struct sqli_src_ctx *c = user;
+    if (n < 4)
+        return 0;
+    char host[128];
+    val_s(&v[1], host, sizeof host);
+    int64_t day = v[2].type == KS_TYPE_I64 ? v[2].v.i64 : (int64_t)val_f(&v[2]);
+    for (size_t i = 0; i < c->nex; i++)
+        if (day >= c->ex[i].d0 && day <= c->ex[i].d1 && strcmp(host, c->ex[i].host) == 0) {
+            c->excluded += val_f(&v[3]);
+            return 0;
+        }
+    struct ks_store_value two[2] = {v[0], v[3]};
+    return src_row(c->src, 2, names, two);
+}
+
 int q_sqli_sources(struct rq *q, struct rq_slices *d)
 {
-    /* Q-sqli-sources. REPORT_FIGURES.md excludes detections the analyst tagged as data theft or
-     * overload; the scanner's table has no such tag yet, so every detection counts. */
+    /* Q-sqli-sources: detections by source country, less those of the campaigns the analyst
+     * tagged as data theft or overload (notes sqli.exclude, above). */
     static const char sql[] =
         "SELECT source, count(*) FROM sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE
         " GROUP BY 1";
@@ -1330,7 +1422,22 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
         return KS_ENOMEM;
     }
     struct src_ctx c = {q, ca, aa, 0, 0, 0, NULL, 0, false};
-    run(q, rl ? SQL2(r_sql, chr) : SQL2(sql, ch), src_row, &c);
+    struct sqli_excl ex[SQLI_MAX_EXCLUDE];
+    size_t nex = sqli_excludes(q, ex, SQLI_MAX_EXCLUDE);
+    if (nex) { /* by target and day: raw rows (the rollups keep the source only) */
+        static const char x_sql[] =
+            "SELECT source, host, (ts - ?1) / " DAY_US ", count(*) FROM"
+            " sqli_detections" OK_JOIN("sqli_detections") SQLI_WHERE " GROUP BY 1, 2, 3";
+        static const char x_ch[] =
+            "SELECT source, host, " CH_DAY("ts - ?1") " AS d, count() FROM"
+                                                      " sqli_detections" CH_SQLI_WHERE
+                                                      " GROUP BY source, host, d";
+        struct sqli_src_ctx sc = {&c, ex, nex, 0};
+        run(q, SQL2(x_sql, x_ch), sqli_src_row, &sc);
+        num_set(q, "sqli.src.excluded", sc.excluded, 0, NULL);
+    } else {
+        run(q, rl ? SQL2(r_sql, chr) : SQL2(sql, ch), src_row, &c);
+    }
     /* One ring: countries (home included), top 10 and other. */
     char home[8];
     snprintf(home, sizeof home, "%s", q->home);
@@ -2049,6 +2156,21 @@ static int campaign_row(void *user, size_t n, const char *const *names,
         snprintf(c->lines[c->n++], 256, "%.40s: %.200s", names[i], buf);
     }
     return 1;
+}
+
+/* E-1..E-3, H-29: figures from outside the store that the analyst enters in the notes' [ext]
+ * section, carried into numbers.json as ext.KEY (the text as written) so that the prose that
+ * quotes them and the page's numbers have one source. */
+void q_ext(struct rq *q)
+{
+    for (size_t i = 0; q->notes && i < q->notes->nkv; i++) {
+        const struct notes_kv *kv = &q->notes->kv[i];
+        if (strcmp(kv->section, "ext") != 0)
+            continue;
+        char key[64];
+        if ((size_t)snprintf(key, sizeof key, "ext.%s", kv->key) < sizeof key)
+            num_str(q, key, kv->value);
+    }
 }
 
 /* ---- H-27: an analyst-defined campaign (notes `campaign.subjects`: subject patterns) ---- */

@@ -861,7 +861,14 @@ static void sec_sqli(struct page *p)
                  L(p, "SQLインジェクション攻撃の推移（日別、攻撃種類別）",
                    "SQL injection attacks per day, by signature"),
                  NULL, L(p, "（検出数）", "(detections)"), &d, rc, true, desc, 0);
-    snprintf(desc, sizeof desc, "%s", N("sqli.src.top3"));
+    if (known(p, "sqli.src.excluded"))
+        snprintf(desc, sizeof desc,
+                 p->ja ? "%s（データの窃取・過負荷と判断したキャンペーンの%s件を除く）"
+                       : "%s (without the %s detections of the campaigns tagged as data theft or "
+                         "database overload)",
+                 N("sqli.src.top3"), N("sqli.src.excluded"));
+    else
+        snprintf(desc, sizeof desc, "%s", N("sqli.src.top3"));
     pie_figure(p, "fig-sqli-sources", L(p, "図-9", "Figure 9"),
                L(p, "SQLインジェクション攻撃の発信元の分布（全期間）",
                  "Sources of SQL injection attacks (whole period)"),
@@ -1356,6 +1363,7 @@ int report_render(struct rq *q, struct rbuf *h, struct rbuf *json, const char *c
     struct rbuf body;
     rb_init(&body);
     p->h = &body;
+    q_ext(p->q);
     rb_puts(&body, "<section class=\"part\" id=\"part1\">\n");
     heading(p, 2, "s1", "1. インフラストラクチャセキュリティ", "1. Infrastructure security");
     {

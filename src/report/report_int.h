@@ -144,6 +144,8 @@ int q_mail_campaign(struct rq *q, char lines[][256], size_t max, size_t *n);
  * mail.campaign.{messages,first,last,top_days,variants}; KS_ENOTFOUND without patterns or
  * matches. */
 int q_mail_campaign_stats(struct rq *q);
+/* E-1..E-3, H-29: the notes' [ext] settings as numbers ext.KEY. */
+void q_ext(struct rq *q);
 /* H-18..H-20: each P2P experiment whose stop lies in the period, from the P2P analyzer's
  * summary series (src/p2p/README.md): p2p.residue.1, .2 ... (a text per client, in stop order) and
  * p2p.residue.clients; KS_ENOTFOUND when there is none. */

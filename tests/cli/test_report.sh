@@ -7,6 +7,11 @@ DB=$TMP/k.db
 
 check "tiny store is built" ks_report_store "$DB"
 check "report of the test period" ks_report_run "$DB" "$TMP/r1"
+check_err "a bad sqli.exclude tag is reported and skipped" 0 "sqli.exclude.*'not-a-tag'" \
+    "$KANSOKU" report --db "$DB" --from 2008-06-01 --to 2008-06-15 -o "$TMP/r0" \
+    --notes "$KS_SRCDIR/tests/data/report/notes.txt" --geo-dir /nonexistent
+check_grep "tagged campaigns are left out of the SQL-injection sources" '"sqli.src.excluded": 40,' \
+    cat "$TMP/r1/numbers.json"
 check "numbers.json equals tests/data/report/expected.json" \
     cmp "$TMP/r1/numbers.json" "$KS_SRCDIR/tests/data/report/expected.json"
 check "index.html and a figure CSV exist" test -s "$TMP/r1/index.html" -a -s "$TMP/r1/figures/fig-incident-share.csv"
