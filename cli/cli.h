@@ -65,6 +65,10 @@ void ks_cli_info(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3)
 /* Writes obj as one compact JSON line to stdout and releases it (json_decref). */
 void ks_cli_json_line(json_t *obj);
 
+/* A count or rate with an optional SI suffix (k/K, M, G, T: 1e3..1e12), "2.5M" = 2500000;
+ * false if malformed, negative or above max. */
+bool ks_cli_parse_metric(const char *s, uint64_t max, uint64_t *out);
+
 struct ks_store_input;
 /* The identity of a set of capture files for the store (struct ks_store_input's sha256 and
  * size): one file alone is its own SHA-256; several, or a salt (the settings that make a run

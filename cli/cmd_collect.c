@@ -452,36 +452,7 @@ static void on_dday(void *user, const struct ks_darknet_day *d)
     row_end(r);
 }
 
-/* --- input identity for the store ------------------------------------------------------------ */
-
 /* --- options ---------------------------------------------------------------------------------- */
-
-static bool parse_num(const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return false;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s)
-        return false;
-    double mult = 1;
-    if (*end == 'k' || *end == 'K')
-        mult = 1e3;
-    else if (*end == 'M')
-        mult = 1e6;
-    else if (*end == 'G')
-        mult = 1e9;
-    else if (*end)
-        return false;
-    if (*end && end[1])
-        return false;
-    v *= mult;
-    if (!(v >= 0 && v <= (double)max))
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
 
 static volatile sig_atomic_t g_stop;
 static struct ks_flow *g_flow;
@@ -617,7 +588,7 @@ int ks_cmd_collect(int argc, char **argv)
             uint64_t max = opt == OPT_PORT                      ? 65535
                            : opt == OPT_TPPS || opt == OPT_TBPS ? UINT64_MAX / 2
                                                                 : UINT32_MAX;
-            if (!parse_num(optarg, max, &v) ||
+            if (!ks_cli_parse_metric(optarg, max, &v) ||
                 (v == 0 && (opt == OPT_SAMPLE || opt == OPT_MAX_EXP || opt == OPT_MAX_TMPL ||
                             opt == OPT_PORT || opt == OPT_COUNT || opt == OPT_DURATION))) {
                 code = ks_cli_usage_error(&cli, "bad value '%s' for %s", optarg, argv[optind - 1]);

@@ -328,35 +328,6 @@ static int by_start(const void *x, const void *y)
 
 /* --- options ----------------------------------------------------------------------------- */
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return false;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s)
-        return false;
-    double mult = 1;
-    if (*end == 'k' || *end == 'K')
-        mult = 1e3;
-    else if (*end == 'M')
-        mult = 1e6;
-    else if (*end == 'G')
-        mult = 1e9;
-    else if (*end == 'T')
-        mult = 1e12;
-    else if (*end)
-        return false;
-    if (*end && end[1])
-        return false;
-    v *= mult;
-    if (!(v >= 0 && v < 1.8e19))
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
 enum {
     OPT_FILTER = 0x200,
     OPT_SNAPLEN,
@@ -470,7 +441,7 @@ static int cmd_detect(int argc, char **argv)
             force = true;
             break;
         default:
-            if (!parse_u64(optarg, &v) ||
+            if (!ks_cli_parse_metric(optarg, UINT64_MAX, &v) ||
                 ((opt == OPT_SNAPLEN || opt == OPT_SAMPLE || opt == OPT_MAXT) && v == 0) ||
                 (opt == OPT_SAMPLE && v > 65535) || (opt == OPT_WORKERS && v > 64) ||
                 ((opt == OPT_START || opt == OPT_END || opt == OPT_SNAPLEN || opt == OPT_MAXT) &&

@@ -252,3 +252,32 @@ int ks_cli_capture_identity(struct ks_cli *cli, const char *const *files, size_t
     in->size = total;
     return KS_OK;
 }
+
+bool ks_cli_parse_metric(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return false;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s)
+        return false;
+    double mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1e3;
+    else if (*end == 'M')
+        mult = 1e6;
+    else if (*end == 'G')
+        mult = 1e9;
+    else if (*end == 'T')
+        mult = 1e12;
+    else if (*end)
+        return false;
+    if (*end && end[1])
+        return false;
+    v *= mult;
+    if (!(v >= 0 && v <= (double)max && v < 1.8e19))
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
