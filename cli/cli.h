@@ -70,6 +70,12 @@ void ks_cli_json_line(json_t *obj);
 bool ks_cli_parse_metric(const char *s, uint64_t max, uint64_t *out);
 
 struct ks_store_input;
+struct ks_store;
+struct ks_ingest;
+/* Opens the store of --db and begins the input (force: replace one ingested before), with the
+ * usual error messages. KS_OK, or an error already reported (the store may be open: close it). */
+int ks_cli_store_begin(struct ks_cli *cli, const struct ks_store_input *in, bool force,
+                       struct ks_store **st, struct ks_ingest **ing);
 /* The identity of a set of capture files for the store (struct ks_store_input's sha256 and
  * size): one file alone is its own SHA-256; several, or a salt (the settings that make a run
  * distinct), give the SHA-256 of the files' hashes in reading order and the salt. stdin ("-")

@@ -556,21 +556,7 @@ static int cmd_detect(int argc, char **argv)
             code = KS_EXIT_FAIL;
             goto out;
         }
-        rc = ks_store_open(cli.db_path, NULL, &st);
-        if (rc != KS_OK) {
-            ks_cli_error(&cli, "%s", ks_store_errmsg(NULL));
-            code = KS_EXIT_FAIL;
-            goto out;
-        }
-        rc = ks_store_input_begin(st, &in, force ? KS_STORE_FORCE : 0, &r.ing);
-        if (rc == KS_EEXIST) {
-            ks_cli_error(&cli, "%s: ingested before (same content); --force stores it again",
-                         in.name);
-            code = KS_EXIT_FAIL;
-            goto out;
-        }
-        if (rc != KS_OK) {
-            ks_cli_error(&cli, "%s", ks_store_errmsg(st));
+        if (ks_cli_store_begin(&cli, &in, force, &st, &r.ing) != KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }

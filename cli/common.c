@@ -281,3 +281,19 @@ bool ks_cli_parse_metric(const char *s, uint64_t max, uint64_t *out)
     *out = (uint64_t)v;
     return true;
 }
+
+int ks_cli_store_begin(struct ks_cli *cli, const struct ks_store_input *in, bool force,
+                       struct ks_store **st, struct ks_ingest **ing)
+{
+    int rc = ks_store_open(cli->db_path, NULL, st);
+    if (rc != KS_OK) {
+        ks_cli_error(cli, "%s", ks_store_errmsg(NULL));
+        return rc;
+    }
+    rc = ks_store_input_begin(*st, in, force ? KS_STORE_FORCE : 0, ing);
+    if (rc == KS_EEXIST)
+        ks_cli_error(cli, "%s: ingested before (same content); --force stores it again", in->name);
+    else if (rc != KS_OK)
+        ks_cli_error(cli, "%s", ks_store_errmsg(*st));
+    return rc;
+}
