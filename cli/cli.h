@@ -76,6 +76,10 @@ struct ks_ingest;
  * usual error messages. KS_OK, or an error already reported (the store may be open: close it). */
 int ks_cli_store_begin(struct ks_cli *cli, const struct ks_store_input *in, bool force,
                        struct ks_store **st, struct ks_ingest **ing);
+/* Ends the input begun by ks_cli_store_begin, complete if store_rc (the caller's first write
+ * error, or KS_OK) is KS_OK; reports a failure as "store: ...". *ing becomes NULL. KS_OK or
+ * the error. */
+int ks_cli_store_end(struct ks_cli *cli, struct ks_store *st, struct ks_ingest **ing, int store_rc);
 /* The identity of a set of capture files for the store (struct ks_store_input's sha256 and
  * size): one file alone is its own SHA-256; several, or a salt (the settings that make a run
  * distinct), give the SHA-256 of the files' hashes in reading order and the salt. stdin ("-")

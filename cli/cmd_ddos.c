@@ -628,14 +628,10 @@ static int cmd_detect(int argc, char **argv)
                     ds.tracker_full, ds.candidates, ds.late_packets);
     }
     if (r.ing) {
-        int src = ks_store_input_end(r.ing, r.store_rc == KS_OK);
-        r.ing = NULL;
-        if (r.store_rc != KS_OK || src != KS_OK) {
-            ks_cli_error(&cli, "store: %s", ks_store_errmsg(st));
+        if (ks_cli_store_end(&cli, st, &r.ing, r.store_rc) != KS_OK)
             code = KS_EXIT_FAIL;
-        } else {
+        else
             ks_cli_info(&cli, "%" PRIu64 " attacks stored in %s", r.stored, cli.db_path);
-        }
     }
     if (err != KS_OK)
         code = KS_EXIT_FAIL;

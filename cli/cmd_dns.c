@@ -688,14 +688,10 @@ static int run_verb(int argc, char **argv, bool audit)
                 ds.tcp_messages, ds.tcp_partial, ds.fragments, ds.pending, ds.pending_evicted,
                 ds.pending_expired, ds.name_mismatch, ds.zones_evicted);
     if (r.ing) {
-        int src = ks_store_input_end(r.ing, r.store_rc == KS_OK);
-        r.ing = NULL;
-        if (r.store_rc != KS_OK || src != KS_OK) {
-            ks_cli_error(&cli, "store: %s", ks_store_errmsg(st));
+        if (ks_cli_store_end(&cli, st, &r.ing, r.store_rc) != KS_OK)
             code = KS_EXIT_FAIL;
-        } else {
+        else
             ks_cli_info(&cli, "%" PRIu64 " rows stored in %s", r.stored, cli.db_path);
-        }
     }
     if (err != KS_OK)
         code = KS_EXIT_FAIL;

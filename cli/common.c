@@ -297,3 +297,13 @@ int ks_cli_store_begin(struct ks_cli *cli, const struct ks_store_input *in, bool
         ks_cli_error(cli, "%s", ks_store_errmsg(*st));
     return rc;
 }
+
+int ks_cli_store_end(struct ks_cli *cli, struct ks_store *st, struct ks_ingest **ing, int store_rc)
+{
+    int rc = ks_store_input_end(*ing, store_rc == KS_OK);
+    *ing = NULL;
+    if (store_rc == KS_OK && rc == KS_OK)
+        return KS_OK;
+    ks_cli_error(cli, "store: %s", ks_store_errmsg(st));
+    return store_rc != KS_OK ? store_rc : rc;
+}
