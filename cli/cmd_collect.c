@@ -368,14 +368,9 @@ static void on_attack(void *user, const struct ks_ddos_attack *a)
     fflush(stdout);
 }
 
-static void put_str(struct ks_ingest *ing, const char *s)
+/* Keeps the first store error of a row written by ks_darknet_store_*. */
+static void row_end(struct run *r, int rc)
 {
-    ks_store_put_text(ing, s, strlen(s));
-}
-
-static void row_end(struct run *r)
-{
-    int rc = ks_store_row_end(r->ing);
     if (rc != KS_OK && r->store_rc == KS_OK)
         r->store_rc = rc;
 }
@@ -384,22 +379,8 @@ static void on_cell(void *user, const struct ks_darknet_cell *c)
 {
     struct run *r = user;
     r->cells++;
-    if (r->ing && r->store_rc == KS_OK) {
-        ks_store_row_begin(r->ing, KS_TBL_DARKNET_CELLS);
-        ks_store_put_time(r->ing, c->day);
-        put_str(r->ing, c->sensor);
-        put_str(r->ing, ks_darknet_kind_name(c->kind));
-        ks_store_put_i64(r->ing, c->proto);
-        ks_store_put_i64(r->ing, c->port);
-        ks_store_put_i64(r->ing, (int64_t)c->packets);
-        ks_store_put_i64(r->ing, (int64_t)c->bytes);
-        ks_store_put_f64(r->ing, c->sources);
-        if (c->sketch)
-            ks_store_put_blob(r->ing, c->sketch, c->sketch_len);
-        else
-            ks_store_put_null(r->ing);
-        row_end(r);
-    }
+    if (r->ing && r->store_rc == KS_OK)
+        row_end(r, ks_darknet_store_cell(r->ing, c));
     char day[KS_TIME_STRLEN], pb[8];
     ks_time_format(c->day, 0, 0, day, sizeof day);
     day[10] = '\0';
@@ -421,16 +402,7 @@ static void on_dsource(void *user, const struct ks_darknet_source *s)
     struct run *r = user;
     if (!r->ing || r->store_rc != KS_OK)
         return;
-    ks_store_row_begin(r->ing, KS_TBL_DARKNET_SOURCES);
-    ks_store_put_time(r->ing, s->day);
-    put_str(r->ing, s->sensor);
-    put_str(r->ing, ks_darknet_dim_name(s->dim));
-    put_str(r->ing, s->key);
-    put_str(r->ing, s->name);
-    ks_store_put_i64(r->ing, (int64_t)s->sources);
-    ks_store_put_i64(r->ing, (int64_t)s->packets);
-    ks_store_put_i64(r->ing, (int64_t)s->error);
-    row_end(r);
+    row_end(r, ks_darknet_store_source(r->ing, s));
 }
 
 static void on_dday(void *user, const struct ks_darknet_day *d)
@@ -438,18 +410,7 @@ static void on_dday(void *user, const struct ks_darknet_day *d)
     struct run *r = user;
     if (!r->ing || r->store_rc != KS_OK)
         return;
-    ks_store_row_begin(r->ing, KS_TBL_DARKNET_DAYS);
-    ks_store_put_time(r->ing, d->day);
-    put_str(r->ing, d->sensor);
-    ks_store_put_i64(r->ing, (int64_t)d->monitored);
-    ks_store_put_i64(r->ing, (int64_t)d->packets);
-    ks_store_put_i64(r->ing, (int64_t)d->scan_packets);
-    ks_store_put_i64(r->ing, (int64_t)d->backscatter_packets);
-    ks_store_put_f64(r->ing, d->sources);
-    ks_store_put_f64(r->ing, d->backscatter_sources);
-    ks_store_put_i64(r->ing, (int64_t)d->domestic_sources);
-    ks_store_put_i64(r->ing, (int64_t)d->dropped);
-    row_end(r);
+    row_end(r, ks_darknet_store_day(r->ing, d));
 }
 
 /* --- options ---------------------------------------------------------------------------------- */
@@ -862,14 +823,8 @@ int ks_cmd_collect(int argc, char **argv)
             ks_cli_json_line(o);
         }
     }
-    if (r.ing) {
-        int erc = ks_store_input_end(r.ing, r.store_rc == KS_OK);
-        r.ing = NULL;
-        if (r.store_rc != KS_OK || erc != KS_OK) {
-            ks_cli_error(&cli, "store: %s", ks_store_errmsg(store));
-            code = KS_EXIT_FAIL;
-        }
-    }
+    if (r.ing && ks_cli_store_end(&cli, store, &r.ing, r.store_rc) != KS_OK)
+        code = KS_EXIT_FAIL;
     if (!cli.quiet) {
         struct ks_flow_stats fs;
         ks_flow_stats(f, &fs);

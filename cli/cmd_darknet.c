@@ -161,37 +161,19 @@ static void day_text(int64_t t, int32_t tz, char out[16])
     out[10] = '\0';
 }
 
-static void row_done(struct darknet_run *r)
+/* Keeps the first store error of a row written by ks_darknet_store_*. */
+static void row_done(struct darknet_run *r, int rc)
 {
-    int rc = ks_store_row_end(r->ing);
     if (rc != KS_OK && r->store_err == KS_OK)
         r->store_err = rc;
     r->rows++;
-}
-
-static void put_str(struct ks_ingest *ing, const char *s)
-{
-    ks_store_put_text(ing, s, strlen(s));
 }
 
 static void on_cell(void *user, const struct ks_darknet_cell *c)
 {
     struct darknet_run *r = user;
     if (r->ing && r->store_err == KS_OK) {
-        ks_store_row_begin(r->ing, KS_TBL_DARKNET_CELLS);
-        ks_store_put_time(r->ing, c->day);
-        put_str(r->ing, c->sensor);
-        put_str(r->ing, ks_darknet_kind_name(c->kind));
-        ks_store_put_i64(r->ing, c->proto);
-        ks_store_put_i64(r->ing, c->port);
-        ks_store_put_i64(r->ing, (int64_t)c->packets);
-        ks_store_put_i64(r->ing, (int64_t)c->bytes);
-        ks_store_put_f64(r->ing, c->sources);
-        if (c->sketch)
-            ks_store_put_blob(r->ing, c->sketch, c->sketch_len);
-        else
-            ks_store_put_null(r->ing);
-        row_done(r);
+        row_done(r, ks_darknet_store_cell(r->ing, c));
     }
     if (r->by >= 0)
         return;
@@ -211,16 +193,7 @@ static void on_source(void *user, const struct ks_darknet_source *s)
 {
     struct darknet_run *r = user;
     if (r->ing && r->store_err == KS_OK) {
-        ks_store_row_begin(r->ing, KS_TBL_DARKNET_SOURCES);
-        ks_store_put_time(r->ing, s->day);
-        put_str(r->ing, s->sensor);
-        put_str(r->ing, ks_darknet_dim_name(s->dim));
-        put_str(r->ing, s->key);
-        put_str(r->ing, s->name);
-        ks_store_put_i64(r->ing, (int64_t)s->sources);
-        ks_store_put_i64(r->ing, (int64_t)s->packets);
-        ks_store_put_i64(r->ing, (int64_t)s->error);
-        row_done(r);
+        row_done(r, ks_darknet_store_source(r->ing, s));
     }
     if (r->by != s->dim)
         return;
@@ -348,18 +321,7 @@ static void on_day(void *user, const struct ks_darknet_day *d)
 {
     struct darknet_run *r = user;
     if (r->ing && r->store_err == KS_OK) {
-        ks_store_row_begin(r->ing, KS_TBL_DARKNET_DAYS);
-        ks_store_put_time(r->ing, d->day);
-        put_str(r->ing, d->sensor);
-        ks_store_put_i64(r->ing, (int64_t)d->monitored);
-        ks_store_put_i64(r->ing, (int64_t)d->packets);
-        ks_store_put_i64(r->ing, (int64_t)d->scan_packets);
-        ks_store_put_i64(r->ing, (int64_t)d->backscatter_packets);
-        ks_store_put_f64(r->ing, d->sources);
-        ks_store_put_f64(r->ing, d->backscatter_sources);
-        ks_store_put_i64(r->ing, (int64_t)d->domestic_sources);
-        ks_store_put_i64(r->ing, (int64_t)d->dropped);
-        row_done(r);
+        row_done(r, ks_darknet_store_day(r->ing, d));
     }
     /* Cells of the day were emitted just before: print the day now. */
     if (r->by < 0)

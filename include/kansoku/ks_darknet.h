@@ -236,4 +236,13 @@ KS_API int ks_darknet_report(struct ks_store *s, const struct ks_darknet_query *
 KS_API bool ks_darknet_is_novel(const struct ks_darknet_query *q, double sources,
                                 const double *prev, size_t n, double *baseline);
 
+/* --- the store ---------------------------------------------------------------------------- */
+
+struct ks_ingest;
+/* A row of darknet_cells, darknet_sources or darknet_days (schema v7) through an ingest, as the
+ * sink callbacks deliver them. Returns the store's error for the row, if any. */
+KS_API int ks_darknet_store_cell(struct ks_ingest *ing, const struct ks_darknet_cell *c);
+KS_API int ks_darknet_store_source(struct ks_ingest *ing, const struct ks_darknet_source *s);
+KS_API int ks_darknet_store_day(struct ks_ingest *ing, const struct ks_darknet_day *d);
+
 #endif
