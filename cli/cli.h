@@ -65,6 +65,11 @@ void ks_cli_info(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3)
 /* Writes obj as one compact JSON line to stdout and releases it (json_decref). */
 void ks_cli_json_line(json_t *obj);
 
+/* The directory for caches kansoku may rebuild at any time (compiled rule databases):
+ * $KANSOKU_CACHE_DIR (empty: no cache), else $XDG_CACHE_HOME/kansoku, else
+ * $HOME/.cache/kansoku; NULL when none of them is set. */
+const char *ks_cli_cache_dir(void);
+
 /* A count or rate with an optional SI suffix (k/K, M, G, T: 1e3..1e12), "2.5M" = 2500000;
  * false if malformed, negative or above max. */
 bool ks_cli_parse_metric(const char *s, uint64_t max, uint64_t *out);

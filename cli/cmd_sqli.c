@@ -61,6 +61,9 @@ static const char check_help[] =
     "With --json each value gives {\"line\":N,\"injection\":B,\"signatures\":[...],\n"
     "\"span\":[START,END],\"context\":C,\"score\":S}.\n"
     "\n"
+    "The compiled rules are kept in $KANSOKU_CACHE_DIR (default ~/.cache/kansoku; empty:\n"
+    "not kept) and compiled again whenever the rules, the library or the CPU differ.\n"
+    "\n"
     "Exit status: 0 done (bad lines are counted, not fatal), 1 input or rules unreadable,\n"
     "2 usage error.\n"
     "\n" KS_CLI_COMMON_HELP;
@@ -238,6 +241,7 @@ static int check_main(int argc, char **argv)
     struct ks_sqli_config cfg;
     ks_sqli_config_default(&cfg);
     cfg.diag = &cli.diag;
+    cfg.db_cache_dir = ks_cli_cache_dir();
     bool unesc = false, tsv = false, show_errors = false;
     struct ks_sqli_value v = {.method = KS_SQLI_M_GET, .field = KS_SQLI_F_QUERY};
     int opt, code;

@@ -253,6 +253,24 @@ int ks_cli_capture_identity(struct ks_cli *cli, const char *const *files, size_t
     return KS_OK;
 }
 
+const char *ks_cli_cache_dir(void)
+{
+    static char dir[4096];
+    const char *env = getenv("KANSOKU_CACHE_DIR");
+    if (env)
+        return *env ? env : NULL;
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (xdg && *xdg == '/')
+        n = snprintf(dir, sizeof dir, "%s/kansoku", xdg);
+    else if (home && *home == '/')
+        n = snprintf(dir, sizeof dir, "%s/.cache/kansoku", home);
+    else
+        return NULL;
+    return n > 0 && (size_t)n < sizeof dir ? dir : NULL;
+}
+
 bool ks_cli_parse_metric(const char *s, uint64_t max, uint64_t *out)
 {
     char *end;

@@ -73,6 +73,8 @@ static const char scan_help[] =
     "bad_line, bare_lf, double_host, bad_field) are added. HOST is the Host header, else the\n"
     "server address.\n"
     "\n"
+    "Compiled rules are kept in $KANSOKU_CACHE_DIR (default ~/.cache/kansoku; empty: not kept).\n"
+    "\n"
     "Exit status: 0 done (bad lines and packets are counted and reported, not fatal), 1 a log,\n"
     "a capture or the store failed, 2 usage error.\n"
     "\n" KS_CLI_COMMON_HELP;
@@ -639,6 +641,7 @@ int ks_sqli_scan_main(int argc, char **argv)
     ks_sqli_config_default(&scfg);
     scfg.diag = &cli.diag;
     scfg.cache_entries = 16384;
+    scfg.db_cache_dir = ks_cli_cache_dir();
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     const char **pcaps = calloc((size_t)argc + 1, sizeof *pcaps);
     size_t nfiles = 0, npcaps = 0;

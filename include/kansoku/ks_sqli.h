@@ -168,6 +168,10 @@ struct ks_sqli_config {
                                repeats (User-Agent, Referer, common paths) skip the detectors;
                                0 = off (default); rounded up to a power of two */
     struct ks_diag *diag;   /* rules-file errors and truncated values; may be NULL */
+    const char *db_cache_dir; /* where compiled rule databases are kept between runs, keyed
+                                 by the patterns, the Vectorscan version and the CPU; NULL =
+                                 compile every time. A missing, stale or damaged file is
+                                 compiled again and replaced; the directory is created. */
 };
 
 struct ks_sqli_stats {
@@ -181,6 +185,8 @@ struct ks_sqli_stats {
     uint64_t generic_inert;  /* values the generic detector skipped: nothing but words and
                                 numbers (see src/sqli/README.md) */
     uint64_t cache_hits;     /* values found benign in the cache */
+    uint32_t dbs_compiled;   /* rule databases compiled by ks_sqli_new */
+    uint32_t dbs_cached;     /* rule databases loaded from db_cache_dir instead */
 };
 
 struct ks_sqli;

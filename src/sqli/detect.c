@@ -59,7 +59,19 @@ enum {
 struct p {
     const uint8_t *s;
     const struct ks_sqli_token *t;
-    size_t n, i;
+    size_t n;
+    /* The parser's position is kept over the comment-free view of the tokens: idx[0..nc) are
+     * the indices of the tokens that are not comments (idx[nc] = n), k the current one and
+     * at its token (NULL at the end). The parser asks for the current token at every step;
+     * this makes the question a load instead of a loop over comments. */
+    const uint32_t *idx;
+    size_t nc, k;
+    const struct ks_sqli_token *at;
+    /* What "the token before the position" was when comments were skipped lazily: after a
+     * token was consumed and before the next was looked at, the consumed one (prev); once
+     * the next was looked at, the raw token just before that one (a comment if any). */
+    const struct ks_sqli_token *prev;
+    bool looked;
     int score;
     int rec;
     int closes;
@@ -80,26 +92,40 @@ struct p {
 
 static const struct ks_sqli_token *cur(struct p *p)
 {
-    while (p->i < p->n && p->t[p->i].type == KS_SQLI_T_COMMENT)
-        p->i++;
-    return p->i < p->n ? &p->t[p->i] : NULL;
+    p->looked = true;
+    return p->at;
+}
+
+static void seek(struct p *p, size_t k)
+{
+    p->k = k;
+    p->at = k < p->nc ? &p->t[p->idx[k]] : NULL;
 }
 
 static const struct ks_sqli_token *peek2(struct p *p)
 {
-    cur(p);
-    for (size_t j = p->i + 1; j < p->n; j++)
-        if (p->t[j].type != KS_SQLI_T_COMMENT)
-            return &p->t[j];
-    return NULL;
+    p->looked = true;
+    return p->k + 1 < p->nc ? &p->t[p->idx[p->k + 1]] : NULL;
 }
 
 static void adv(struct p *p)
 {
-    if (cur(p)) {
-        p->last_end = p->t[p->i].off + p->t[p->i].len;
-        p->i++;
+    if (p->at) {
+        p->last_end = p->at->off + p->at->len;
+        p->prev = p->at;
+        p->looked = false;
+        seek(p, p->k + 1);
     }
+}
+
+/* The raw token just before the position (NULL at the start), as defined at struct p. */
+static const struct ks_sqli_token *before(const struct p *p)
+{
+    if (!p->looked)
+        return p->prev;
+    if (p->at)
+        return p->at > p->t ? p->at - 1 : NULL;
+    return p->n ? &p->t[p->n - 1] : NULL;
 }
 
 static bool is_kw(const struct ks_sqli_token *t, int id)
@@ -427,7 +453,7 @@ static bool operand(struct p *p, enum kind *k)
             goto out;
         }
         if (is_type(cur(p), KS_SQLI_T_FUNCTION)) {
-            if (p->t[p->i - 1].type != KS_SQLI_T_DOT) { /* "word func(" */
+            if (before(p)->type != KS_SQLI_T_DOT) { /* "word func(" */
                 ok = failp(p);
                 goto out;
             }
@@ -666,7 +692,7 @@ static bool binop_tail(struct p *p, enum kind *left, const struct ks_sqli_token 
         const struct ks_sqli_token *rtok = cur(p);
         if (!operand(p, &right))
             return false;
-        bool single_r = rtok && p->i > 0 && &p->t[p->i - 1] == rtok;
+        bool single_r = rtok && before(p) == rtok;
         if (logic) {
             if (!p->logic_seen)
                 p->score += W_LOGIC;
@@ -703,7 +729,7 @@ static bool expr(struct p *p, enum kind *k)
     const struct ks_sqli_token *t0 = cur(p);
     if (!operand(p, k))
         return false;
-    bool single = t0 && p->i > 0 && &p->t[p->i - 1] == t0;
+    bool single = t0 && before(p) == t0;
     return binop_tail(p, k, single ? t0 : NULL);
 }
 
@@ -1336,16 +1362,19 @@ static bool comment_empty(const uint8_t *s, const struct ks_sqli_token *c)
 enum mode { M_BARE, M_AFTER, M_QUOTE };
 
 static int run(const uint8_t *s, size_t len, const struct ks_sqli_token *t, size_t n,
-               enum mode mode, uint8_t quote, uint32_t *start, uint32_t *end)
+               const uint32_t *idx, size_t nc, enum mode mode, uint8_t quote, uint32_t *start,
+               uint32_t *end)
 {
-    struct p p = {.s = s, .t = t, .n = n, .quote = quote};
+    struct p p = {.s = s, .t = t, .n = n, .idx = idx, .nc = nc, .quote = quote};
+    seek(&p, 0);
     bool ok;
     enum kind k;
     *start = 0;
     if (mode == M_QUOTE) {
         if (!n || (t[0].flags & KS_SQLI_TF_UNTERMINATED))
-            return 0; /* the value stays inside its literal */
-        p.i = 1;
+            return 0;          /* the value stays inside its literal */
+        seek(&p, idx[0] == 0); /* past the literal's closing token t[0] */
+        p.prev = &t[0];
         p.score = W_ESCAPE;
         *start = t[0].off + t[0].len;
         if (!cur(&p)) /* nothing after the closing quote but perhaps a comment */
@@ -1369,7 +1398,7 @@ static int run(const uint8_t *s, size_t len, const struct ks_sqli_token *t, size
             ok = ok && tail(&p, K_EXPR, NULL);
         } else {
             ok = operand(&p, &k);
-            bool single = p.i > 0 && &p.t[p.i - 1] == t0;
+            bool single = before(&p) == t0;
             ok = ok && tail(&p, k, single ? t0 : NULL);
         }
     }
@@ -1418,8 +1447,9 @@ static bool inert_bytes(const uint8_t *s, size_t len)
     return true;
 }
 
-int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t cap, int threshold,
-                 uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow, bool *inert)
+int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, uint32_t *idx, size_t cap,
+                 int threshold, uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow,
+                 bool *inert)
 {
     static const uint8_t quotes[3] = {'\'', '"', '`'};
     static const enum ks_sqli_ctx qctx[3] = {KS_SQLI_CTX_SQUOTE, KS_SQLI_CTX_DQUOTE,
@@ -1438,7 +1468,8 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t
         *inert = true;
         return 0;
     }
-    size_t n = ks_sqli_tokenize(s, len, KS_SQLI_CTX_BARE, tok, cap, &rest);
+    size_t nc;
+    size_t n = sqli_tokenize_indexed(s, len, KS_SQLI_CTX_BARE, tok, cap, &rest, idx, &nc);
     if (rest < len)
         *overflow = true;
     /* Words and numbers without any keyword, operator or punctuation carry no evidence in the
@@ -1453,7 +1484,7 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t
         return 0;
     }
     for (int m = M_BARE; m <= M_AFTER; m++) {
-        int sc = run(s, rest, tok, n, (enum mode)m, 0, &a, &b);
+        int sc = run(s, rest, tok, n, idx, nc, (enum mode)m, 0, &a, &b);
         if (sc > best) {
             best = sc;
             *start = a;
@@ -1465,10 +1496,10 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, size_t
     for (int q = 0; q < 3; q++) {
         if (!memchr(s, quotes[q], len))
             continue;
-        n = ks_sqli_tokenize(s, len, qctx[q], tok, cap, &rest);
+        n = sqli_tokenize_indexed(s, len, qctx[q], tok, cap, &rest, idx, &nc);
         if (rest < len)
             *overflow = true;
-        int sc = run(s, rest, tok, n, M_QUOTE, quotes[q], &a, &b);
+        int sc = run(s, rest, tok, n, idx, nc, M_QUOTE, quotes[q], &a, &b);
         if (sc > best) {
             best = sc;
             *ctx = (uint8_t)qctx[q];

@@ -35,20 +35,27 @@ struct rule {
  * match of the rule contains (found in the pattern when it is loaded). A value holding none of
  * the literals of any rule that applies to it cannot match, and is not scanned. */
 #define MAX_LITS 1024
+#define PAIR_BUCKETS 1024
 #define MAX_LIT_LEN 32
 
 struct lit {
     uint16_t rule;
-    uint16_t next; /* 1 + index of the next literal with the same first byte, 0 at the end */
+    uint16_t next; /* 1 + index of the next literal in the same chain, 0 at the end */
     uint8_t len;
     uint8_t b[MAX_LIT_LEN]; /* ASCII lower case */
 };
 
 struct prefilter {
-    bool off;           /* a rule without a literal: every value is scanned */
-    uint8_t one[256];   /* a single-byte literal is this byte */
-    uint16_t head[256]; /* 1 + index of the first literal starting with the byte, 0 if none */
-    uint8_t pair[8192]; /* bitmap of the first two bytes of longer literals */
+    bool off; /* a rule without a literal: every value is scanned */
+    /* Chains (1 + literal index, 0 = none): one-byte literals by their byte, longer ones by
+     * a hash of their first two bytes (pair_bucket). */
+    uint16_t head1[256];
+    uint16_t head2[PAIR_BUCKETS];
+    /* What the scan tests, on the bytes as the value holds them (before case folding):
+     * raw_one[b], b folds to a one-byte literal; bit b0 | b1 << 8 of raw_pair, for every case
+     * of a longer literal's first two bytes. It folds and walks a chain only where one is set. */
+    uint8_t raw_one[256];
+    uint8_t raw_pair[8192];
     struct lit *lits;
     unsigned nlits;
 };
@@ -57,7 +64,21 @@ struct ks_sqli {
     struct ks_sqli_config cfg;
     hs_database_t *db;     /* rules without path= conditions */
     hs_database_t *pdb;    /* rules with path= conditions, scanned when a path matches */
-    hs_scratch_t *scratch; /* for both */
+    hs_scratch_t *scratch; /* for all */
+    /* The main database's patterns, kept for the class databases below. */
+    char **mpats;
+    unsigned *mflags, *mids, nmain;
+    /* Per class of value (method x field): the database of the main rules whose method= and
+     * field= conditions can hold for it, made when the first value of the class comes (a
+     * rule for POST bodies would cost every scan of a GET query otherwise). db == s->db
+     * when every rule applies or making it failed; NULL when none applies. */
+    struct {
+        bool ready;
+        hs_database_t *db;
+    } cls[4][6];
+    hs_database_t *subs[24]; /* the class databases made, shared by classes of equal rules */
+    uint64_t sub_keys[24];
+    unsigned nsubs;
     struct prefilter pf;
     uint64_t *cache; /* benign values: hash | 1, 0 = empty */
     uint32_t cache_mask;
@@ -73,6 +94,7 @@ struct ks_sqli {
     unsigned nsigs;
     unsigned generic_sig;
     struct ks_sqli_token *tok;
+    uint32_t *tok_idx; /* the generic detector's view of tok without comments */
     struct ks_sqli_stats st;
     uint32_t diag_reported;
     /* per-check state for the match callback */
@@ -522,6 +544,17 @@ static bool required_literals(const char *re, struct cand *best)
     return best->n > 0;
 }
 
+static unsigned pair_bucket(uint8_t b0, uint8_t b1)
+{
+    return ((unsigned)b0 * 37u + b1) & (PAIR_BUCKETS - 1);
+}
+
+/* A lower-case literal byte as the value may hold it: as is (upper = 0) or upper-cased. */
+static uint8_t cased(uint8_t b, unsigned upper)
+{
+    return upper && b >= 'a' && b <= 'z' ? (uint8_t)(b - 32) : b;
+}
+
 static int pf_add(struct prefilter *pf, unsigned rule, const struct cand *c)
 {
     for (unsigned k = 0; k < c->n; k++) {
@@ -531,15 +564,56 @@ static int pf_add(struct prefilter *pf, unsigned rule, const struct cand *c)
         l->rule = (uint16_t)rule;
         l->len = c->len[k];
         memcpy(l->b, c->b[k], c->len[k]);
-        l->next = pf->head[l->b[0]];
-        pf->head[l->b[0]] = (uint16_t)pf->nlits;
+        uint16_t *head =
+            l->len == 1 ? &pf->head1[l->b[0]] : &pf->head2[pair_bucket(l->b[0], l->b[1])];
+        l->next = *head;
+        *head = (uint16_t)pf->nlits;
         if (l->len == 1) {
-            if (!pf->one[l->b[0]])
-                pf->one[l->b[0]] = 1;
+            for (unsigned a = 0; a < 2; a++)
+                pf->raw_one[cased(l->b[0], a)] = 1;
         } else {
-            unsigned p = (unsigned)l->b[0] << 8 | l->b[1];
-            pf->pair[p >> 3] |= (uint8_t)(1u << (p & 7));
+            for (unsigned a = 0; a < 4; a++) {
+                unsigned r = cased(l->b[0], a & 1) | (unsigned)cased(l->b[1], a >> 1) << 8;
+                pf->raw_pair[r >> 3] |= (uint8_t)(1u << (r & 7));
+            }
         }
+    }
+    return KS_OK;
+}
+
+/* A database of n patterns: loaded from the cache or compiled (and cached); scratch grown
+ * for it. KS_EFORMAT with *cerr when Vectorscan refuses a pattern. */
+static int build_db(struct ks_sqli *s, const char *const *pats, const unsigned *flags,
+                    const unsigned *ids, unsigned n, hs_database_t **db, hs_compile_error_t **cerr)
+{
+    const char *cache = s->cfg.db_cache_dir && *s->cfg.db_cache_dir ? s->cfg.db_cache_dir : NULL;
+    uint64_t key = cache ? sqli_db_key(pats, flags, ids, n) : 0;
+    if (cache && sqli_db_load(cache, key, db)) {
+        s->st.dbs_cached++;
+    } else if (hs_compile_multi(pats, flags, ids, n, HS_MODE_BLOCK, NULL, db, cerr) != HS_SUCCESS) {
+        *db = NULL;
+        return KS_EFORMAT;
+    } else {
+        s->st.dbs_compiled++;
+        if (cache)
+            sqli_db_store(cache, key, *db);
+    }
+    return hs_alloc_scratch(*db, &s->scratch) == HS_SUCCESS ? KS_OK : KS_ENOMEM;
+}
+
+/* Keeps a copy of the main database's patterns for the class databases. */
+static int keep_main(struct ks_sqli *s, const char *const *pats, const unsigned *flags,
+                     const unsigned *ids, unsigned n)
+{
+    if (!(s->mpats = calloc(n, sizeof *s->mpats)) || !(s->mflags = calloc(n, sizeof *s->mflags)) ||
+        !(s->mids = calloc(n, sizeof *s->mids)))
+        return KS_ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        if (!(s->mpats[i] = strdup(pats[i])))
+            return KS_ENOMEM;
+        s->mflags[i] = flags[i];
+        s->mids[i] = ids[i];
+        s->nmain++;
     }
     return KS_OK;
 }
@@ -575,7 +649,7 @@ static int compile(struct loader *l, bool path, hs_database_t **db)
     }
     if (!n)
         goto out;
-    if (hs_compile_multi(pats, flags, ids, n, HS_MODE_BLOCK, NULL, db, &cerr) != HS_SUCCESS) {
+    if ((rc = build_db(s, pats, flags, ids, n, db, &cerr)) == KS_EFORMAT) {
         l->line = 0;
         char msg[512];
         int e = cerr && cerr->expression >= 0 ? cerr->expression : -1;
@@ -584,8 +658,8 @@ static int compile(struct loader *l, bool path, hs_database_t **db)
         rc = bad(l, KS_EFORMAT, msg);
         goto out;
     }
-    if (hs_alloc_scratch(*db, &s->scratch) != HS_SUCCESS)
-        rc = KS_ENOMEM;
+    if (!rc && !path)
+        rc = keep_main(s, pats, flags, ids, n);
 out:
     if (cerr)
         hs_free_compile_error(cerr);
@@ -679,7 +753,8 @@ int ks_sqli_new(const struct ks_sqli_config *cfg, struct ks_sqli **sp)
     if (!s->cfg.min_score)
         s->cfg.min_score = 3;
     s->tok = calloc(s->cfg.max_tokens, sizeof *s->tok);
-    if (!s->tok) {
+    s->tok_idx = calloc((size_t)s->cfg.max_tokens + 1, sizeof *s->tok_idx);
+    if (!s->tok || !s->tok_idx) {
         rc = KS_ENOMEM;
         goto out;
     }
@@ -727,6 +802,14 @@ void ks_sqli_free(struct ks_sqli *s)
     hs_free_scratch(s->scratch);
     hs_free_database(s->db);
     hs_free_database(s->pdb);
+    for (unsigned i = 0; i < s->nsubs; i++)
+        hs_free_database(s->subs[i]);
+    if (s->mpats)
+        for (unsigned i = 0; i < s->nmain; i++)
+            free(s->mpats[i]);
+    free(s->mpats);
+    free(s->mflags);
+    free(s->mids);
     free(s->pf.lits);
     free(s->cache);
     if (s->rules)
@@ -737,6 +820,7 @@ void ks_sqli_free(struct ks_sqli *s)
     for (unsigned i = 0; i < s->nsigs; i++)
         free(s->names[i]);
     free(s->tok);
+    free(s->tok_idx);
     free(s);
 }
 
@@ -806,22 +890,74 @@ static uint8_t fold(uint8_t c)
     return (uint8_t)(c + ((unsigned)(c - 'A') < 26u ? 32 : 0));
 }
 
-/* Whether a literal of a rule that applies to v starts at d[i] (c = fold(d[i])). */
-static bool lit_at(const struct ks_sqli *s, const struct ks_sqli_value *v, const uint8_t *d,
-                   size_t len, size_t i, uint8_t c, bool single)
+/* Whether the one-byte literal c (folded) of a rule that applies to v exists. */
+static bool byte_lit(const struct ks_sqli *s, const struct ks_sqli_value *v, uint8_t c)
 {
     const struct prefilter *pf = &s->pf;
-    for (unsigned k = pf->head[c]; k; k = pf->lits[k - 1].next) {
+    for (unsigned k = pf->head1[c]; k; k = pf->lits[k - 1].next)
+        if (cond_applies(&s->rules[pf->lits[k - 1].rule], v))
+            return true;
+    return false;
+}
+
+/* Whether a longer literal of a rule that applies to v starts at d[i] (i + 1 < len). */
+static bool lit_at(const struct ks_sqli *s, const struct ks_sqli_value *v, const uint8_t *d,
+                   size_t len, size_t i)
+{
+    const struct prefilter *pf = &s->pf;
+    uint8_t c0 = fold(d[i]), c1 = fold(d[i + 1]);
+    for (unsigned k = pf->head2[pair_bucket(c0, c1)]; k; k = pf->lits[k - 1].next) {
         const struct lit *l = &pf->lits[k - 1];
-        if ((l->len == 1) != single || l->len > len - i)
+        if (l->b[0] != c0 || l->b[1] != c1 || l->len > len - i)
             continue;
-        unsigned j = 1;
+        unsigned j = 2;
         while (j < l->len && fold(d[i + j]) == l->b[j])
             j++;
         if (j == l->len && cond_applies(&s->rules[l->rule], v))
             return true;
     }
     return false;
+}
+
+/* The database of the main rules that can apply to a value of v's class (see struct
+ * ks_sqli); NULL if none can. */
+static const hs_database_t *class_db(struct ks_sqli *s, const struct ks_sqli_value *v)
+{
+    if ((unsigned)v->method >= 4 || (unsigned)v->field >= 6 || !s->nmain)
+        return s->db;
+    if (s->cls[v->method][v->field].ready)
+        return s->cls[v->method][v->field].db;
+    const char *pats[MAX_PATTERNS];
+    unsigned flags[MAX_PATTERNS], ids[MAX_PATTERNS], n = 0;
+    for (unsigned i = 0; i < s->nmain; i++)
+        if (cond_applies(&s->rules[s->mids[i]], v)) {
+            pats[n] = s->mpats[i];
+            flags[n] = s->mflags[i];
+            ids[n++] = s->mids[i];
+        }
+    hs_database_t *db = n ? s->db : NULL;
+    if (n && n < s->nmain) {
+        uint64_t key = sqli_db_key(pats, flags, ids, n);
+        unsigned k = 0;
+        while (k < s->nsubs && s->sub_keys[k] != key)
+            k++;
+        hs_compile_error_t *cerr = NULL;
+        if (k < s->nsubs)
+            db = s->subs[k];
+        else if (s->nsubs < sizeof s->subs / sizeof s->subs[0] &&
+                 build_db(s, pats, flags, ids, n, &s->subs[k], &cerr) == KS_OK) {
+            s->sub_keys[k] = key;
+            db = s->subs[s->nsubs++];
+        } else if (k < sizeof s->subs / sizeof s->subs[0] && s->subs[k]) {
+            hs_free_database(s->subs[k]); /* scratch could not grow: stay with the main one */
+            s->subs[k] = NULL;
+        }
+        if (cerr)
+            hs_free_compile_error(cerr);
+    }
+    s->cls[v->method][v->field].ready = true;
+    s->cls[v->method][v->field].db = db;
+    return db;
 }
 
 /* The pre-filter: whether v may match a rule of the main database. */
@@ -831,18 +967,19 @@ static bool may_match(const struct ks_sqli *s, const struct ks_sqli_value *v, si
     if (pf->off)
         return true;
     const uint8_t *d = v->data;
-    uint8_t c = fold(d[0]);
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c1 = i + 1 < len ? fold(d[i + 1]) : 0;
-        unsigned p = (unsigned)c << 8 | c1;
-        if (pf->one[c] && lit_at(s, v, d, len, i, c, true))
+    size_t i = 0;
+    for (; i + 1 < len; i++) {
+        unsigned r = (unsigned)d[i] | (unsigned)d[i + 1] << 8;
+        unsigned two = (pf->raw_pair[r >> 3] >> (r & 7)) & 1u;
+        if (!(pf->raw_one[d[i]] | two))
+            continue;
+        if (pf->raw_one[d[i]] && byte_lit(s, v, fold(d[i])))
             return true;
-        if ((pf->pair[p >> 3] & (1u << (p & 7))) && i + 1 < len &&
-            lit_at(s, v, d, len, i, c, false))
+        if (two && lit_at(s, v, d, len, i))
             return true;
-        c = c1;
     }
-    return false;
+    /* the last byte can only be a one-byte literal */
+    return i < len && pf->raw_one[d[i]] && byte_lit(s, v, fold(d[i]));
 }
 
 /* Whether a rule of the path database may apply: its path condition holds for v. The values
@@ -948,9 +1085,10 @@ int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sq
             return 0;
         }
     }
-    if (s->db && len && may_match(s, v, len)) {
+    const hs_database_t *db;
+    if (s->db && len && (db = class_db(s, v)) && may_match(s, v, len)) {
         s->st.scanned++;
-        scan(s, s->db, v->data, len);
+        scan(s, db, v->data, len);
     }
     if (pathy)
         scan(s, s->pdb, v->data, len);
@@ -958,8 +1096,8 @@ int ks_sqli_check(struct ks_sqli *s, const struct ks_sqli_value *v, struct ks_sq
         uint8_t ctx;
         uint32_t a, b;
         bool over, inert;
-        int sc = sqli_generic(v->data, len, s->tok, s->cfg.max_tokens, s->cfg.min_score, &ctx, &a,
-                              &b, &over, &inert);
+        int sc = sqli_generic(v->data, len, s->tok, s->tok_idx, s->cfg.max_tokens, s->cfg.min_score,
+                              &ctx, &a, &b, &over, &inert);
         if (over)
             s->st.token_overflow++;
         if (inert)

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
 #include <cmocka.h>
 
 #include "kansoku/ks_sqli.h"
@@ -647,6 +650,161 @@ static void path_rules_are_scanned_only_for_matching_paths(void **state)
     ks_sqli_free(s);
 }
 
+/* ---- the compiled-database cache ---- */
+
+static struct ks_sqli *cached_detector(const char *dir)
+{
+    struct ks_sqli_config cfg;
+    ks_sqli_config_default(&cfg);
+    char path[4096];
+    const char *src = getenv("KS_SRCDIR");
+    snprintf(path, sizeof path, "%s/data/sqli/rules.conf", src ? src : ".");
+    cfg.rules_path = path;
+    cfg.db_cache_dir = dir;
+    struct ks_sqli *s = NULL;
+    assert_int_equal(ks_sqli_new(&cfg, &s), KS_OK);
+    return s;
+}
+
+/* The signatures and span found for one union-select value. */
+static void union_select_verdict(struct ks_sqli *s, char *out, size_t cap)
+{
+    struct ks_sqli_result r;
+    assert_int_equal(check_str(s, "1 UNION/**/ALL SELECT name,pass FROM users--", &r), 1);
+    size_t o = (size_t)snprintf(out, cap, "%u-%u", r.hits[0].start, r.hits[0].end);
+    for (unsigned i = 0; i < r.nhits && o + 1 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, ",%s", ks_sqli_sig_name(s, r.hits[i].sig));
+}
+
+static void expect_dbs(struct ks_sqli *s, uint32_t compiled, uint32_t cached)
+{
+    struct ks_sqli_stats st;
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.dbs_compiled, compiled);
+    assert_int_equal(st.dbs_cached, cached);
+}
+
+/* Overwrites one byte in the middle of every cache file in dir; returns how many. */
+static int damage_cache_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[4608];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(p, "r+b");
+        assert_non_null(f);
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, size / 2, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, size / 2, SEEK_SET);
+        fputc(c ^ 0x5a, f);
+        fclose(f);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void compiled_databases_are_cached_and_checked(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/ks-sqli-cache-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    char dir[4200], want[512], got[512];
+    snprintf(dir, sizeof dir, "%s/a/b", tmpl); /* created on first use */
+    struct ks_sqli *s = cached_detector(dir);
+    expect_dbs(s, 2, 0); /* the main and the path database, compiled and stored */
+    union_select_verdict(s, want, sizeof want);
+    ks_sqli_free(s);
+
+    s = cached_detector(dir);
+    expect_dbs(s, 0, 2);
+    union_select_verdict(s, got, sizeof got);
+    assert_string_equal(got, want);
+    ks_sqli_free(s);
+
+    /* damaged files fail their checksum: compiled again and replaced */
+    assert_int_equal(damage_cache_files(dir), 2);
+    s = cached_detector(dir);
+    expect_dbs(s, 2, 0);
+    union_select_verdict(s, got, sizeof got);
+    assert_string_equal(got, want);
+    ks_sqli_free(s);
+    s = cached_detector(dir);
+    expect_dbs(s, 0, 2);
+    ks_sqli_free(s);
+
+    /* a cache that cannot be written is no error */
+    char file[4200], below[4300];
+    snprintf(file, sizeof file, "%s/plain", tmpl);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(below, sizeof below, "%s/cache", file);
+    s = cached_detector(below);
+    expect_dbs(s, 2, 0);
+    union_select_verdict(s, got, sizeof got);
+    assert_string_equal(got, want);
+    ks_sqli_free(s);
+
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Comments between tokens are skipped by the parser but still count where the grammar looks
+ * at the token just before the position ("word/ ** /func(" is not "word func("). */
+static void comments_between_tokens_do_not_change_the_verdict(void **state)
+{
+    (void)state;
+    assert_int_equal(check("1/**/union/**/select/**/1,2,3--"), 1);
+    assert_int_equal(check("1 union select 1,2,3--"), 1);
+    assert_int_equal(check("admin'/**/or/**/'1'='1"), 1);
+    assert_int_equal(check("x'/*c*/and/*c*/sleep(5)#"), 1);
+    assert_int_equal(check("see /* the manual */ for details"), 0);
+}
+
+static int check_mf(struct ks_sqli *s, const char *v, enum ks_sqli_method m, enum ks_sqli_field f)
+{
+    struct ks_sqli_result r;
+    struct ks_sqli_value val = {
+        .data = (const uint8_t *)v, .len = strlen(v), .method = m, .field = f};
+    return ks_sqli_check(s, &val, &r);
+}
+
+/* Rules whose method= or field= cannot hold for a value are left out of the database its
+ * class is scanned with; the verdicts are those of the whole database. */
+static void each_class_of_value_scans_only_the_rules_that_apply(void **state)
+{
+    (void)state;
+    struct ks_sqli *s = rules_from("rule P method=POST : \\bselect\\s+count\\b\n"
+                                   "rule B field=body : \\bunion\\s+select\\b\n"
+                                   "rule A : \\bsleep\\s*\\(\\d\n");
+    struct ks_sqli_stats st;
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.dbs_compiled, 1);
+    assert_int_equal(check_mf(s, "1 and select count(*)", KS_SQLI_M_GET, KS_SQLI_F_QUERY), 0);
+    assert_int_equal(check_mf(s, "1 union select 2", KS_SQLI_M_GET, KS_SQLI_F_QUERY), 0);
+    assert_int_equal(check_mf(s, "1 and sleep(5)", KS_SQLI_M_GET, KS_SQLI_F_QUERY), 1);
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.dbs_compiled, 2); /* A alone, for GET queries */
+    assert_int_equal(check_mf(s, "x sleep(1)", KS_SQLI_M_GET, KS_SQLI_F_COOKIE), 1);
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.dbs_compiled, 2); /* GET cookies: the same rules, the same database */
+    assert_int_equal(check_mf(s, "1 and select count(*)", KS_SQLI_M_POST, KS_SQLI_F_QUERY), 1);
+    assert_int_equal(check_mf(s, "1 union select 2", KS_SQLI_M_POST, KS_SQLI_F_BODY), 1);
+    assert_int_equal(check_mf(s, "1 union select 2", KS_SQLI_M_UNKNOWN, KS_SQLI_F_UNKNOWN), 1);
+    ks_sqli_stats(s, &st);
+    assert_int_equal(st.dbs_compiled, 3); /* + P and A; POST bodies and unknowns use all */
+    ks_sqli_free(s);
+}
+
 static void word_only_values_are_inert_for_the_generic_detector(void **state)
 {
     (void)state;
@@ -702,6 +860,9 @@ int main(void)
         cmocka_unit_test(leading_word_boundary_is_checked_at_the_start),
         cmocka_unit_test(path_rules_are_scanned_only_for_matching_paths),
         cmocka_unit_test(word_only_values_are_inert_for_the_generic_detector),
+        cmocka_unit_test(compiled_databases_are_cached_and_checked),
+        cmocka_unit_test(each_class_of_value_scans_only_the_rules_that_apply),
+        cmocka_unit_test(comments_between_tokens_do_not_change_the_verdict),
         cmocka_unit_test(corpus_meets_detection_and_false_positive_targets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

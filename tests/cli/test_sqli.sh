@@ -45,6 +45,18 @@ check_out "a line of megabytes is cut, counted, and the next line read" \
 printf 'un\000ion\r\nplain\r\n' >"$TMP/crlf.txt"
 check_out "NUL and CRLF" "$(printf '0\n0')" "$KANSOKU" sqli check "$TMP/crlf.txt"
 
+# compiled rule databases are cached between runs; a damaged cache is rebuilt
+cache="$TMP/cache"
+KANSOKU_CACHE_DIR="$cache" "$KANSOKU" sqli check "$TMP/in.txt" >"$TMP/first.txt"
+check_grep "the cache holds the compiled databases" '^[2-9]$' sh -c "ls '$cache' | grep -c '^sqli-.*\.hsdb$'"
+check_out "a cached run gives the same verdicts" "$(cat "$TMP/first.txt")" \
+    env KANSOKU_CACHE_DIR="$cache" "$KANSOKU" sqli check "$TMP/in.txt"
+for f in "$cache"/sqli-*.hsdb; do printf 'garbage' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null; done
+check_out "a damaged cache is compiled again" "$(cat "$TMP/first.txt")" \
+    env KANSOKU_CACHE_DIR="$cache" "$KANSOKU" sqli check "$TMP/in.txt"
+check_out "KANSOKU_CACHE_DIR empty turns the cache off" "$(cat "$TMP/first.txt")" \
+    env KANSOKU_CACHE_DIR= "$KANSOKU" sqli check "$TMP/in.txt"
+
 if [ -r "$KS_TESTDATA/sqli/libinjection_sqli.tsv" ]; then
     check_grep "corpus file through the CLI" '^detection (9[89]|100)\.' \
         "$KANSOKU" sqli check --tsv "$KS_TESTDATA/sqli/httpparams_sqli.tsv"
