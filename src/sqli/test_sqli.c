@@ -34,7 +34,9 @@ static const char *types(const char *s, enum ks_sqli_ctx ctx)
     return buf;
 }
 
-static struct ks_sqli *detector(const char *rules)
+/* A detector with the rules file (NULL: the project's) and the database cache dir (NULL:
+ * none). */
+static struct ks_sqli *detector_in(const char *rules, const char *cache_dir)
 {
     struct ks_sqli_config cfg;
     ks_sqli_config_default(&cfg);
@@ -42,9 +44,15 @@ static struct ks_sqli *detector(const char *rules)
     const char *src = getenv("KS_SRCDIR");
     snprintf(path, sizeof path, "%s/data/sqli/rules.conf", src ? src : ".");
     cfg.rules_path = rules ? rules : path;
+    cfg.db_cache_dir = cache_dir;
     struct ks_sqli *s = NULL;
     assert_int_equal(ks_sqli_new(&cfg, &s), KS_OK);
     return s;
+}
+
+static struct ks_sqli *detector(const char *rules)
+{
+    return detector_in(rules, NULL);
 }
 
 static struct ks_sqli *det;
@@ -652,20 +660,6 @@ static void path_rules_are_scanned_only_for_matching_paths(void **state)
 
 /* ---- the compiled-database cache ---- */
 
-static struct ks_sqli *cached_detector(const char *dir)
-{
-    struct ks_sqli_config cfg;
-    ks_sqli_config_default(&cfg);
-    char path[4096];
-    const char *src = getenv("KS_SRCDIR");
-    snprintf(path, sizeof path, "%s/data/sqli/rules.conf", src ? src : ".");
-    cfg.rules_path = path;
-    cfg.db_cache_dir = dir;
-    struct ks_sqli *s = NULL;
-    assert_int_equal(ks_sqli_new(&cfg, &s), KS_OK);
-    return s;
-}
-
 /* The signatures and span found for one union-select value. */
 static void union_select_verdict(struct ks_sqli *s, char *out, size_t cap)
 {
@@ -718,12 +712,12 @@ static void compiled_databases_are_cached_and_checked(void **state)
     assert_non_null(mkdtemp(tmpl));
     char dir[4200], want[512], got[512];
     snprintf(dir, sizeof dir, "%s/a/b", tmpl); /* created on first use */
-    struct ks_sqli *s = cached_detector(dir);
+    struct ks_sqli *s = detector_in(NULL, dir);
     expect_dbs(s, 2, 0); /* the main and the path database, compiled and stored */
     union_select_verdict(s, want, sizeof want);
     ks_sqli_free(s);
 
-    s = cached_detector(dir);
+    s = detector_in(NULL, dir);
     expect_dbs(s, 0, 2);
     union_select_verdict(s, got, sizeof got);
     assert_string_equal(got, want);
@@ -731,12 +725,12 @@ static void compiled_databases_are_cached_and_checked(void **state)
 
     /* damaged files fail their checksum: compiled again and replaced */
     assert_int_equal(damage_cache_files(dir), 2);
-    s = cached_detector(dir);
+    s = detector_in(NULL, dir);
     expect_dbs(s, 2, 0);
     union_select_verdict(s, got, sizeof got);
     assert_string_equal(got, want);
     ks_sqli_free(s);
-    s = cached_detector(dir);
+    s = detector_in(NULL, dir);
     expect_dbs(s, 0, 2);
     ks_sqli_free(s);
 
@@ -747,7 +741,7 @@ static void compiled_databases_are_cached_and_checked(void **state)
     assert_non_null(f);
     fclose(f);
     snprintf(below, sizeof below, "%s/cache", file);
-    s = cached_detector(below);
+    s = detector_in(NULL, below);
     expect_dbs(s, 2, 0);
     union_select_verdict(s, got, sizeof got);
     assert_string_equal(got, want);
