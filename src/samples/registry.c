@@ -1,6 +1,7 @@
 /* Keeping samples content-addressed on disk, and their rows in the store. */
 #include "samples_int.h"
 
+#include "core/fsutil.h"
 #include "kansoku/ks_store.h"
 
 #include <errno.h>
@@ -12,28 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0')
-            continue;
-        char c = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-            return -1;
-        tmp[i] = c;
-    }
-    return 0;
-}
-
 int samples_open_dir(struct ks_samples *s)
 {
-    if (mkdir_p(s->dir) != 0 || (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    if (ks_mkdirs(s->dir, 0750) != 0 ||
+        (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         samples_report(s, s->dir, KS_EIO, "cannot create or open the samples directory: %s",
                        strerror(errno));
         return KS_EIO;

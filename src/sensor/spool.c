@@ -8,6 +8,8 @@
  * store already has is recognised (KS_EEXIST) and the file removed: counted once. */
 #include "sensor_int.h"
 
+#include "core/fsutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -144,26 +146,6 @@ static bool is_batch_name(const char *n)
     return l > 4 && strcmp(n + l - 4, ".ksb") == 0 && n[0] != '.';
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i < n; i++) {
-        if (tmp[i] == '/') {
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-                return -1;
-            tmp[i] = '/';
-        }
-    }
-    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 /* Seal time of a batch, from its name "<created µs, 16 hex>-...". */
 static int64_t name_time(const char *n)
 {
@@ -208,7 +190,7 @@ int spool_open(struct spool *sp, const char *dir, uint64_t max_bytes)
     pthread_mutex_init(&sp->mu, NULL);
     snprintf(sp->dir, sizeof sp->dir, "%s", dir);
     sp->max_bytes = max_bytes;
-    if (mkdir_p(dir) != 0)
+    if (ks_mkdirs(dir, 0700) != 0)
         return KS_EIO;
     DIR *d = opendir(dir);
     if (!d)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fsutil.h"
 #include "sqli_int.h"
 
 #define MAX_DB_FILE (64u << 20)
@@ -100,26 +101,6 @@ out:
     return ok;
 }
 
-/* mkdir -p for the cache directory (mode 0700: the user's own cache). */
-static bool make_dirs(const char *dir)
-{
-    char p[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof p)
-        return false;
-    memcpy(p, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char c = p[i];
-        p[i] = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST)
-            return false;
-        p[i] = c;
-    }
-    return true;
-}
-
 bool sqli_db_store(const char *dir, uint64_t key, const hs_database_t *db)
 {
     char *bytes = NULL;
@@ -131,7 +112,7 @@ bool sqli_db_store(const char *dir, uint64_t key, const hs_database_t *db)
     db_path(path, sizeof path, dir, key);
     int n = snprintf(tmp, sizeof tmp, "%s/.sqli-XXXXXX", dir);
     int fd = -1;
-    if (len > MAX_DB_FILE || n < 0 || (size_t)n >= sizeof tmp || !make_dirs(dir) ||
+    if (len > MAX_DB_FILE || n < 0 || (size_t)n >= sizeof tmp || ks_mkdirs(dir, 0700) != 0 ||
         (fd = mkstemp(tmp)) < 0)
         goto out;
     struct db_file_head h = {.key = key, .len = len, .sum = ks_hash_bytes(bytes, len, key)};
