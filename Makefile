@@ -35,7 +35,7 @@ asan: deps $(ASAN_BUILD)/build.ninja
 	scripts/test-summary $(ASAN_BUILD)/meson-logs/testlog.json && exit $$rc
 
 $(FUZZ_BUILD)/build.ninja:
-	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzzing=true \
+	CC=clang CXX=clang++ meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzzing=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false
 
 fuzz: deps $(FUZZ_BUILD)/build.ninja
