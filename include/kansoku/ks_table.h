@@ -91,8 +91,9 @@ KS_API void *ks_table_upsert(struct ks_table *t, const void *key, uint32_t now, 
 /* Hashed access, for callers that look up a batch of keys: ks_table_hash() gives the key's
  * hash under this table's seed, ks_table_prefetch() asks the CPU to load the key's home slot
  * (a hint: no effect on the table's contents, any hash is safe), and the _hashed calls are
- * ks_table_find/_upsert for a key whose hash the caller already has. The hash passed to a
- * _hashed call must be ks_table_hash(t, key) of the same table and key. Hashing a batch of
+ * ks_table_find/_upsert/_remove for a key whose hash the caller already has. The hash passed
+ * to a _hashed call must be ks_table_hash(t, key) of the same table and key (tables made with
+ * the same seed and key_size hash a key alike). Hashing a batch of
  * keys and prefetching their slots before the lookups overlaps the cache misses of a large
  * table instead of taking them one after the other. */
 KS_API uint32_t ks_table_hash(const struct ks_table *t, const void *key);
@@ -102,6 +103,7 @@ KS_API void *ks_table_upsert_hashed(struct ks_table *t, const void *key, uint32_
                                     uint32_t now, bool *is_new);
 /* KS_OK, or KS_ENOTFOUND. Does not call on_evict. */
 KS_API int ks_table_remove(struct ks_table *t, const void *key);
+KS_API int ks_table_remove_hashed(struct ks_table *t, const void *key, uint32_t hash);
 /* Removes every entry (on_evict is not called) and zeroes the counters. */
 KS_API void ks_table_clear(struct ks_table *t);
 

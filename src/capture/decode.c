@@ -2,6 +2,7 @@
  * allocation; every read goes through the bounded cursor. */
 #include "kansoku/ks_capture.h"
 
+#include "capture/fast.h"
 #include "core/cur.h"
 
 #include <string.h>
@@ -303,6 +304,8 @@ static unsigned null_family(uint32_t af)
 enum ks_pkt_status ks_pkt_decode(int link, const uint8_t *data, uint32_t cap_len, uint32_t wire_len,
                                  struct ks_pkt *p)
 {
+    if (link == KS_LINK_ETHERNET && ks_pkt_decode_fast(data, cap_len, wire_len, p))
+        return KS_PKT_OK;
     p->src.family = p->dst.family = 0;
     memset(p->src.b, 0, 16);
     memset(p->dst.b, 0, 16);
@@ -380,43 +383,5 @@ enum ks_pkt_status ks_pkt_decode(int link, const uint8_t *data, uint32_t cap_len
 void ks_capture_count(struct ks_capture_stats *st, enum ks_pkt_status status,
                       const struct ks_pkt *p)
 {
-    st->packets++;
-    st->bytes += p->wire_len;
-    if ((unsigned)status < KS_PKT_STATUS_COUNT)
-        st->by_status[status]++;
-    if (status == KS_PKT_NOT_IP) {
-        st->not_ip++;
-        return;
-    }
-    if (status != KS_PKT_OK) {
-        st->bad++;
-        return;
-    }
-    st->decoded++;
-    if (p->ipver == 4)
-        st->ipv4++;
-    else
-        st->ipv6++;
-    if (p->flags & KS_PKT_FRAG) {
-        if (p->flags & KS_PKT_FRAG_LATER)
-            st->frag_later++;
-        else
-            st->frag_first++;
-    }
-    switch (p->proto) {
-    case 6:
-        st->tcp++;
-        break;
-    case 17:
-        st->udp++;
-        break;
-    case 1:
-        st->icmp++;
-        break;
-    case 58:
-        st->icmp6++;
-        break;
-    default:
-        st->other++;
-    }
+    ks_capture_count_inline(st, status, p);
 }

@@ -7,6 +7,7 @@
  * to libpcap, fed through a stdio stream whose reads we count, so a cut block is located too. */
 #include "kansoku/ks_capture.h"
 
+#include "capture/fast.h"
 #include "core/cur.h"
 
 #include <errno.h>
@@ -512,9 +513,12 @@ void ks_capture_free(struct ks_capture *c)
 static bool take(struct ks_capture *c, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                  struct ks_pkt *p)
 {
-    enum ks_pkt_status st = ks_pkt_decode(c->link, data, caplen, wirelen, p);
+    enum ks_pkt_status st =
+        c->link == KS_LINK_ETHERNET && ks_pkt_decode_fast(data, caplen, wirelen, p)
+            ? KS_PKT_OK
+            : ks_pkt_decode(c->link, data, caplen, wirelen, p);
     p->weight = c->cfg.sample_rate;
-    ks_capture_count(&c->st, st, p);
+    ks_capture_count_inline(&c->st, st, p);
     if (st == KS_PKT_OK)
         return true;
     if (st != KS_PKT_NOT_IP) {
@@ -537,6 +541,44 @@ static int fail_src(struct ks_capture *c, int err, uint64_t packet, uint64_t off
 static int next_pcap(struct ks_capture *c, struct ks_pkt *p)
 {
     for (;;) {
+        /* The usual case first: the record header and its data are in the buffer. */
+        size_t avail = c->end - c->start;
+        if (avail >= 16 && !c->swapped) {
+            const uint8_t *h = c->buf + c->start;
+            uint32_t incl = (uint32_t)h[8] | (uint32_t)h[9] << 8 | (uint32_t)h[10] << 16 |
+                            (uint32_t)h[11] << 24;
+            if (incl <= c->max_rec && avail >= 16 + (size_t)incl) {
+                uint32_t sec = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                               (uint32_t)h[3] << 24;
+                uint32_t frac = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+                                (uint32_t)h[7] << 24;
+                uint32_t orig = (uint32_t)h[12] | (uint32_t)h[13] << 8 | (uint32_t)h[14] << 16 |
+                                (uint32_t)h[15] << 24;
+                uint64_t rec_off = c->buf_off + c->start;
+                const uint8_t *data = h + 16;
+                c->start += 16 + (size_t)incl;
+                c->number++;
+                if (c->have_prog) {
+                    struct pcap_pkthdr ph = {.caplen = incl, .len = orig};
+                    if (!pcap_offline_filter(&c->prog, &ph, data)) {
+                        c->st.filtered++;
+                        continue;
+                    }
+                }
+                p->ts_us = (int64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
+                p->number = c->number;
+                p->offset = rec_off;
+                uint32_t wire = orig < incl ? incl : orig;
+                if (c->link == KS_LINK_ETHERNET && ks_pkt_decode_fast(data, incl, wire, p)) {
+                    p->weight = c->cfg.sample_rate; /* take(), inline */
+                    ks_capture_count_inline(&c->st, KS_PKT_OK, p);
+                    return 1;
+                }
+                if (take(c, data, incl, wire, p))
+                    return 1;
+                continue;
+            }
+        }
         ssize_t have = fill(c, 16);
         if (have < 0) {
             set_err(c, "%s: read error: %s", c->cur->name, strerror(errno));

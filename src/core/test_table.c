@@ -344,6 +344,29 @@ static void hashed_calls_agree_with_plain_ones(void **state)
     (void)state;
 }
 
+static void remove_hashed_agrees_with_remove(void **state)
+{
+    struct ks_table *t = make(1000, KS_TABLE_EVICT_LRU, NULL);
+    for (uint32_t k = 0; k < 500; k++)
+        assert_non_null(ks_table_upsert(t, &k, 1, NULL));
+    for (uint32_t k = 0; k < 500; k += 2)
+        assert_int_equal(ks_table_remove_hashed(t, &k, ks_table_hash(t, &k)), KS_OK);
+    uint32_t absent = 700;
+    assert_int_equal(ks_table_remove_hashed(t, &absent, ks_table_hash(t, &absent)), KS_ENOTFOUND);
+    for (uint32_t k = 0; k < 500; k++) {
+        if (k % 2)
+            assert_non_null(ks_table_find(t, &k));
+        else
+            assert_null(ks_table_find(t, &k));
+    }
+    struct ks_table_stats st;
+    ks_table_stats(t, &st);
+    assert_int_equal(st.entries, 250);
+    assert_int_equal(st.removed, 250);
+    ks_table_free(t);
+    (void)state;
+}
+
 static void large_table_is_zeroed_and_full_range_usable(void **state)
 {
     /* 600 000 entries: 2^20 slots of 32 bytes, 32 MiB, mapped separately, used from 2 MiB. */
@@ -429,6 +452,7 @@ int main(void)
         cmocka_unit_test(clear_empties_and_resets_counters),
         cmocka_unit_test(address_keys_and_empty_values_work),
         cmocka_unit_test(hashed_calls_agree_with_plain_ones),
+        cmocka_unit_test(remove_hashed_agrees_with_remove),
         cmocka_unit_test(large_table_is_zeroed_and_full_range_usable),
         cmocka_unit_test(large_table_grows_keeping_entries_and_stamps),
         cmocka_unit_test(grown_table_evicts_least_recently_touched),

@@ -31,7 +31,11 @@ struct querier {
     int64_t first_us, last_us;
     uint64_t queries, upstream, recursive, tcp;
     uint64_t letters, upper, mixed;
-    struct ks_dns_rand_acc ports, txids;
+    struct ks_dns_rand_acc ports, txids; /* ones[] lags: see lanes */
+    /* Bit counts not yet in ports.ones / txids.ones: one byte lane per bit of the value (low
+     * byte's bits in [0], high byte's in [1]), at most 255 adds before a flush. */
+    uint64_t port_lanes[2], txid_lanes[2];
+    uint32_t port_nlanes, txid_nlanes;
     uint32_t slot; /* bitmap pair index + 1; 0 = not yet (the values are in small_*) */
     uint32_t ports_distinct, txids_distinct;
     uint32_t nservers;
@@ -138,28 +142,96 @@ static inline uint8_t lc(uint8_t c)
     return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20u) : c;
 }
 
+#define BYTES(x) (0x0101010101010101ull * (x))
+
+/* The bytes of x that are ASCII letters in [lo, hi], as 0x80 in their byte (SWAR: no carry
+ * crosses a byte since only 7-bit values are added to). */
+static inline uint64_t swar_range(uint64_t x, uint8_t lo, uint8_t hi)
+{
+    uint64_t t = x & BYTES(0x7f);
+    uint64_t ge = t + BYTES(0x80u - lo), gt = t + BYTES(0x7fu - hi);
+    return ge & ~gt & ~x & BYTES(0x80);
+}
+
+/* Lower-cases the ASCII letters of 8 bytes at once. */
+static inline uint64_t lc8(uint64_t x)
+{
+    return x | swar_range(x, 'A', 'Z') >> 2;
+}
+
+/* 8 bytes, the first in the low byte (on any host). */
+static inline uint64_t load64le(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* n < 8 bytes, likewise, zero-filled above. */
+static inline uint64_t load_short(const uint8_t *b, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
 /* Length bytes are 0..63, never letters, so lower-casing the whole wire form is safe. */
 static void name_lower(const struct ks_dns_name *n, struct ks_dns_name *out)
 {
+    unsigned i = 0;
     out->len = n->len;
-    for (unsigned i = 0; i < n->len; i++)
+    for (; i + 8 <= n->len; i += 8) { /* lc8 works per byte: any byte order */
+        uint64_t x;
+        memcpy(&x, n->wire + i, sizeof x);
+        x = lc8(x);
+        memcpy(out->wire + i, &x, sizeof x);
+    }
+    for (; i < n->len; i++)
         out->wire[i] = lc(n->wire[i]);
 }
 
 /* What a response's name must share with its query's, without hashing on the hot path: the
  * length and the first and last 8 bytes of the wire form, lower case. Weaker than the whole
  * name, which does not matter: a response that already carries the right port and TXID is
- * no blind guess (the length is compared too). */
-static void name_key(const struct ks_dns_name *n, uint64_t *head, uint64_t *tail)
+ * no blind guess (the length is compared too). The two words only ever meet each other. */
+static inline void name_key(const struct ks_dns_name *n, uint64_t *head, uint64_t *tail)
 {
-    uint64_t h = 0, t = 0;
-    unsigned k = n->len < 8 ? n->len : 8;
-    for (unsigned i = 0; i < k; i++) {
-        h = h << 8 | lc(n->wire[i]);
-        t = t << 8 | lc(n->wire[n->len - k + i]);
+    if (n->len >= 8) {
+        *head = lc8(load64le(n->wire));
+        *tail = lc8(load64le(n->wire + n->len - 8));
+    } else {
+        *head = *tail = lc8(load_short(n->wire, n->len));
     }
-    *head = h;
-    *tail = t;
+}
+
+/* Letters of 8 bytes, as 1 in their byte lanes, into *all; the upper-case ones into *upper.
+ * Setting bit 5 folds A-Z onto a-z and makes no other byte a letter; upper-case letters are
+ * those whose bit 5 was clear. */
+static inline void letters8(uint64_t x, uint64_t *all, uint64_t *upper)
+{
+    uint64_t l = swar_range(x | BYTES(0x20), 'a', 'z');
+    *all += l >> 7;
+    *upper += (l & ~(x << 2)) >> 7;
+}
+
+/* Upper- and lower-case ASCII letters in w[0..len), len <= 255: the byte lanes then never
+ * overflow, and neither do the partial sums of the multiplication that adds them up. */
+static inline void count_letters(const uint8_t *w, unsigned len, unsigned *up, unsigned *low)
+{
+    uint64_t all = 0, upper = 0;
+    unsigned i = 0;
+    for (; i + 8 <= len; i += 8)
+        letters8(load64le(w + i), &all, &upper);
+    if (i < len) /* the last 8 bytes, without those already counted */
+        letters8(len >= 8 ? load64le(w + len - 8) >> (8 * (8 - (len - i))) : load_short(w, len),
+                 &all, &upper);
+    unsigned a = (unsigned)(all * BYTES(1) >> 56), u = (unsigned)(upper * BYTES(1) >> 56);
+    *up = u;
+    *low = a - u;
 }
 
 static uint64_t name_hash_lc(const struct ks_dns_name *n, uint64_t seed)
@@ -260,6 +332,45 @@ static void querier_values(struct ks_dns *d, struct querier *q, bool udp, uint16
         q->small_txids[q->nsmall_txids++] = txid;
 }
 
+/* Byte i of spread[b] is bit i of b. */
+#define SPREAD1(b)                                                                                 \
+    ((uint64_t)((b)&1u) | (uint64_t)((b) >> 1 & 1u) << 8 | (uint64_t)((b) >> 2 & 1u) << 16 |       \
+     (uint64_t)((b) >> 3 & 1u) << 24 | (uint64_t)((b) >> 4 & 1u) << 32 |                           \
+     (uint64_t)((b) >> 5 & 1u) << 40 | (uint64_t)((b) >> 6 & 1u) << 48 |                           \
+     (uint64_t)((b) >> 7 & 1u) << 56)
+#define SPREAD4(b) SPREAD1(b), SPREAD1((b) + 1u), SPREAD1((b) + 2u), SPREAD1((b) + 3u)
+#define SPREAD16(b) SPREAD4(b), SPREAD4((b) + 4u), SPREAD4((b) + 8u), SPREAD4((b) + 12u)
+#define SPREAD64(b) SPREAD16(b), SPREAD16((b) + 16u), SPREAD16((b) + 32u), SPREAD16((b) + 48u)
+static const uint64_t spread[256] = {SPREAD64(0u), SPREAD64(64u), SPREAD64(128u), SPREAD64(192u)};
+
+/* Moves the lanes' bit counts into a->ones. */
+static void lanes_flush(struct ks_dns_rand_acc *a, uint64_t lanes[2], uint32_t *n)
+{
+    for (unsigned b = 0; b < 8; b++) {
+        a->ones[b] += (uint32_t)(lanes[0] >> (8 * b) & 0xffu);
+        a->ones[b + 8] += (uint32_t)(lanes[1] >> (8 * b) & 0xffu);
+    }
+    lanes[0] = lanes[1] = 0;
+    *n = 0;
+}
+
+/* ks_dns_rand_add, with the per-bit counts kept in byte lanes: two additions instead of
+ * sixteen. */
+static inline void rand_add(struct ks_dns_rand_acc *a, uint64_t lanes[2], uint32_t *n, uint16_t v)
+{
+    if (a->n == 0 || v < a->min)
+        a->min = v;
+    if (a->n == 0 || v > a->max)
+        a->max = v;
+    a->n++;
+    a->sum += v;
+    a->sumsq += (uint64_t)v * v;
+    lanes[0] += spread[v & 0xffu];
+    lanes[1] += spread[v >> 8];
+    if (++*n == 255)
+        lanes_flush(a, lanes, n);
+}
+
 static void audit_query(struct ks_dns *d, const struct ks_pkt *p, const struct ks_dns_msg *m,
                         struct querier *q, bool is_new)
 {
@@ -275,16 +386,12 @@ static void audit_query(struct ks_dns *d, const struct ks_pkt *p, const struct k
     if (!udp)
         q->tcp++;
     else
-        ks_dns_rand_add(&q->ports, p->sport);
-    ks_dns_rand_add(&q->txids, m->id);
+        rand_add(&q->ports, q->port_lanes, &q->port_nlanes, p->sport);
+    rand_add(&q->txids, q->txid_lanes, &q->txid_nlanes, m->id);
     querier_values(d, q, udp, p->sport, m->id);
     /* 0x20: count the letters of the name's labels (length bytes are never letters). */
-    unsigned up = 0, low = 0;
-    for (unsigned i = 0; i < m->qname.len; i++) {
-        uint8_t c = m->qname.wire[i];
-        up += c >= 'A' && c <= 'Z';
-        low += c >= 'a' && c <= 'z';
-    }
+    unsigned up, low;
+    count_letters(m->qname.wire, m->qname.len, &up, &low);
     q->letters += up + low;
     q->upper += up;
     q->mixed += up && low;
@@ -687,19 +794,20 @@ static void hot_evicted(void *user, const void *key, void *value)
         *c = *e;
 }
 
-/* The entry of an outstanding query (hot table first), or NULL; *in_hot says where. */
-static struct pend *pend_find(struct ks_dns *d, const struct pend_key *k, bool *in_hot)
+/* The entry of an outstanding query (hot table first), or NULL; *in_hot says where. Both
+ * tables have the same seed: h is the key's hash in either. */
+static struct pend *pend_find(struct ks_dns *d, const struct pend_key *k, uint32_t h, bool *in_hot)
 {
-    struct pend *e = ks_table_find(d->hot, k);
+    struct pend *e = ks_table_find_hashed(d->hot, k, h);
     *in_hot = e != NULL;
     if (!e && d->pending && ks_table_count(d->pending))
-        e = ks_table_find(d->pending, k);
+        e = ks_table_find_hashed(d->pending, k, h);
     return e;
 }
 
-static void pend_remove(struct ks_dns *d, const struct pend_key *k, bool in_hot)
+static void pend_remove(struct ks_dns *d, const struct pend_key *k, uint32_t h, bool in_hot)
 {
-    ks_table_remove(in_hot ? d->hot : d->pending, k);
+    ks_table_remove_hashed(in_hot ? d->hot : d->pending, k, h);
 }
 
 static unsigned pend_sweep(void *user, const void *key, void *value, uint32_t stamp)
@@ -733,19 +841,31 @@ static unsigned zone_sweep(void *user, const void *key, void *value, uint32_t st
     return KS_TABLE_NEXT;
 }
 
-static void pend_key_make(const struct ks_dns *d, struct pend_key *k, const struct ks_addr *client,
-                          const struct ks_addr *server, uint16_t cport, uint16_t txid,
-                          uint8_t proto)
+/* ks_addr_v4, inline: the hot path builds two keys a packet. */
+static inline uint32_t v4(const struct ks_addr *a)
 {
-    k->b = (uint64_t)cport << 32 | (uint64_t)txid << 16 | proto;
-    if (client->family == 4 && server->family == 4) {
-        k->a = (uint64_t)ks_addr_v4(client) << 32 | ks_addr_v4(server);
-        return;
-    }
+    return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3];
+}
+
+static uint64_t pair_hash(const struct ks_dns *d, const struct ks_addr *client,
+                          const struct ks_addr *server)
+{
     uint8_t both[2 * sizeof *client];
     memcpy(both, client, sizeof *client);
     memcpy(both + sizeof *client, server, sizeof *server);
-    k->a = ks_hash_bytes(both, sizeof both, d->seed);
+    return ks_hash_bytes(both, sizeof both, d->seed);
+}
+
+static inline void pend_key_make(const struct ks_dns *d, struct pend_key *k,
+                                 const struct ks_addr *client, const struct ks_addr *server,
+                                 uint16_t cport, uint16_t txid, uint8_t proto)
+{
+    k->b = (uint64_t)cport << 32 | (uint64_t)txid << 16 | proto;
+    if (client->family == 4 && server->family == 4) {
+        k->a = (uint64_t)v4(client) << 32 | v4(server);
+        return;
+    }
+    k->a = pair_hash(d, client, server);
     k->b |= 1ull << 63;
 }
 
@@ -756,7 +876,7 @@ static void pend_key_make(const struct ks_dns *d, struct pend_key *k, const stru
 static inline uint32_t seen_bit(const struct ks_dns *d, const struct ks_addr *a)
 {
     if (a->family == 4) /* multiplicative hashing with a secret odd factor */
-        return (uint32_t)((uint64_t)ks_addr_v4(a) * (d->seed | 1u) >> (64 - SEEN_BITS));
+        return (uint32_t)((uint64_t)v4(a) * (d->seed | 1u) >> (64 - SEEN_BITS));
     return (uint32_t)(ks_addr_hash(a, d->seed) >> (64 - SEEN_BITS));
 }
 
@@ -796,7 +916,8 @@ static void handle_message(struct ks_dns *d, const uint8_t *msg, size_t len)
             return;
         struct pend_key k;
         pend_key_make(d, &k, &p->src, &p->dst, p->sport, m->id, p->proto);
-        struct pend *e = ks_table_upsert(d->hot, &k, ts_s(p->ts_us), NULL);
+        struct pend *e =
+            ks_table_upsert_hashed(d->hot, &k, ks_table_hash(d->hot, &k), ts_s(p->ts_us), NULL);
         if (e) {
             e->ts_us = p->ts_us;
             name_key(&m->qname, &e->name_head, &e->name_tail);
@@ -812,9 +933,10 @@ static void handle_message(struct ks_dns *d, const uint8_t *msg, size_t len)
     struct pend_key k;
     pend_key_make(d, &k, &p->dst, &p->src, p->dport, m->id, p->proto);
     bool in_hot;
-    struct pend *e = pend_find(d, &k, &in_hot);
+    uint32_t h = ks_table_hash(d->hot, &k);
+    struct pend *e = pend_find(d, &k, h, &in_hot);
     if (e && p->ts_us - e->ts_us > (int64_t)d->cfg.query_timeout_s * 1000000) {
-        pend_remove(d, &k, in_hot);
+        pend_remove(d, &k, h, in_hot);
         d->st.pending_expired++;
         e = NULL;
     }
@@ -822,7 +944,7 @@ static void handle_message(struct ks_dns *d, const uint8_t *msg, size_t len)
     if (e)
         name_key(&m->qname, &head, &tail);
     if (e && e->name_len == m->qname.len && e->name_head == head && e->name_tail == tail) {
-        pend_remove(d, &k, in_hot);
+        pend_remove(d, &k, h, in_hot);
         d->st.matched++;
         if (ks_table_count(d->zones) && is_target(d, &p->dst))
             zone_matched(d, m, msg, len);
@@ -947,8 +1069,15 @@ static unsigned audit_one(void *user, const void *key, void *value, uint32_t sta
     a.role = q->upstream > q->recursive ? KS_DNS_ROLE_RESOLVER : KS_DNS_ROLE_STUB;
     uint32_t pd = q->slot ? q->ports_distinct : small_distinct(q->small_ports, q->nsmall_ports);
     uint32_t td = q->slot ? q->txids_distinct : small_distinct(q->small_txids, q->nsmall_txids);
-    ks_dns_rand_finish(&q->ports, pd, d->cfg.min_queries, &a.ports);
-    ks_dns_rand_finish(&q->txids, td, d->cfg.min_queries, &a.txids);
+    struct ks_dns_rand_acc ports = q->ports, txids = q->txids;
+    uint64_t lanes[2];
+    uint32_t n;
+    memcpy(lanes, q->port_lanes, sizeof lanes);
+    lanes_flush(&ports, lanes, &n);
+    memcpy(lanes, q->txid_lanes, sizeof lanes);
+    lanes_flush(&txids, lanes, &n);
+    ks_dns_rand_finish(&ports, pd, d->cfg.min_queries, &a.ports);
+    ks_dns_rand_finish(&txids, td, d->cfg.min_queries, &a.txids);
     a.letters = q->letters;
     a.upper = q->upper;
     a.mixed_names = q->mixed;
@@ -1028,6 +1157,7 @@ int ks_dns_new(const struct ks_dns_config *cfg, struct ks_dns **dp)
     tc.key_size = sizeof(struct pend_key);
     tc.value_size = sizeof(struct pend);
     tc.capacity = cfg->max_pending < HOT_PENDING ? cfg->max_pending : HOT_PENDING;
+    tc.seed = ks_hash_u64(d->seed, 0x70656e64ull) | 1u; /* both pending tables: one hash */
     tc.on_evict = hot_evicted;
     tc.user = d;
     if ((rc = ks_table_new(&tc, &d->hot)) != KS_OK)

@@ -11,7 +11,7 @@
 /* Reads a name from the linear cursor c (bounded: a question, a record, an RDATA), following
  * compression pointers anywhere in msg[0..len). c ends past the name's bytes in place (past the
  * first pointer). c's offsets are offsets in msg. */
-static int read_name(const uint8_t *msg, size_t len, struct ks_cur *c, struct ks_dns_name *out)
+static int read_name_slow(const uint8_t *msg, size_t len, struct ks_cur *c, struct ks_dns_name *out)
 {
     struct ks_cur r = *c;
     size_t limit = ks_cur_offset(c);
@@ -57,6 +57,44 @@ trunc:
 bad:
     ks_cur_fail(c, KS_EFORMAT);
     return KS_EFORMAT;
+}
+
+/* memcpy(dst, src, n) for a name's n <= 255 bytes, in fixed 16-byte pieces (a few
+ * instructions each; a copy of n bytes is a call): the last piece overlaps the one before. */
+static inline void copy_name(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n < 16) {
+        memcpy(dst, src, n);
+        return;
+    }
+    for (size_t j = 0; j + 16 < n; j += 16)
+        memcpy(dst + j, src + j, 16);
+    memcpy(dst + n - 16, src + n - 16, 16);
+}
+
+/* read_name for the usual name, one without compression pointers (questions nearly always):
+ * its labels are walked in place and copied at once. Anything else (a pointer, a bad label
+ * type, a name too long or cut short) goes the general way, which reports it. */
+static inline int read_name(const uint8_t *msg, size_t len, struct ks_cur *c,
+                            struct ks_dns_name *out)
+{
+    const uint8_t *s = c->p;
+    size_t left = ks_cur_left(c), i = 0;
+    for (;;) {
+        if (i >= left)
+            return read_name_slow(msg, len, c, out);
+        uint8_t b = s[i];
+        if (b == 0)
+            break;
+        i += (size_t)b + 1;
+        if ((b & 0xc0u) || i >= KS_DNS_NAME_MAX)
+            return read_name_slow(msg, len, c, out);
+    }
+    i++; /* the root label */
+    copy_name(out->wire, s, i);
+    out->len = (uint8_t)i;
+    ks_cur_skip(c, i);
+    return KS_OK;
 }
 
 static int read_rr(const uint8_t *msg, size_t len, struct ks_cur *c, uint8_t section,
@@ -123,15 +161,68 @@ static int read_rr(const uint8_t *msg, size_t len, struct ks_cur *c, uint8_t sec
     return KS_OK;
 }
 
+/* ks_dns_parse(KS_DNS_PARSE_QUESTION) of the usual message, straight from the buffer: a whole
+ * header and a first question whose name has no compression pointer. False (*m then holds
+ * nothing the general path does not set again) for anything else. */
+static inline bool parse_question_fast(const uint8_t *buf, size_t len, struct ks_dns_msg *m)
+{
+    if (len < 12 + 1 + 4)
+        return false;
+    const uint8_t *s = buf + 12;
+    size_t left = len - 12 - 4, i = 0; /* the name must leave room for type and class */
+    for (;;) {
+        if (i >= left)
+            return false;
+        uint8_t b = s[i];
+        if (b == 0)
+            break;
+        i += (size_t)b + 1;
+        if ((b & 0xc0u) || i >= KS_DNS_NAME_MAX)
+            return false;
+    }
+    if (!(buf[4] | buf[5]))
+        return false; /* no question */
+    i++;
+    copy_name(m->qname.wire, s, i);
+    m->qname.len = (uint8_t)i;
+    m->id = (uint16_t)(buf[0] << 8 | buf[1]);
+    m->flags = (uint16_t)(buf[2] << 8 | buf[3]);
+    m->qdcount = (uint16_t)(buf[4] << 8 | buf[5]);
+    m->ancount = (uint16_t)(buf[6] << 8 | buf[7]);
+    m->nscount = (uint16_t)(buf[8] << 8 | buf[9]);
+    m->arcount = (uint16_t)(buf[10] << 8 | buf[11]);
+    m->qtype = (uint16_t)(s[i] << 8 | s[i + 1]);
+    m->qclass = (uint16_t)(s[i + 2] << 8 | s[i + 3]);
+    m->has_question = true;
+    m->edns = m->edns_do = false;
+    m->edns_version = 0;
+    m->edns_udp_size = 0;
+    m->rcode = KS_DNS_RCODE(m->flags);
+    m->nrr = m->rr_seen = 0;
+    return true;
+}
+
 int ks_dns_parse(const uint8_t *buf, size_t len, unsigned flags, struct ks_dns_msg *m)
 {
+    if (!(flags & KS_DNS_PARSE_ALL) && parse_question_fast(buf, len, m))
+        return KS_OK;
     struct ks_cur c = ks_cur_make(buf, len);
-    m->id = ks_cur_u16be(&c);
-    m->flags = ks_cur_u16be(&c);
-    m->qdcount = ks_cur_u16be(&c);
-    m->ancount = ks_cur_u16be(&c);
-    m->nscount = ks_cur_u16be(&c);
-    m->arcount = ks_cur_u16be(&c);
+    if (len >= 12) {
+        m->id = (uint16_t)(buf[0] << 8 | buf[1]);
+        m->flags = (uint16_t)(buf[2] << 8 | buf[3]);
+        m->qdcount = (uint16_t)(buf[4] << 8 | buf[5]);
+        m->ancount = (uint16_t)(buf[6] << 8 | buf[7]);
+        m->nscount = (uint16_t)(buf[8] << 8 | buf[9]);
+        m->arcount = (uint16_t)(buf[10] << 8 | buf[11]);
+        ks_cur_skip(&c, 12);
+    } else {
+        m->id = ks_cur_u16be(&c);
+        m->flags = ks_cur_u16be(&c);
+        m->qdcount = ks_cur_u16be(&c);
+        m->ancount = ks_cur_u16be(&c);
+        m->nscount = ks_cur_u16be(&c);
+        m->arcount = ks_cur_u16be(&c);
+    }
     m->has_question = false;
     m->qname.len = 0;
     m->qtype = m->qclass = 0;

@@ -722,6 +722,46 @@ static void response_with_another_name_is_unmatched(void **state)
     ks_dns_free(d);
 }
 
+/* Names shorter than the 8 bytes the outstanding-query entry keeps of each end. */
+static void short_names_match_in_any_case_and_differ_by_name(void **state)
+{
+    (void)state;
+    struct col c = {0};
+    struct ks_dns *d = new_dns(&c);
+    struct w q, r;
+    make_query(&q, 7, 0, "a.b");
+    feed(d, T0, RESOLVER, 40001, AUTH, 53, &q);
+    make_query(&r, 7, KS_DNS_QR, "a.c");
+    feed(d, T0 + 10, AUTH, 53, RESOLVER, 40001, &r);
+    make_query(&r, 7, KS_DNS_QR, "A.B");
+    feed(d, T0 + 20, AUTH, 53, RESOLVER, 40001, &r);
+    struct ks_dns_stats st;
+    ks_dns_stats(d, &st);
+    assert_int_equal(st.name_mismatch, 1);
+    assert_int_equal(st.matched, 1);
+    assert_int_equal(st.pending, 0);
+    ks_dns_free(d);
+}
+
+/* 0x20 counts: every letter of every label, whatever the name's length. */
+static void letters_of_long_names_are_counted(void **state)
+{
+    (void)state;
+    struct col c = {0};
+    struct ks_dns *d = new_dns(&c);
+    struct w q;
+    for (int i = 0; i < 30; i++) {
+        make_query(&q, (unsigned)i, 0, "AbCdEfGhIj-1.example.Z9");
+        feed(d, T0 + i * 1000, RESOLVER, (uint16_t)(5000 + i), AUTH, 53, &q);
+    }
+    ks_dns_audits(d, col_audit, &c);
+    assert_int_equal(c.naud, 1);
+    assert_int_equal(c.aud[0].letters, 30 * 18);
+    assert_int_equal(c.aud[0].upper, 30 * 6);
+    assert_int_equal(c.aud[0].mixed_names, 30);
+    ks_dns_free(d);
+}
+
 static void flood_of_new_queriers_does_not_hide_an_attack(void **state)
 {
     (void)state;
@@ -827,6 +867,8 @@ int main(void)
         cmocka_unit_test(malformed_messages_are_counted),
         cmocka_unit_test(tcp_messages_are_matched_like_udp),
         cmocka_unit_test(response_with_another_name_is_unmatched),
+        cmocka_unit_test(short_names_match_in_any_case_and_differ_by_name),
+        cmocka_unit_test(letters_of_long_names_are_counted),
         cmocka_unit_test(flood_of_new_queriers_does_not_hide_an_attack),
         cmocka_unit_test(tunnel_captures_raise_no_alert_and_grade_no_stub),
     };
