@@ -37,6 +37,8 @@
     "      --no-redirectors     do not unwrap redirectors (not even the built-in list)\n"          \
     "      --html-tree          read every HTML part through Gumbo's tree (the reference for\n"    \
     "                           the tokenizer used otherwise; slower)\n"                           \
+    "      --mime-gmime         read every message's MIME structure with GMime (the reference\n"   \
+    "                           for the walker used otherwise; slower)\n"                          \
     "      --threads N          analyse on N threads (default: the number of cores, <= 16);\n"     \
     "                           output and reports stay in message order\n"
 
@@ -79,6 +81,7 @@ enum {
     OPT_DNS,
     OPT_HTML_TREE,
     OPT_THREADS,
+    OPT_MIME_GMIME,
 };
 
 /* Options shared by the verbs that read mail. */
@@ -227,6 +230,9 @@ static int input_opt(struct ks_cli *cli, struct mail_opts *o, int c, const char 
         return 1;
     case OPT_HTML_TREE:
         o->mcfg.html_tree = true;
+        return 1;
+    case OPT_MIME_GMIME:
+        o->mcfg.mime_gmime = true;
         return 1;
     case OPT_THREADS: {
         char *end;
@@ -920,6 +926,9 @@ static int read_all(struct run *r, int nfiles, char **files, msg_fn fn)
             fprintf(stderr,
                     "kansoku: mail: SPF: %llu messages checked, %llu without a sender hop\n",
                     (unsigned long long)ms.spf_checked, (unsigned long long)ms.spf_skipped);
+        if (r->cli->verbose)
+            fprintf(stderr, "kansoku: mail: %llu messages read by GMime (not by the walker)\n",
+                    (unsigned long long)ms.mime_fallbacks);
         uint64_t bad = tot.oversized + tot.empty + tot.not_mail + tot.broken_from + ms.no_headers +
                        ms.boundary + ms.charset + ms.depth + ms.parts + ms.too_complex;
         if (bad)
@@ -998,6 +1007,7 @@ static int verb_read(int argc, char **argv, bool urls, bool ingest)
         {"spf-check", no_argument, NULL, OPT_SPF_CHECK},
         {"dns", required_argument, NULL, OPT_DNS},
         {"html-tree", no_argument, NULL, OPT_HTML_TREE},
+        {"mime-gmime", no_argument, NULL, OPT_MIME_GMIME},
         {"threads", required_argument, NULL, OPT_THREADS},
         {0},
     };

@@ -56,6 +56,11 @@ printf 'kansoku mail read (no store): %.2f s = %.1f MB/s\n' "$rd_s" "$(echo "$si
 "$KANSOKU" mail urls -q "$O/one.mbox" >"$O/urls.fast"
 ndiff=$(diff "$O/urls.tree" "$O/urls.fast" | grep -c '^[<>]' || true)
 echo "URL differences, HTML tokenizer vs Gumbo tree, on one copy of the corpus: $ndiff lines of $(wc -l <"$O/urls.tree")"
+# the MIME walker gives GMime's results (--mime-gmime: every message through GMime)
+"$KANSOKU" mail read -q --json --threads 1 --mime-gmime "$O/one.mbox" >"$O/read.gmime"
+"$KANSOKU" mail read -q --json --threads 1 "$O/one.mbox" >"$O/read.walker"
+ndiff=$(diff "$O/read.gmime" "$O/read.walker" | grep -c '^[<>]' || true)
+echo "record differences, MIME walker vs GMime, on one copy of the corpus: $ndiff lines of $(wc -l <"$O/read.gmime")"
 ratio=$(echo "$ks / $peer" | bc -l)
 printf 'RESULT mail ingest_MB_per_s kansoku=%.1f peer=%.1f ratio=%.2f\n' "$ks" "$peer" "$ratio"
 

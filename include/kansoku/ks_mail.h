@@ -228,7 +228,9 @@ KS_API bool ks_mail_name_suspicious(const char *name, size_t len);
 #define KS_MAIL_WANT_URLS 0x1u
 #define KS_MAIL_WANT_ATTACHMENTS 0x2u
 #define KS_MAIL_WANT_FUZZY 0x4u
-#define KS_MAIL_WANT_ALL 0x7u
+#define KS_MAIL_WANT_HEADERS 0x8u /* time, sender hops, SPF, Return-Path, subject, From:; without
+                                     it only the Message-ID and the filter verdict are read */
+#define KS_MAIL_WANT_ALL 0xfu
 
 struct ks_mail_config {
     const struct ks_prefix_set *trusted; /* the operator's relays (may be NULL: only private
@@ -247,6 +249,9 @@ struct ks_mail_config {
                               is checked against; slower). Default false */
     struct ks_spf *spf;    /* SPF checks of messages without a result header, from the sender
                               hop's address and HELO and Return-Path (borrowed; NULL: none) */
+    bool mime_gmime;       /* MIME structure always read by GMime (the reference the module's
+                              own walker is checked against; slower). Default false: the
+                              walker, with GMime for the messages it does not follow */
 };
 KS_API void ks_mail_config_default(struct ks_mail_config *cfg);
 
@@ -294,6 +299,7 @@ struct ks_mail_stats {
     uint64_t with_sender, urls, attachments;
     uint64_t av_scanned, av_detected, av_errors; /* attachments given to the antivirus */
     uint64_t spf_checked, spf_skipped;           /* SPF evaluated here / not (no sender hop) */
+    uint64_t mime_fallbacks; /* messages the walker handed to GMime (malformed, rare forms) */
 };
 
 struct ks_mail; /* opaque */

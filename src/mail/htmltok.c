@@ -69,6 +69,7 @@ struct tok {
     bool bail;
     bool started;      /* a start tag other than <html> was seen, or text */
     bool body_started; /* the body was opened (by <body>, content or text) */
+    bool form_ptr;     /* the form element pointer is set (13.2.4.4) */
 };
 
 /* --- scratch ----------------------------------------------------------------------------- */
@@ -707,6 +708,16 @@ static long find_open(const struct tok *t, const char *const *names, unsigned bo
     return -1;
 }
 
+static bool formatting_tag(const char *name)
+{
+    static const char *const f[] = {"a", "b",     "big",    "code",   "em", "font", "i", "nobr",
+                                    "s", "small", "strike", "strong", "tt", "u",    NULL};
+    for (const char *const *n = f; *n; n++)
+        if (strcmp(name, *n) == 0)
+            return true;
+    return false;
+}
+
 /* The elements a start tag closes implicitly, so that the stack stays close to the tree's:
  * "close a p element" (13.2.6.4.7, p in button scope), and the table parts that clear the
  * stack back to a row, body or table context (13.2.6.4.9-15). A link among them has made the
@@ -720,8 +731,14 @@ static void close_implied(struct tok *t, const char *name, unsigned cls)
     long k = -1;
     if ((cls & TC_PCLOSE) && !name_is(name, "table")) {
         k = find_open(t, p, SF_SCOPE | SF_BUTTON);
-        if (k >= 0)
-            t->depth = (size_t)k;
+        if (k < 0)
+            return;
+        /* formatting elements closed with the p are reconstructed at the next text, and
+         * their end tags then close the clones: not modelled */
+        for (size_t j = (size_t)k + 1; j < t->depth; j++)
+            if (formatting_tag(t->stack[j]))
+                t->bail = true;
+        t->depth = (size_t)k;
         return;
     }
     if (name_is(name, "td") || name_is(name, "th"))
@@ -739,6 +756,37 @@ static void close_link(struct tok *t)
     if (t->cur_link >= 0)
         t->links[t->cur_link].open = false;
     t->cur_link = -1;
+}
+
+/* A start tag while a link is open: the index of the link's <a> in the stack when the tree
+ * keeps to what the tokenizer models, else -1. A new <a> runs the adoption agency on the old
+ * one: without a special element above it, that pops the old link (and what is above it)
+ * and nothing is cloned. A block element (not li/dd/dt, whose closing loop would pop the
+ * link, nor table or form) just opens inside the link, unless it closes a p below the link. */
+static long link_start(const struct tok *t, const char *name, unsigned cls)
+{
+    static const char *const p[] = {"p", NULL};
+    long ai = -1;
+    for (size_t k = t->depth; k-- > 0;)
+        if (name_is(t->stack[k], "a")) {
+            ai = (long)k;
+            break;
+        }
+    if (ai < 0)
+        return -1;
+    if (name_is(name, "a")) {
+        for (size_t k = (size_t)ai + 1; k < t->depth; k++)
+            if (t->sflags[k] & SF_SPECIAL)
+                return -1;
+        return ai;
+    }
+    if ((cls & TC_TABLE) || name_is(name, "li") || name_is(name, "dd") || name_is(name, "dt") ||
+        name_is(name, "table") || name_is(name, "form"))
+        return -1;
+    long k = find_open(t, p, SF_SCOPE | SF_BUTTON);
+    if (k >= 0 && k < ai)
+        return -1;
+    return ai;
 }
 
 static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_t nattrs)
@@ -773,10 +821,8 @@ static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_
         if (!(cls & TC_HEAD))
             t->body_started = true;
     }
-    if ((cls & TC_TABLE) && t->tables == 0 && !root) {
-        t->bail = true;
-        return;
-    }
+    if ((cls & TC_TABLE) && t->tables == 0 && !root)
+        return; /* a table part outside a table: "in body" ignores it, attributes and all */
     if (in_table_ctx && !(cls & TC_TABLE) && !name_is(name, "script") && !name_is(name, "style")) {
         /* foster parented (moved before the table), or a <table> that closes this one, or a
          * form inserted and closed at once */
@@ -785,9 +831,23 @@ static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_
     }
     if (t->cur_link != -1 && (name_is(name, "a") || (cls & TC_TABLE) || (cls & TC_PCLOSE))) {
         /* a nested link (the adoption agency), or an element that may close the link's
-         * ancestors and have the link rebuilt */
-        t->bail = true;
-        return;
+         * ancestors and have the link rebuilt: followed in the simple cases only */
+        long ai = link_start(t, name, cls);
+        if (ai < 0) {
+            t->bail = true;
+            return;
+        }
+        if (name_is(name, "a")) {
+            /* no furthest block: the old link and what is above it are popped */
+            flush(t);
+            t->depth = (size_t)ai;
+            close_link(t);
+        }
+    }
+    if (name_is(name, "form")) {
+        if (t->form_ptr)
+            return; /* a form while the pointer is set: ignored, attributes and all */
+        t->form_ptr = true;
     }
     if (!root)
         flush(t);
@@ -858,6 +918,51 @@ static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_
         push(t, name);
 }
 
+static bool in_list(const char *name, const char *const *names)
+{
+    for (const char *const *n = names; *n; n++)
+        if (name_is(name, *n))
+            return true;
+    return false;
+}
+
+/* An end tag whose element is open but beyond an element that bounds the search (13.2.6.4):
+ * 0 = ignored, 1 = the adoption agency moves the formatting element out of the stack and
+ * leaves the rest open, -1 = anything else (Gumbo then). match = its index in the stack. */
+static int bounded_end_tag(const struct tok *t, const char *name, unsigned cls, size_t match)
+{
+    static const char *const scope[] = {"applet",  "caption", "table", "td",       "th",
+                                        "marquee", "object",  "html",  "template", NULL};
+    static const char *const formatting[] = {"b", "big",   "code",   "em",     "font", "i", "nobr",
+                                             "s", "small", "strike", "strong", "tt",   "u", NULL};
+    if (cls & TC_TABLE) {
+        /* a table part not in table scope: every table insertion mode ignores its end tag
+         * (in table, in table body, in row, in cell); not followed: caption, colgroup */
+        for (size_t k = match + 1; k < t->depth; k++)
+            if (name_is(t->stack[k], "caption") || name_is(t->stack[k], "colgroup"))
+                return -1;
+        return 0;
+    }
+    if (!in_list(name, formatting))
+        return -1;
+    bool bound = false, special = true;
+    for (size_t k = match + 1; k < t->depth; k++) {
+        if (name_is(t->stack[k], "a"))
+            return -1; /* a link would be cloned */
+        if (in_list(t->stack[k], scope))
+            bound = true;
+        else if (!(t->sflags[k] & SF_SPECIAL))
+            special = false;
+    }
+    /* not in scope (a table, a cell...): the adoption agency returns at once, or the element
+     * is behind a marker and the "any other end tag" steps stop at a special element */
+    if (bound)
+        return 0;
+    /* only special elements above it: each round moves a clone of the formatting element
+     * under the next one; the last round pops the clone, the top element stays current */
+    return special ? 1 : -1;
+}
+
 static void end_tag(struct tok *t, const char *name)
 {
     if (name_is(name, "html") || name_is(name, "body") || name_is(name, "br") ||
@@ -876,15 +981,34 @@ static void end_tag(struct tok *t, const char *name)
      * search: table parts look in table scope, block elements in scope, the other end tags
      * stop at any special element (formatting ones too: the adoption agency). None open:
      * ignored, no node, the text run goes on. Gumbo matches unknown tags by kind, not name. */
+    if (name_is(name, "form")) {
+        /* the form the pointer names is removed from the stack; Gumbo's tree then keeps the
+         * text on both sides in one node (the run goes on). Followed when it is the current
+         * node; without a pointer, ignored */
+        if (!t->form_ptr)
+            return;
+        t->form_ptr = false;
+        if (t->depth == 0 || !name_is(t->stack[t->depth - 1], "form")) {
+            for (size_t k = t->depth; k-- > 0;)
+                if (name_is(t->stack[k], "form"))
+                    t->bail = true;
+            return; /* not open: ignored */
+        }
+        t->depth--;
+        return;
+    }
     unsigned cls = tag_class(name);
     unsigned bound = (cls & TC_TABLE) || name_is(name, "table") ? SF_TABLE
                      : (cls & (TC_PCLOSE | TC_SPECIAL))         ? SF_SCOPE
                                                                 : SF_SPECIAL;
     bool unknown = gumbo_tag_enum(name) == GUMBO_TAG_UNKNOWN, open = false, bounded = false;
+    size_t match = 0;
     for (size_t k = t->depth; k-- > 0 && !open;) {
         open = strcmp(t->stack[k], name) == 0;
-        if (open)
+        if (open) {
+            match = k;
             break;
+        }
         if (t->sflags[k] & bound)
             bounded = true;
         if (unknown) {
@@ -900,6 +1024,19 @@ static void end_tag(struct tok *t, const char *name)
     if (!open)
         return;
     if (bounded) {
+        int how = bounded_end_tag(t, name, cls, match);
+        if (how == 0)
+            return; /* ignored: no node, the text run goes on */
+        if (how == 1) {
+            /* the adoption agency: the formatting element leaves the stack, the special
+             * elements above it stay open, what follows is a new text node */
+            flush(t);
+            memmove(&t->stack[match], &t->stack[match + 1],
+                    (t->depth - match - 1) * sizeof t->stack[0]);
+            memmove(&t->sflags[match], &t->sflags[match + 1], t->depth - match - 1);
+            t->depth--;
+            return;
+        }
         t->bail = true; /* ignored or closing, depending on what is really open */
         return;
     }

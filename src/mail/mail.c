@@ -8,9 +8,12 @@
 #include "kansoku/ks_spf.h"
 #include "attach.h"
 #include "mail_int.h"
+#include "walker.h"
 
+#include <errno.h>
 #include <fuzzy.h>
 #include <gmime/gmime.h>
+#include <iconv.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -23,6 +26,7 @@
 #define ARENA_LIMIT (16u << 20)
 #define MAX_ATT 64
 #define TOO_COMPLEX 4096 /* multipart headers: beyond, GMime is not given the body */
+#define ICONV_CACHE 16
 
 void ks_mail_config_default(struct ks_mail_config *cfg)
 {
@@ -53,9 +57,25 @@ struct ks_mail {
     size_t blen;
     uint64_t *seen;
     size_t seen_cap;
+    uint16_t seen_gen;
     unsigned warn; /* KS_MAIL_PROB_* from GMime's warnings */
     char fuzzy[FUZZY_MAX_RESULT];
     char subject_key[512];
+    /* the hand-written walker (walker.c) and its own parser options */
+    GMimeParserOptions *wopts;
+    struct mail_walk walk;
+    struct mail_hdr *ghdrs; /* the GMime path's header fields, as slices */
+    size_t ghcap;
+    /* charset conversion: converters cached per charset, output buffer reused */
+    struct conv {
+        char name[48];
+        iconv_t cd;             /* (iconv_t)-1: cannot convert from that charset */
+        bool sb_tried;          /* single-byte table built (or found impossible) */
+        unsigned char (*sb)[4]; /* per byte: UTF-8 length (0: refused), bytes */
+    } conv[ICONV_CACHE];
+    size_t nconv, conv_next;
+    char *ubuf;
+    size_t ucap;
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -115,6 +135,16 @@ int ks_mail_new(const struct ks_mail_config *cfg, const struct ks_diag *diag, st
     g_mime_parser_options_set_parameter_compliance_mode(m->opts, GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_allow_addresses_without_domain(m->opts, TRUE);
     g_mime_parser_options_set_warning_callback(m->opts, on_warning, m);
+    /* the walker's value parsers run with the same options and a warning callback of its own */
+    m->wopts = g_mime_parser_options_new();
+    if (m->wopts) {
+        g_mime_parser_options_set_fallback_charsets(m->wopts, fallback);
+        g_mime_parser_options_set_rfc2047_compliance_mode(m->wopts, GMIME_RFC_COMPLIANCE_LOOSE);
+        g_mime_parser_options_set_address_compliance_mode(m->wopts, GMIME_RFC_COMPLIANCE_LOOSE);
+        g_mime_parser_options_set_parameter_compliance_mode(m->wopts, GMIME_RFC_COMPLIANCE_LOOSE);
+        g_mime_parser_options_set_allow_addresses_without_domain(m->wopts, TRUE);
+        mail_walk_init(&m->walk, m->wopts);
+    }
     m->urls_cap = m->cfg.max_urls;
     m->urls = calloc(m->urls_cap, sizeof *m->urls);
     m->body = malloc(BODY_MAX);
@@ -124,7 +154,7 @@ int ks_mail_new(const struct ks_mail_config *cfg, const struct ks_diag *diag, st
     m->seen = calloc(cap, sizeof *m->seen);
     m->seen_cap = cap;
     int rc = mail_attach_new(&m->att);
-    if (!m->opts || !m->urls || !m->body || !m->seen || rc != KS_OK) {
+    if (!m->opts || !m->wopts || !m->urls || !m->body || !m->seen || rc != KS_OK) {
         ks_mail_free(m);
         return KS_ENOMEM;
     }
@@ -138,6 +168,16 @@ void ks_mail_free(struct ks_mail *m)
         return;
     if (m->opts)
         g_mime_parser_options_free(m->opts);
+    mail_walk_fini(&m->walk);
+    if (m->wopts)
+        g_mime_parser_options_free(m->wopts);
+    for (size_t i = 0; i < m->nconv; i++) {
+        if (m->conv[i].cd != (iconv_t)-1)
+            iconv_close(m->conv[i].cd);
+        free(m->conv[i].sb);
+    }
+    free(m->ubuf);
+    free(m->ghdrs);
     mail_attach_free(m->att);
     mail_arena_fini(&m->arena);
     free(m->urls);
@@ -204,37 +244,183 @@ static bool ascii_or_utf8_name(const char *cs)
            g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0;
 }
 
-static char *try_convert(const char *p, size_t n, const char *cs, size_t *outlen)
+/* The converter from a charset to UTF-8, opened once per analyzer (g_convert opens one per
+ * call); NULL if iconv does not know the charset or the name is too long to cache (*cd is
+ * then a converter to close, or (iconv_t)-1). */
+static struct conv *converter(struct ks_mail *m, const char *cs, iconv_t *cd)
 {
-    gsize w = 0;
-    char *r = g_convert(p, (gssize)n, "UTF-8", cs, NULL, &w, NULL);
-    if (r && !g_utf8_validate(r, (gssize)w, NULL)) {
-        g_free(r);
+    *cd = (iconv_t)-1;
+    for (size_t i = 0; i < m->nconv; i++)
+        if (strcmp(m->conv[i].name, cs) == 0)
+            return m->conv[i].cd == (iconv_t)-1 ? NULL : &m->conv[i];
+    iconv_t c = iconv_open("UTF-8", cs);
+    if (strlen(cs) >= sizeof m->conv[0].name) {
+        *cd = c; /* not cached: the caller closes it */
         return NULL;
     }
-    if (r)
-        *outlen = w;
-    return r;
+    size_t k;
+    if (m->nconv < ICONV_CACHE) {
+        k = m->nconv++;
+    } else {
+        k = m->conv_next++ % ICONV_CACHE;
+        if (m->conv[k].cd != (iconv_t)-1)
+            iconv_close(m->conv[k].cd);
+        free(m->conv[k].sb);
+    }
+    struct conv *e = &m->conv[k];
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", cs);
+    e->cd = c;
+    return c == (iconv_t)-1 ? NULL : e;
 }
 
-/* Converts decoded part bytes to UTF-8 (g_malloc'd; *outlen), trying the declared charset,
- * then its supersets (CP932 for Shift_JIS, ISO-2022-JP-2/3, EUC-JP-MS, GB18030 for GB2312),
- * then detection by content. *lied is set when the declared charset did not fit. */
-static char *to_utf8(const char *p, size_t n, const char *cs, size_t *outlen, bool *lied)
+/* Single-byte charsets (ISO 8859, Windows code pages, KOI8): a byte table built once from
+ * iconv itself, one conversion per byte value, so that a table lookup gives what iconv gives
+ * (a byte iconv refuses or cannot map reversibly fails the whole text, as in g_convert). */
+static bool single_byte(const char *cs)
+{
+    return g_ascii_strncasecmp(cs, "iso-8859-", 9) == 0 ||
+           g_ascii_strncasecmp(cs, "iso8859-", 8) == 0 ||
+           g_ascii_strncasecmp(cs, "cp125", 5) == 0 ||
+           g_ascii_strncasecmp(cs, "windows-125", 11) == 0 ||
+           g_ascii_strcasecmp(cs, "koi8-r") == 0 || g_ascii_strcasecmp(cs, "koi8-u") == 0;
+}
+
+static void sb_build(struct conv *e)
+{
+    e->sb_tried = true;
+    unsigned char(*t)[4] = calloc(256, sizeof *t);
+    if (!t)
+        return;
+    for (unsigned b = 0; b < 256; b++) {
+        char in = (char)b, out[8];
+        char *ip = &in, *op = out;
+        size_t il = 1, ol = sizeof out;
+        iconv(e->cd, NULL, NULL, NULL, NULL);
+        size_t r = iconv(e->cd, &ip, &il, &op, &ol);
+        size_t n = (size_t)(op - out);
+        if (r == (size_t)-1 || r > 0 || il != 0 || n == 0 || n > 3)
+            continue; /* refused: t[b][0] = 0 */
+        char *fp = op;
+        size_t fl = ol;
+        if (iconv(e->cd, NULL, NULL, &fp, &fl) == (size_t)-1 || fp != op) {
+            free(t);
+            return; /* a state to flush: not a simple single-byte charset */
+        }
+        t[b][0] = (unsigned char)n;
+        memcpy(&t[b][1], out, n);
+    }
+    e->sb = t;
+}
+
+static bool ubuf_reserve(struct ks_mail *m, size_t n)
+{
+    if (n <= m->ucap)
+        return true;
+    size_t cap = m->ucap ? m->ucap : 4096;
+    while (cap < n)
+        cap *= 2;
+    char *b = realloc(m->ubuf, cap);
+    if (!b)
+        return false;
+    m->ubuf = b;
+    m->ucap = cap;
+    return true;
+}
+
+/* g_convert(p, n, "UTF-8", cs) into m->ubuf, with its rules: any invalid, unrepresentable or
+ * incomplete input fails the whole conversion; then the result must be valid UTF-8. */
+static const char *try_convert(struct ks_mail *m, const char *p, size_t n, const char *cs,
+                               size_t *outlen)
+{
+    iconv_t tmp;
+    struct conv *e = converter(m, cs, &tmp);
+    iconv_t cd = e ? e->cd : tmp;
+    if (cd == (iconv_t)-1)
+        return NULL;
+    bool cached = e != NULL;
+    bool ok = false;
+    size_t used = 0;
+    if (e && !e->sb_tried && single_byte(cs))
+        sb_build(e);
+    if (e && e->sb) {
+        if (!ubuf_reserve(m, 3 * n + 1))
+            return NULL;
+        const unsigned char *ip = (const unsigned char *)p;
+        unsigned char *op = (unsigned char *)m->ubuf;
+        for (size_t i = 0; i < n; i++) {
+            const unsigned char *c = e->sb[ip[i]];
+            if (!c[0])
+                return NULL;
+            op[0] = c[1];
+            op[1] = c[2];
+            op[2] = c[3];
+            op += c[0];
+        }
+        used = (size_t)((char *)op - m->ubuf);
+        if (!g_utf8_validate(m->ubuf, (gssize)used, NULL))
+            return NULL;
+        *outlen = used;
+        return m->ubuf;
+    }
+    iconv(cd, NULL, NULL, NULL, NULL);
+    if (!ubuf_reserve(m, n + n / 2 + 16))
+        goto out;
+    char *in = (char *)p;
+    size_t inleft = n;
+    bool flushing = false;
+    for (;;) {
+        char *out = m->ubuf + used;
+        size_t outleft = m->ucap - used - 1;
+        size_t r = flushing ? iconv(cd, NULL, NULL, &out, &outleft)
+                            : iconv(cd, &in, &inleft, &out, &outleft);
+        used = (size_t)(out - m->ubuf);
+        if (r == (size_t)-1) {
+            if (errno == E2BIG) {
+                if (!ubuf_reserve(m, m->ucap * 2))
+                    goto out;
+                continue;
+            }
+            if (errno == EINVAL && !flushing)
+                break; /* incomplete input: fails below */
+            goto out;
+        }
+        if (r > 0)
+            goto out; /* unrepresentable characters */
+        if (flushing)
+            break;
+        flushing = true;
+    }
+    ok = inleft == 0;
+out:
+    if (!cached)
+        iconv_close(cd);
+    if (!ok || !g_utf8_validate(m->ubuf, (gssize)used, NULL))
+        return NULL;
+    *outlen = used;
+    return m->ubuf;
+}
+
+/* Converts decoded part bytes to UTF-8 (*outlen; the input itself, or m->ubuf), trying the
+ * declared charset, then its supersets (CP932 for Shift_JIS, ISO-2022-JP-2/3, EUC-JP-MS,
+ * GB18030 for GB2312), then detection by content. *lied is set when the declared charset did
+ * not fit. */
+static const char *to_utf8(struct ks_mail *m, const char *p, size_t n, const char *cs,
+                           size_t *outlen, bool *lied)
 {
     *lied = false;
-    char *r;
+    const char *r;
     if (n == 0 || !p) {
         *outlen = 0;
-        return g_strdup("");
+        return "";
     }
     if (ascii_or_utf8_name(cs) && g_utf8_validate(p, (gssize)n, NULL)) {
         *outlen = n;
-        return g_strndup(p, n);
+        return p;
     }
     if (!ascii_or_utf8_name(cs)) {
         const char *name = g_mime_charset_iconv_name(cs);
-        if (name && (r = try_convert(p, n, name, outlen)) != NULL)
+        if (name && (r = try_convert(m, p, n, name, outlen)) != NULL)
             return r;
         const char *super = NULL, *super2 = NULL;
         if (g_ascii_strncasecmp(cs, "iso-2022-jp", 11) == 0) {
@@ -249,25 +435,33 @@ static char *to_utf8(const char *p, size_t n, const char *cs, size_t *outlen, bo
         } else if (g_ascii_strcasecmp(cs, "gb2312") == 0 || g_ascii_strcasecmp(cs, "gbk") == 0) {
             super = "GB18030";
         }
-        if (super && (r = try_convert(p, n, super, outlen)) != NULL)
+        if (super && (r = try_convert(m, p, n, super, outlen)) != NULL)
             return r;
-        if (super2 && (r = try_convert(p, n, super2, outlen)) != NULL)
+        if (super2 && (r = try_convert(m, p, n, super2, outlen)) != NULL)
             return r;
     }
     *lied = true;
     if (g_utf8_validate(p, (gssize)n, NULL)) {
         *outlen = n;
-        return g_strndup(p, n);
+        return p;
     }
-    if (memchr(p, 0x1b, n) && (r = try_convert(p, n, "ISO-2022-JP-2", outlen)) != NULL)
+    if (memchr(p, 0x1b, n) && (r = try_convert(m, p, n, "ISO-2022-JP-2", outlen)) != NULL)
         return r;
     static const char *const guesses[] = {"CP932", "EUC-JP", "GB18030", NULL};
     for (const char *const *g = guesses; *g; g++)
-        if ((r = try_convert(p, n, *g, outlen)) != NULL)
+        if ((r = try_convert(m, p, n, *g, outlen)) != NULL)
             return r;
-    r = g_utf8_make_valid(p, (gssize)n);
-    *outlen = r ? strlen(r) : 0;
-    return r;
+    char *v = g_utf8_make_valid(p, (gssize)n);
+    size_t vl = v ? strlen(v) : 0;
+    if (!v || !ubuf_reserve(m, vl + 1)) {
+        g_free(v);
+        *outlen = 0;
+        return "";
+    }
+    memcpy(m->ubuf, v, vl);
+    g_free(v);
+    *outlen = vl;
+    return m->ubuf;
 }
 
 /* --- URLs -------------------------------------------------------------------------------- */
@@ -345,23 +539,20 @@ static GMimeStream *decode_part(GMimePart *part)
     return mem;
 }
 
-static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint32_t *parts)
+/* What the analysis of a leaf needs: its content type, file name, disposition, charset and
+ * decoded bytes (from GMime's objects or the walker's). */
+struct leaf_info {
+    const char *type, *sub, *fname, *charset;
+    bool is_attachment; /* Content-Disposition: attachment */
+};
+
+static void leaf_common(struct ks_mail *m, const struct leaf_info *li, const char *data, size_t len,
+                        struct mail_urlx *x)
 {
-    GMimePart *part = GMIME_PART(obj);
-    GMimeContentType *ct = g_mime_object_get_content_type(obj);
-    const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
-    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+    const char *type = li->type, *sub = li->sub, *fname = li->fname;
     bool is_text = type && g_ascii_strcasecmp(type, "text") == 0;
     bool is_html = is_text && sub && g_ascii_strcasecmp(sub, "html") == 0;
-    const char *fname = g_mime_part_get_filename(part);
-    bool attachment = g_mime_part_is_attachment(part) || (fname && !is_text) || !is_text;
-    (*parts)++;
-    GMimeStream *mem = decode_part(part);
-    if (!mem)
-        return;
-    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    const char *data = ba ? (const char *)ba->data : "";
-    size_t len = ba ? ba->len : 0;
+    bool attachment = li->is_attachment || (fname && !is_text) || !is_text;
     if (attachment && (m->cfg.want & KS_MAIL_WANT_ATTACHMENTS) && m->natt < MAX_ATT) {
         char mime[128];
         snprintf(mime, sizeof mime, "%s/%s", type ? type : "?", sub ? sub : "?");
@@ -371,27 +562,109 @@ static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint3
         if (m->cfg.av)
             av_scan(m, a, data, len);
     }
+    /* only text that something reads is converted: URL extraction, the body's fuzzy hash */
+    bool need_text =
+        (m->cfg.want & KS_MAIL_WANT_URLS) || (!attachment && (m->cfg.want & KS_MAIL_WANT_FUZZY));
     if (is_text || (attachment && len < (1u << 20) && fname &&
                     (g_str_has_suffix(fname, ".txt") || g_str_has_suffix(fname, ".htm") ||
                      g_str_has_suffix(fname, ".html")))) {
-        const char *cs = g_mime_object_get_content_type_parameter(obj, "charset");
+        if (!need_text) {
+            /* the charset problem is still counted */
+            if (len > 0 && !(m->msg.problems & KS_MAIL_PROB_CHARSET)) {
+                size_t ul = 0;
+                bool lied = false;
+                to_utf8(m, data, len, li->charset, &ul, &lied);
+                if (lied)
+                    m->msg.problems |= KS_MAIL_PROB_CHARSET;
+            }
+            return;
+        }
         size_t ul = 0;
         bool lied = false;
-        char *u = to_utf8(data, len, cs, &ul, &lied);
+        const char *u = to_utf8(m, data, len, li->charset, &ul, &lied);
         if (lied && len > 0)
             m->msg.problems |= KS_MAIL_PROB_CHARSET;
-        if (u) {
-            bool html =
-                is_html ||
-                (fname && (g_str_has_suffix(fname, ".htm") || g_str_has_suffix(fname, ".html")));
-            if (m->cfg.want & KS_MAIL_WANT_URLS)
-                urls_from(m, x, u, ul, html, attachment ? "attachment:text" : "text");
-            if (!attachment && (m->cfg.want & KS_MAIL_WANT_FUZZY))
-                body_append(m, u, ul);
-            g_free(u);
-        }
+        bool html =
+            is_html ||
+            (fname && (g_str_has_suffix(fname, ".htm") || g_str_has_suffix(fname, ".html")));
+        if (m->cfg.want & KS_MAIL_WANT_URLS)
+            urls_from(m, x, u, ul, html, attachment ? "attachment:text" : "text");
+        if (!attachment && (m->cfg.want & KS_MAIL_WANT_FUZZY))
+            body_append(m, u, ul);
     }
+}
+
+static void leaf(struct ks_mail *m, GMimeObject *obj, struct mail_urlx *x, uint32_t *parts)
+{
+    GMimePart *part = GMIME_PART(obj);
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    struct leaf_info li = {
+        .type = ct ? g_mime_content_type_get_media_type(ct) : "text",
+        .sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain",
+        .fname = g_mime_part_get_filename(part),
+        .charset = g_mime_object_get_content_type_parameter(obj, "charset"),
+        .is_attachment = g_mime_part_is_attachment(part),
+    };
+    (*parts)++;
+    GMimeStream *mem = decode_part(part);
+    if (!mem)
+        return;
+    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    const char *data = ba ? (const char *)ba->data : "";
+    size_t len = ba ? ba->len : 0;
+    leaf_common(m, &li, data, len, x);
     g_object_unref(mem);
+}
+
+/* The walker's tree, visited as walk() visits GMime's: the same order, limits and counts. */
+static void walk_fast(struct ks_mail *m, const struct ks_mail_raw *raw, struct mail_urlx *x)
+{
+    struct mail_walk *w = &m->walk;
+    uint32_t parts = 0;
+    size_t i = 0;
+    while (i < w->nnodes) {
+        const struct mail_wnode *d = &w->nodes[i];
+        if (d->depth > m->msg.depth)
+            m->msg.depth = d->depth;
+        if (parts >= m->cfg.max_parts) {
+            m->msg.problems |= KS_MAIL_PROB_PARTS;
+            break;
+        }
+        if (d->kind == MAIL_WNODE_MULTIPART) {
+            parts++;
+            if (d->no_boundary)
+                m->msg.problems |= KS_MAIL_PROB_BOUNDARY;
+            if (d->depth + 1 > m->cfg.max_depth) {
+                m->msg.problems |= KS_MAIL_PROB_DEPTH;
+                i = d->end;
+                continue;
+            }
+            i++;
+            continue;
+        }
+        struct leaf_info li = {
+            .type = g_mime_content_type_get_media_type(d->ct),
+            .sub = g_mime_content_type_get_media_subtype(d->ct),
+            .charset = g_mime_content_type_get_parameter(d->ct, "charset"),
+            .is_attachment = d->cd && g_mime_content_disposition_is_attachment(d->cd),
+        };
+        li.fname = d->cd ? g_mime_content_disposition_get_parameter(d->cd, "filename") : NULL;
+        if (!li.fname)
+            li.fname = g_mime_content_type_get_parameter(d->ct, "name");
+        parts++;
+        i++;
+        /* a part that is neither text nor an attachment to analyse is not decoded */
+        bool textish = (li.type && g_ascii_strcasecmp(li.type, "text") == 0) ||
+                       (li.fname &&
+                        (g_str_has_suffix(li.fname, ".txt") || g_str_has_suffix(li.fname, ".htm") ||
+                         g_str_has_suffix(li.fname, ".html")));
+        if (!textish && !(m->cfg.want & KS_MAIL_WANT_ATTACHMENTS))
+            continue;
+        size_t len;
+        const char *data = mail_walk_decode(w, d, (const char *)raw->data, &len);
+        leaf_common(m, &li, data, len, x);
+    }
+    m->msg.parts = parts;
 }
 
 /* Walks the MIME tree with an explicit stack. */
@@ -509,22 +782,26 @@ static void spf_check(struct ks_mail *m)
     ks_spf_outcome_fini(&out);
 }
 
-static void read_headers(struct ks_mail *m, GMimeMessage *msg, const struct ks_mail_raw *raw)
+/* The message's header fields (Content-* excluded), in order: names and raw values. */
+static void read_headers(struct ks_mail *m, const struct mail_hdr *hs, size_t count,
+                         const struct ks_mail_raw *raw)
 {
-    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
-    int count = hl ? g_mime_header_list_get_count(hl) : 0;
     struct ks_mail_received hop;
     bool have_sender = false, verdict_done = false, spf_done = false;
     int64_t first_received = 0, date = 0;
     bool have_date = false;
     uint32_t hops = 0;
-    for (int i = 0; i < count; i++) {
-        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
-        const char *name = g_mime_header_get_name(h);
-        const char *rawv = g_mime_header_get_raw_value(h);
-        if (!name || !rawv)
-            continue;
-        size_t rl = strlen(rawv);
+    bool full = m->cfg.want & KS_MAIL_WANT_HEADERS;
+    for (size_t i = 0; i < count; i++) {
+        if (!full && !mail_iprefix(hs[i].name, hs[i].nlen, "x-spam") &&
+            !mail_ieq(hs[i].name, hs[i].nlen, "x-rspamd-action"))
+            continue; /* only the verdict */
+        char name[80];
+        size_t nl = hs[i].nlen < sizeof name ? hs[i].nlen : sizeof name - 1;
+        memcpy(name, hs[i].name, nl);
+        name[nl] = '\0';
+        const char *rawv = hs[i].val;
+        size_t rl = hs[i].vlen;
         if (g_ascii_strcasecmp(name, "received") == 0) {
             if (hops++ >= MAX_HOPS)
                 continue;
@@ -568,6 +845,8 @@ static void read_headers(struct ks_mail *m, GMimeMessage *msg, const struct ks_m
         }
     }
     m->msg.hops = hops;
+    if (!full)
+        return;
     /* Date: unless it is more than 30 days from the first Received (forged by the sender) */
     int64_t month = 30 * 86400 * INT64_C(1000000);
     if (have_date && (!first_received || llabs(date - first_received) <= month)) {
@@ -586,13 +865,18 @@ static void read_headers(struct ks_mail *m, GMimeMessage *msg, const struct ks_m
     }
 }
 
-static void read_identity(struct ks_mail *m, GMimeMessage *msg)
+/* Exported by GMime 3.2 but missing from its headers: what GMime's message object does with
+ * each From:/To: field (the addresses of one raw value, appended to the list). */
+void internet_address_list_append_parse(InternetAddressList *list, GMimeParserOptions *options,
+                                        const char *str);
+
+/* Message-ID, subject, From: address and the subject key (with the To: names taken out). */
+static void identity(struct ks_mail *m, const char *msgid, const char *subj,
+                     InternetAddressList *from, InternetAddressList *to)
 {
-    m->msg.message_id = astr(m, g_mime_message_get_message_id(msg));
-    const char *subj = g_mime_message_get_subject(msg);
+    m->msg.message_id = astr(m, msgid);
     char *valid = subj ? g_utf8_make_valid(subj, -1) : NULL;
     m->msg.subject = astr(m, valid);
-    InternetAddressList *from = g_mime_message_get_from(msg);
     if (from && internet_address_list_length(from) > 0) {
         InternetAddress *ia = internet_address_list_get_address(from, 0);
         if (INTERNET_ADDRESS_IS_MAILBOX(ia))
@@ -600,7 +884,6 @@ static void read_identity(struct ks_mail *m, GMimeMessage *msg)
     }
     /* the recipient's names, to take them out of the subject key */
     char names[256] = "";
-    InternetAddressList *to = g_mime_message_get_to(msg);
     if (to && internet_address_list_length(to) > 0) {
         InternetAddress *ia = internet_address_list_get_address(to, 0);
         const char *dn = internet_address_get_name(ia);
@@ -618,6 +901,84 @@ static void read_identity(struct ks_mail *m, GMimeMessage *msg)
                         sizeof m->subject_key);
     m->msg.subject_key = m->subject_key;
     g_free(valid);
+}
+
+static void read_identity(struct ks_mail *m, GMimeMessage *msg)
+{
+    identity(m, g_mime_message_get_message_id(msg), g_mime_message_get_subject(msg),
+             g_mime_message_get_from(msg), g_mime_message_get_to(msg));
+}
+
+/* The same from the walker's header fields, as GMime's message object has them: the last
+ * Message-Id and Subject win, From:/To: addresses accumulate; values decoded by GMime's own
+ * functions. */
+static void read_identity_fast(struct ks_mail *m)
+{
+    const struct mail_walk *w = &m->walk;
+    const struct mail_hdr *mid = NULL, *subj = NULL;
+    InternetAddressList *fl = NULL, *tl = NULL;
+    bool full = m->cfg.want & KS_MAIL_WANT_HEADERS;
+    for (size_t i = 0; i < w->nhdrs; i++) {
+        const struct mail_hdr *h = &w->hdrs[i];
+        InternetAddressList **l = NULL;
+        if (mail_ieq(h->name, h->nlen, "message-id"))
+            mid = h;
+        else if (!full)
+            continue; /* the Message-ID only */
+        else if (mail_ieq(h->name, h->nlen, "subject"))
+            subj = h;
+        else if (mail_ieq(h->name, h->nlen, "from"))
+            l = &fl;
+        else if (mail_ieq(h->name, h->nlen, "to"))
+            l = &tl;
+        if (l) {
+            /* GMime appends the addresses of every From:/To: field to one list */
+            char *v = g_strndup(h->val, h->vlen);
+            if (!*l)
+                *l = internet_address_list_new();
+            internet_address_list_append_parse(*l, m->wopts, v);
+            g_free(v);
+        }
+    }
+    char *id = NULL, *sv = NULL;
+    if (mid) {
+        char *v = mail_walk_value(&m->walk, mid->val, mid->vlen);
+        id = v ? g_mime_utils_decode_message_id(v) : NULL;
+        g_free(v);
+    }
+    if (subj)
+        sv = mail_walk_value(&m->walk, subj->val, subj->vlen);
+    identity(m, id, sv, fl, tl);
+    g_free(id);
+    g_free(sv);
+    if (fl)
+        g_object_unref(fl);
+    if (tl)
+        g_object_unref(tl);
+}
+
+/* GMime's header list as slices (read_headers' input). */
+static size_t gmime_headers(struct ks_mail *m, GMimeMessage *msg)
+{
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    int count = hl ? g_mime_header_list_get_count(hl) : 0;
+    if ((size_t)count > m->ghcap) {
+        struct mail_hdr *n = realloc(m->ghdrs, (size_t)count * sizeof *n);
+        if (!n)
+            return 0;
+        m->ghdrs = n;
+        m->ghcap = (size_t)count;
+    }
+    size_t k = 0;
+    for (int i = 0; i < count; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        const char *name = g_mime_header_get_name(h);
+        const char *rawv = g_mime_header_get_raw_value(h);
+        if (!name || !rawv)
+            continue;
+        m->ghdrs[k++] = (struct mail_hdr){name, strlen(name), rawv, strlen(rawv)};
+    }
+    return k;
 }
 
 /* Counts multipart Content-Types cheaply, to keep absurd nesting away from GMime. */
@@ -647,7 +1008,11 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
     m->natt = 0;
     m->blen = 0;
     m->warn = 0;
-    memset(m->seen, 0, m->seen_cap * sizeof *m->seen);
+    /* the URL set is cleared by a new generation, not by writing it all */
+    if (++m->seen_gen == 0) {
+        memset(m->seen, 0, m->seen_cap * sizeof *m->seen);
+        m->seen_gen = 1;
+    }
     *out = &m->msg;
 
     size_t len = raw->len;
@@ -662,17 +1027,6 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
                 break;
             }
     }
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *)raw->data, len);
-    GMimeParser *parser = stream ? g_mime_parser_new_with_stream(stream) : NULL;
-    GMimeMessage *msg = NULL;
-    if (parser) {
-        g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-        msg = g_mime_parser_construct_message(parser, m->opts);
-    }
-    if (!msg || !g_mime_object_get_header_list(GMIME_OBJECT(msg)) ||
-        g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(msg))) == 0) {
-        m->msg.problems |= KS_MAIL_PROB_NOHEADERS;
-    }
     struct mail_urlx x = {0};
     x.redirectors = m->cfg.redirectors;
     x.max_urls = m->cfg.max_urls;
@@ -680,14 +1034,54 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
     x.user = m;
     x.seen = m->seen;
     x.seen_cap = m->seen_cap;
-    if (msg) {
-        read_headers(m, msg, raw);
-        read_identity(m, msg);
+    x.gen = m->seen_gen;
+    GMimeStream *stream = NULL;
+    GMimeParser *parser = NULL;
+    GMimeMessage *msg = NULL;
+    if (!m->cfg.mime_gmime && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX) &&
+        mail_walk_parse(&m->walk, (const char *)raw->data, raw->len)) {
+        /* the hot path: the hand-written walker (walker.c) */
+        size_t k = 0;
+        if (m->walk.nhdrs > m->ghcap) {
+            struct mail_hdr *n = realloc(m->ghdrs, m->walk.nhdrs * sizeof *n);
+            if (n) {
+                m->ghdrs = n;
+                m->ghcap = m->walk.nhdrs;
+            }
+        }
+        for (size_t i = 0; i < m->walk.nhdrs && i < m->ghcap; i++)
+            if (!mail_iprefix(m->walk.hdrs[i].name, m->walk.hdrs[i].nlen, "content-"))
+                m->ghdrs[k++] = m->walk.hdrs[i];
+        read_headers(m, m->ghdrs, k, raw);
+        read_identity_fast(m);
         if (m->cfg.spf && m->msg.spf == KS_MAIL_SPF_ABSENT)
             spf_check(m);
-        GMimeObject *body = g_mime_message_get_mime_part(msg);
-        if (body && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
-            walk(m, body, &x);
+        walk_fast(m, raw, &x);
+        m->warn |= m->walk.warn;
+        mail_walk_clear(&m->walk);
+    } else {
+        if (!m->cfg.mime_gmime && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
+            m->st.mime_fallbacks++;
+        stream = g_mime_stream_mem_new_with_buffer((const char *)raw->data, len);
+        parser = stream ? g_mime_parser_new_with_stream(stream) : NULL;
+        if (parser) {
+            g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+            msg = g_mime_parser_construct_message(parser, m->opts);
+        }
+        if (!msg || !g_mime_object_get_header_list(GMIME_OBJECT(msg)) ||
+            g_mime_header_list_get_count(g_mime_object_get_header_list(GMIME_OBJECT(msg))) == 0) {
+            m->msg.problems |= KS_MAIL_PROB_NOHEADERS;
+        }
+        if (msg) {
+            size_t nh = gmime_headers(m, msg); /* (re)allocates m->ghdrs: before reading it */
+            read_headers(m, m->ghdrs, nh, raw);
+            read_identity(m, msg);
+            if (m->cfg.spf && m->msg.spf == KS_MAIL_SPF_ABSENT)
+                spf_check(m);
+            GMimeObject *body = g_mime_message_get_mime_part(msg);
+            if (body && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
+                walk(m, body, &x);
+        }
     }
     /* A broken structure hid the body from GMime (no boundary, no headers): the raw text is
      * still searched, so that its URLs are not lost. */

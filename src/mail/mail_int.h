@@ -67,6 +67,8 @@ struct mail_urlx {
     /* distinct URLs of this call: a small open-addressed set of hashes */
     uint64_t *seen;
     size_t seen_cap;
+    uint16_t gen; /* 0: empty slots are 0; else slots of other generations are empty (the
+                     set is reused across calls without clearing) */
 };
 /* Reports one raw URL candidate (not normalised yet): normalises, dedupes, unwraps. */
 void mail_urlx_add(struct mail_urlx *x, const char *raw, size_t len, const char *where,
@@ -85,6 +87,10 @@ bool mail_urlx_html_fast(struct mail_urlx *x, const char *s, size_t len,
                                       const char *),
                          void (*srcset)(struct mail_urlx *, const char *, size_t),
                          void (*refresh)(struct mail_urlx *, const char *, size_t));
+/* The oracle of the MIME walker (walker.c): false if two analyses of a message agree in every
+ * field, URL and attachment; else true with the first difference in why. */
+bool mail_msg_diff(const struct ks_mail_msg *a, const struct ks_mail_msg *b, char *why,
+                   size_t size);
 /* Finds the first host-like token in text (for link text): writes its registered domain. */
 bool mail_text_domain(const char *s, size_t len, char *dom, size_t size);
 

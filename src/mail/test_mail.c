@@ -538,6 +538,23 @@ static void html_tokenizer_reports_what_the_tree_does(void **state)
         "<a href=\"http://dup.example/\" href=\"http://dup2.example/\" HREF=x>D</a>"
         "<A HREF='http://UPPER.example/'>u</A><a\thref = http://ws.example/ >w</a>",
         "<svg><a href=\"http://svg.example/\">s</a></svg><math>http://math.example/</math>",
+        /* the adoption agency over special elements, table parts out of place */
+        "<font><p>http://exa</font>mple.com/ x</p>after http://after.example/",
+        "<b><div>x</b>http://y.example/</div><b>z</b>",
+        "<font color=red><center>a<center>http://c.example/</font> z</center></center>",
+        "<strong><li>one<li>http://two.example/</strong> three <a href=http://l.example/>l</a>",
+        "<table><tbody><tr><td>a<table><tr><td>b</tbody>c http://in.example/</td></tr></table>"
+        "</td></tr></tbody></table>",
+        "<table><tr><td>a<table><tr><td>b</td></tr></table></tr>http://x.example/</td></tr></"
+        "table>",
+        "<td background=http://ignored.example/>x</td> <tr>y http://y2.example/",
+        "<b><font><div>in http://d.example/</b> out</div>",
+        "<u><table><tr><td>c</u> http://u.example/</td></tr></table>",
+        /* links around blocks and links, formatting closed with a p, forms */
+        "<a href=http://h1.example/><h3>t www.t.example</h3></a><a href=http://h2.example/>x<b>y"
+        "<a href=http://h3.example/>z</a>",
+        "<p><big>http://x.example/<pre>y</big>http://z.example/",
+        "<div><form action=http://f.example/>word http://exa</form>mple.com/",
     };
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         struct url_text a, b;
@@ -903,6 +920,142 @@ static void corpus_trec_is_read_whole(void **state)
     ks_mail_reader_free(r);
 }
 
+/* --- the MIME walker against GMime -------------------------------------------------------- */
+
+static struct ks_mail *new_mail_gmime(bool gmime)
+{
+    struct ks_mail_config cfg;
+    ks_mail_config_default(&cfg);
+    cfg.mime_gmime = gmime;
+    struct ks_mail *m = NULL;
+    assert_int_equal(ks_mail_new(&cfg, NULL, &m), KS_OK);
+    return m;
+}
+
+/* Analyses raw with the walker and with GMime; fails the test on the first difference. */
+static void same_as_gmime(struct ks_mail *fast, struct ks_mail *ref, const struct ks_mail_raw *raw)
+{
+    const struct ks_mail_msg *a = NULL, *b = NULL;
+    assert_int_equal(ks_mail_feed(fast, raw, &a), KS_OK);
+    assert_int_equal(ks_mail_feed(ref, raw, &b), KS_OK);
+    char why[512];
+    if (mail_msg_diff(a, b, why, sizeof why))
+        fail_msg("%s record %llu: walker vs GMime: %s", raw->loc.source ? raw->loc.source : "?",
+                 (unsigned long long)raw->loc.record, why);
+}
+
+static const char *const walker_cases[] = {
+    /* CRLF, preamble, epilogue, QP soft breaks and bad escapes, base64 with junk */
+    "From: a@example.com\r\nSubject: crlf\r\nContent-Type: multipart/alternative;\r\n "
+    "boundary=\"b1\"\r\n\r\npreamble http://pre.example.com/\r\n--b1\r\nContent-Type: "
+    "text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhttp://q=\r\n"
+    "p.example.com/x=3Dy =ZZ =4 end=\r\n--b1\r\nContent-Type: text/html\r\n"
+    "Content-Transfer-Encoding: BASE64 "
+    "\r\n\r\nPGEgaHJlZj0iaHR0cDovL2I2NC5leGFtcGxlLmNvbS8iPng8L2E+\r\n"
+    "!!*&\r\n--b1--\r\nepilogue http://epi.example.com/\r\n",
+    /* end boundary missing: truncated */
+    "From: a@example.com\nContent-Type: multipart/mixed; "
+    "boundary=x\n\n--x\n\nhttp://t1.example.com/"
+    "\n--x\nContent-Type: text/plain\n\nhttp://t2.example.com/ no end\n",
+    /* an inner multipart closed by its parent's boundary */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=out\n\n--out\nContent-Type: "
+    "multipart/alternative; boundary=in\n\n--in\n\nhttp://in.example.com/\n--out\n\nhttp://"
+    "after.example.com/\n--out--\n",
+    /* parent end boundary inside the inner one */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=out\n\n--out\nContent-Type: "
+    "multipart/alternative; boundary=in\n\n--in\n\nhttp://in.example.com/\n--out--\ntail\n",
+    /* multipart without boundary */
+    "From: a@example.com\nSubject: nb\nContent-Type: multipart/mixed\n\n--zz\n\nhttp://nb.example."
+    "com/\n--zz--\n",
+    /* boundary lines with trailing blanks, junk after the end marker, LF content, CRLF boundary */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=\"q q\"\n\n--q q  "
+    "\t\nContent-Type:"
+    " text/plain\n\nline one\nhttp://ws.example.com/\n--q q\r\n\nsecond\n--q q--junk\n--q q-- \n",
+    /* empty parts, a part without headers, a boundary right after the headers */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=e\n\n--e\n--e\nContent-Type: "
+    "text/plain\n\n--e\n\n\n--e\nContent-Type: text/plain\n\nx\n--e--",
+    /* last line without a newline, in a leaf */
+    "From: a@example.com\nSubject: eof\n\nhttp://eof.example.com/path",
+    /* encoded words, folding, repeated fields (the last wins), a blank before the colon */
+    "From: =?UTF-8?B?w4lyaWM=?= <e@example.com>\nFrom: second <s@example.org>\nTo: =?iso-8859-1?Q?"
+    "J=F6rg_M=FCller?= <joerg@example.net>\nSubject : =?utf-8?q?Caf=C3=A9?=\n =?utf-8?b?IHRlc3Q=?="
+    " 123\nSubject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?= again 2024\nMessage-Id: <a.b@c>\n"
+    "Message-ID:  (comment) <last@example.com>\n\nbody\n",
+    /* 8-bit header bytes without a charset */
+    "From: \xe9t\xe9 <x@example.com>\nSubject: caf\xe9 \x93\xfa\x96\x7b\n\nbody\n",
+    /* unparsable, upper-case and unknown content types, RFC 2231 file names */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=p\n\n--p\nContent-Type: garbage\n"
+    "\nhttp://garbage.example.com/\n--p\nContent-Type: TEXT/HTML; CHARSET=ISO-8859-1\n\n<a href="
+    "'http://up.example.com/\xe9'>x</a>\n--p\nContent-Type: application/octet-stream; name=a.exe\n"
+    "Content-Disposition: attachment; filename*=UTF-8''%E2%80%AEfdp.exe\nContent-Transfer-"
+    "Encoding: base64\n\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAA=\n--p\nContent-Type: text/"
+    "plain; charset=x-unknown-cs\n\n\x82\xa0 http://cs.example.com/\n--p\nContent-Type: text/plain;"
+    " charset=shift_jis\nContent-Disposition: inline; "
+    "filename=\"n.txt\"\n\n\x82\xa0\x82\xa2\n--p--\n",
+    /* message/rfc822 (GMime reads it) */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=r\n\n--r\nContent-Type: message/"
+    "rfc822\n\nFrom: inner@example.com\nSubject: inner\n\nhttp://inner.example.com/\n--r--\n",
+    /* a header block without its end, an invalid line among the fields */
+    "From: a@example.com\nSubject: no body",
+    "From: a@example.com\nthis is not a field\nSubject: x\n\nhttp://inv.example.com/\n",
+    "\nbody only http://bo.example.com/\n",
+    "Content-Type: text/plain\n\nhttp://ct-only.example.com/\n",
+    /* nesting */
+    "From: a@example.com\nContent-Type: multipart/mixed; boundary=n0\n\n--n0\nContent-Type: "
+    "multipart"
+    "/mixed; boundary=n1\n\n--n1\nContent-Type: multipart/mixed; boundary=n2\n\n--n2\n\nhttp://deep"
+    ".example.com/\n--n2--\n--n1--\n--n0\n\nhttp://up.example.com/\n--n0--\n",
+};
+/* NUL bytes in a body */
+static const char walker_nul_case[] = "From: a@example.com\nSubject: nul\n\nhttp://nul.example.com/"
+                                      "\0tail http://after-nul.example.com/\n";
+
+static void walker_matches_gmime_on_edge_cases(void **state)
+{
+    (void)state;
+    struct ks_mail *fast = new_mail_gmime(false), *ref = new_mail_gmime(true);
+    size_t ncases = sizeof walker_cases / sizeof walker_cases[0];
+    for (size_t i = 0; i <= ncases; i++) {
+        const char *c = i < ncases ? walker_cases[i] : walker_nul_case;
+        size_t n = i < ncases ? strlen(c) : sizeof walker_nul_case - 1;
+        struct ks_mail_raw raw = {(const uint8_t *)c, n, {.source = "case"}, ""};
+        raw.loc.record = i + 1;
+        same_as_gmime(fast, ref, &raw);
+    }
+    struct ks_mail_stats st;
+    ks_mail_stats(fast, &st);
+    assert_true(st.mime_fallbacks >= 4); /* rfc822, no end of headers, invalid line, no fields */
+    assert_true(st.mime_fallbacks <= 7);
+    ks_mail_free(fast);
+    ks_mail_free(ref);
+}
+
+static void walker_matches_gmime_on_corpus(void **state)
+{
+    (void)state;
+    const char *td = getenv("KS_TESTDATA");
+    char path[512];
+    snprintf(path, sizeof path, "%s/mail", td ? td : "/nonexistent");
+    if (access(path, R_OK) != 0)
+        skip(); /* the shared test data are absent */
+    struct ks_mail_reader *r = NULL;
+    assert_int_equal(ks_mail_reader_open(path, NULL, NULL, &r), KS_OK);
+    struct ks_mail *fast = new_mail_gmime(false), *ref = new_mail_gmime(true);
+    struct ks_mail_raw raw;
+    size_t n = 0;
+    while (ks_mail_reader_next(r, &raw) == KS_OK) {
+        same_as_gmime(fast, ref, &raw);
+        n++;
+    }
+    assert_true(n >= 450);
+    struct ks_mail_stats st;
+    ks_mail_stats(fast, &st);
+    assert_true(st.mime_fallbacks * 20 < n); /* the walker reads nearly all of it */
+    ks_mail_free(fast);
+    ks_mail_free(ref);
+    ks_mail_reader_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -953,6 +1106,8 @@ int main(void)
         cmocka_unit_test(reader_oversized_message_is_skipped_with_position),
         cmocka_unit_test(reader_single_message_file_keeps_from_lines),
         cmocka_unit_test(corpus_trec_is_read_whole),
+        cmocka_unit_test(walker_matches_gmime_on_edge_cases),
+        cmocka_unit_test(walker_matches_gmime_on_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,6 +186,18 @@ size_t ks_mail_deobfuscate(const char *s, size_t len, char *out, size_t size, bo
         }
         o.p[o.len++] = (char)c;
         i++;
+        /* bytes none of the rules above starts at are copied in one run (the rules read the
+         * input, not the output, so this changes nothing) */
+        size_t run = 0, room = size - 1 - o.len;
+        while (i + run < len && run < room) {
+            unsigned char d = (unsigned char)s[i + run];
+            if (d == 'h' || d == 'H' || d == '[' || d == '(' || d == '{' || d == ' ')
+                break;
+            run++;
+        }
+        memcpy(o.p + o.len, s + i, run);
+        o.len += run;
+        i += run;
     }
     out[o.len] = '\0';
     return o.len;
@@ -541,10 +553,31 @@ size_t ks_mail_registered_domain(const char *host, size_t hlen, char *out, size_
         memcpy(out, h, hlen + 1);
         return hlen;
     }
-    const psl_ctx_t *ctx = psl();
-    const char *rd = ctx ? psl_registrable_domain(ctx, h) : NULL;
-    if (!rd)
-        rd = h;
+    /* the registrable domain is a suffix of the host: its offset is cached per thread (the
+     * hosts of a mailbox repeat) */
+    static _Thread_local struct {
+        uint64_t key;
+        uint16_t len, off;
+        char host[94];
+    } cache[256];
+    uint64_t key = ks_hash_bytes(h, hlen, 0x70736cu);
+    size_t slot = (size_t)(key & 255);
+    const char *rd;
+    if (cache[slot].key == key && cache[slot].len == hlen &&
+        memcmp(cache[slot].host, h, hlen) == 0) {
+        rd = h + cache[slot].off;
+    } else {
+        const psl_ctx_t *ctx = psl();
+        rd = ctx ? psl_registrable_domain(ctx, h) : NULL;
+        if (!rd)
+            rd = h;
+        if (hlen <= sizeof cache[0].host) {
+            cache[slot].key = key;
+            cache[slot].len = (uint16_t)hlen;
+            cache[slot].off = (uint16_t)(rd - h);
+            memcpy(cache[slot].host, h, hlen);
+        }
+    }
     size_t n = strlen(rd);
     if (n + 1 > size)
         return 0;
@@ -717,10 +750,13 @@ static bool seen_insert(struct mail_urlx *x, const char *url, size_t n)
         return true;
     uint64_t h = ks_hash_bytes(url, n, 0x6d61696cu) | 1;
     size_t mask = x->seen_cap - 1;
-    for (size_t i = (size_t)h & mask, k = 0; k < x->seen_cap; i = (i + 1) & mask, k++) {
+    size_t home = (size_t)h & mask;
+    if (x->gen) /* a slot is in use when its low 16 bits are this call's generation */
+        h = (h & ~UINT64_C(0xffff)) | x->gen;
+    for (size_t i = home, k = 0; k < x->seen_cap; i = (i + 1) & mask, k++) {
         if (x->seen[i] == h)
             return false;
-        if (x->seen[i] == 0) {
+        if (x->gen ? (x->seen[i] & 0xffff) != x->gen : x->seen[i] == 0) {
             x->seen[i] = h;
             return true;
         }

@@ -105,6 +105,17 @@ check_out "read of the corpus and its reports: 1 thread = 3 threads" "" sh -c \
     '"$0" mail read --json --threads 3 "$1/trec07p" "$1/malformed" 2>"$2.err3" | diff "$2" - | head -5; diff "$2.err" "$2.err3" | head -5' \
     "$KANSOKU" "$M" "$TMP/read.1"
 check_exit 2 "--threads 0 is a usage error" "$KANSOKU" mail read --threads 0 "$M/malformed"
+# the MIME walker against GMime (--mime-gmime): the same records, URLs, attachments' hashes
+# and reports on every message of the corpus, the malformed ones included
+check_out "read of the corpus and its reports: walker = GMime" "" sh -c \
+    '"$0" mail read --json --threads 1 --mime-gmime "$1/trec07p" "$1/malformed" 2>"$2.errg" | diff "$2" - | head -5; diff "$2.err" "$2.errg" | head -5' \
+    "$KANSOKU" "$M" "$TMP/read.1"
+check_out "URLs of the corpus: walker = GMime" "" sh -c \
+    '"$0" mail urls -q --mime-gmime "$1/trec07p" "$1/nazario-phishing0-sample.mbox" "$1/malformed" | diff "$2" - | head -5' \
+    "$KANSOKU" "$M" "$TMP/urls.tree"
+check_out "read of nazario: walker = GMime" "" sh -c \
+    '"$0" mail read --json -q "$1/nazario-phishing0-sample.mbox" >"$2.wn"; "$0" mail read --json -q --mime-gmime "$1/nazario-phishing0-sample.mbox" | diff "$2.wn" - | head -5' \
+    "$KANSOKU" "$M" "$TMP/read.1"
 
 DB="$TMP/mail.db"
 check "ingest trec07p with labels" "$KANSOKU" mail ingest --db "$DB" $T --labels "$M/trec07p/index" "$M/trec07p"
