@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kansoku/ks_capture.h"
 #include "kansoku/ks_darknet.h"
@@ -54,6 +55,10 @@ static const char darknet_help[] =
     "      --max-sources N   scanning sources held per day for the country/AS distributions\n"
     "                        and top talkers (default 131072; the least recently seen is\n"
     "                        accounted and evicted, and counted again if it returns)\n"
+    "      --workers N       worker threads besides the reader (0 = all in one thread; 1 =\n"
+    "                        the analysis in one; 2 = the sources (their table, geo lookups,\n"
+    "                        country, AS, talkers) in a second; more work as 2; default 2\n"
+    "                        with 2 CPUs or more). The output is the same whatever N\n"
     "\n"
     "Exit status: 0 done; 1 a capture could not be read, or the store failed; 2 usage error.\n"
     "\n" KS_CLI_COMMON_HELP;
@@ -100,6 +105,7 @@ enum {
     OPT_FORCE,
     OPT_MAX_CELLS,
     OPT_MAX_SOURCES,
+    OPT_WORKERS,
     OPT_FROM,
     OPT_TO,
     OPT_TOP,
@@ -229,6 +235,33 @@ static int by_packets(const void *pa, const void *pb)
     return a->port < b->port ? -1 : a->port > b->port;
 }
 
+/* printf("%-*s", w, s), for the cell table's lines (tens of thousands a day). */
+static char *put_left(char *p, const char *s, int w)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    p += n;
+    for (int pad = w - (int)n; pad > 0; pad--)
+        *p++ = ' ';
+    return p;
+}
+
+/* printf("%*" PRIu64, w, v). */
+static char *put_u64(char *p, uint64_t v, int w)
+{
+    char t[24];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int pad = w - n; pad > 0; pad--)
+        *p++ = ' ';
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
 static void print_cells(struct darknet_run *r)
 {
     if (r->ncells > 1)
@@ -236,10 +269,15 @@ static void print_cells(struct darknet_run *r)
     if (!r->cli->json && r->ncells)
         printf("%-10s  %-12s  %-11s  %-5s  %5s  %10s  %12s  %9s\n", "DAY", "SENSOR", "KIND",
                "PROTO", "PORT", "PACKETS", "BYTES", "SOURCES");
+    char day[16] = "";
+    int64_t day_of = INT64_MIN;
     for (size_t i = 0; i < r->ncells; i++) {
         const struct cell_out *c = &r->cells[i];
-        char day[16], pbuf[8];
-        day_text(c->day, r->tz, day);
+        char pbuf[8];
+        if (c->day != day_of) {
+            day_of = c->day;
+            day_text(c->day, r->tz, day);
+        }
         const char *proto = ks_darknet_proto_name(c->proto, pbuf, sizeof pbuf);
         if (r->cli->json) {
             json_t *o = json_object();
@@ -252,10 +290,31 @@ static void print_cells(struct darknet_run *r)
             json_object_set_new(o, "bytes", json_integer((json_int_t)c->bytes));
             json_object_set_new(o, "sources", json_integer((json_int_t)(c->sources + 0.5)));
             ks_cli_json_line(o);
-        } else {
-            printf("%-10s  %-12s  %-11s  %-5s  %5u  %10" PRIu64 "  %12" PRIu64 "  %9.0f\n", day,
-                   r->sensor, ks_darknet_kind_name(c->kind), proto, (unsigned)c->port, c->packets,
-                   c->bytes, c->sources);
+        } else { /* printf("%-10s  %-12s  %-11s  %-5s  %5u  %10" PRIu64 "  %12" PRIu64
+                  * "  %9.0f\n", ...), without printf's cost per field */
+            char line[512], *q = line;
+            q = put_left(q, day, 10);
+            q = put_left(q, "  ", 0);
+            q = put_left(q, r->sensor, 12);
+            q = put_left(q, "  ", 0);
+            q = put_left(q, ks_darknet_kind_name(c->kind), 11);
+            q = put_left(q, "  ", 0);
+            q = put_left(q, proto, 5);
+            q = put_left(q, "  ", 0);
+            q = put_u64(q, c->port, 5);
+            q = put_left(q, "  ", 0);
+            q = put_u64(q, c->packets, 10);
+            q = put_left(q, "  ", 0);
+            q = put_u64(q, c->bytes, 12);
+            q = put_left(q, "  ", 0);
+            if (c->sources >= 0 && c->sources < 1e15 && c->sources == (double)(uint64_t)c->sources)
+                q = put_u64(q, (uint64_t)c->sources, 9); /* "%9.0f" of an integer */
+            else {
+                int k = snprintf(q, 64, "%9.0f", c->sources);
+                q += k > 0 && k < 64 ? k : 0;
+            }
+            *q++ = '\n';
+            fwrite(line, 1, (size_t)(q - line), stdout);
         }
     }
     r->ncells = 0;
@@ -418,6 +477,7 @@ int ks_cmd_darknet(int argc, char **argv)
         {"force", no_argument, NULL, OPT_FORCE},
         {"max-cells", required_argument, NULL, OPT_MAX_CELLS},
         {"max-sources", required_argument, NULL, OPT_MAX_SOURCES},
+        {"workers", required_argument, NULL, OPT_WORKERS},
         {0},
     };
     int exit_code = KS_EXIT_OK, opt;
@@ -428,6 +488,8 @@ int ks_cmd_darknet(int argc, char **argv)
     bool no_store = false, force = false;
     struct ks_darknet_config cfg;
     ks_darknet_config_default(&cfg);
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.workers = nproc > 1 ? 2 : 0;
     struct darknet_run run = {.cli = &cli, .by = -1};
     struct ks_geo *geo = NULL;
     struct ks_darknet *d = NULL;
@@ -526,6 +588,16 @@ int ks_cmd_darknet(int argc, char **argv)
             cfg.max_sources = (uint32_t)v;
             break;
         }
+        case OPT_WORKERS: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || v > 64) {
+                exit_code = ks_cli_usage_error(&cli, "--workers: '%s' is not 0..64", optarg);
+                goto out;
+            }
+            cfg.workers = (uint32_t)v;
+            break;
+        }
         default:
             exit_code = ks_cli_usage_error(&cli, "unknown option");
             goto out;
@@ -562,6 +634,7 @@ int ks_cmd_darknet(int argc, char **argv)
                     cli.geo_dir, ks_strerror(grc));
     cfg.geo = geo;
     cfg.diag = &cli.diag;
+    cfg.no_sketches = no_store; /* only the store keeps them */
     struct ks_darknet_sink sink = {on_cell, on_source, on_day, &run};
     if (ks_darknet_new(&cfg, &sink, &d) != KS_OK) {
         ks_cli_error(&cli, "cannot set up (out of memory or bad sizes)");

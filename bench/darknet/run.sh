@@ -4,7 +4,9 @@
 # libpcap loop counting packets (bench/ddos/pcap_count.c) and against `tshark -q -z endpoints,ip`. tshark
 # runs on the first 1 million packets (the same generator, a prefix) to keep the run short,
 # and its rate is compared as packets per second: the figures say so. Best of 3 wall-clock
-# runs for kansoku and the bare loop, one run of tshark.
+# runs for kansoku (default --workers: the reader, the analysis and the sources in three
+# threads) and the bare loop, one run of tshark; then one run of kansoku with --workers 0 (all
+# in one thread) and the CPU time (user + sys) of each kansoku configuration.
 set -uo pipefail
 : "${KANSOKU:?}" "${BUILD_DIR:?}" "${BENCH_OUT:?}"
 gen=$BUILD_DIR/bench/gen_darknet
@@ -29,6 +31,11 @@ best_of3() { # CMD...: prints the best wall time in seconds
     done
     echo "$best"
 }
+cpu_of() { # CMD...: prints the user + sys seconds of one run
+    local TIMEFORMAT='%U %S' t
+    t=$( { time "$@" >/dev/null 2>&1; } 2>&1) || { echo "fail"; return; }
+    echo "$t" | awk '{ printf "%.2f", $1 + $2 }'
+}
 pps() { echo "scale=0; $1 / $2" | bc -l; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
@@ -39,6 +46,10 @@ p_bare=$(pps $n "$t_bare")
 p_ks=$(pps $n "$t_ks")
 echo "bare libpcap loop:  ${t_bare}s  $p_bare packets/s"
 echo "kansoku darknet:    ${t_ks}s  $p_ks packets/s  ($(ratio "$p_ks" "$p_bare") of the bare loop, target >= 0.70)"
+dk=("$KANSOKU" darknet -q --no-store -r "$big" --sensor bench --monitored 10.10.0.0/16)
+t_one=$(best_of3 "${dk[@]}" --workers 0)
+echo "kansoku --workers 0: ${t_one}s  $(pps $n "$t_one") packets/s (one thread)"
+echo "CPU time (user+sys): bare loop $(cpu_of "$bare" "$big")s, kansoku $(cpu_of "${dk[@]}")s, kansoku --workers 0 $(cpu_of "${dk[@]}" --workers 0)s"
 echo "RESULT darknet pps_vs_libpcap kansoku=$p_ks peer=$p_bare ratio=$(ratio "$p_ks" "$p_bare")"
 
 if command -v tshark >/dev/null 2>&1; then

@@ -25,7 +25,13 @@
  * Records leave through the callbacks of struct ks_darknet_sink when a day is complete: when
  * a packet of a later day arrives, and at ks_darknet_flush(). Everything is bounded by the
  * configuration; what does not fit is counted in struct ks_darknet_stats. A handle is used by
- * one thread; no allocation after ks_darknet_new(). */
+ * one thread; no allocation after ks_darknet_new().
+ *
+ * With `workers` set, the analysis runs in a worker thread: ks_darknet_feed() only classifies
+ * the packet and hands it over, and the sink's callbacks are then called from the worker (one
+ * at a time, in the same order and with the same records as without it) while the caller goes
+ * on feeding; ks_darknet_flush() returns once the worker has emitted what it asked for, so
+ * what the callbacks wrote may be read after it returns. */
 #ifndef KS_DARKNET_H
 #define KS_DARKNET_H
 
@@ -60,7 +66,8 @@ struct ks_darknet_cell {
     bool sketch_lost;   /* no sketch was free: sources is a lower bound, sketch NULL */
     /* The sources in a mergeable form: with sources_exact, "KS" 0x01 n then n 64-bit
      * big-endian hashes (ks_addr_hash, the module's fixed seed); otherwise the serialised
-     * ks_hll (ks_hll_serialize) of the same hashes. NULL when sketch_lost. */
+     * ks_hll (ks_hll_serialize) of the same hashes. NULL when sketch_lost or with the
+     * configuration's no_sketches. */
     const uint8_t *sketch;
     size_t sketch_len;
 };
@@ -114,12 +121,20 @@ struct ks_darknet_config {
     uint32_t max_cells;         /* cells (day x kind x proto x port) held at once (65536) */
     uint32_t max_sketches;      /* cells with more than 4 sources that get a sketch (4096) */
     uint8_t hll_p;              /* precision of the sketches (12: 4 KiB, 1.6 %) */
-    uint32_t max_sources;       /* scanning sources per day for country/AS (131072, LRU) */
-    uint32_t max_as;            /* distinct AS per day (16384; more go to AS0) */
-    uint32_t topk;              /* space-saving counters for talkers and victims each (1024) */
+    uint32_t max_sources;       /* scanning sources per day for country/AS (131072, LRU;
+                                   at most 2^28) */
+    uint32_t max_as;            /* distinct AS per day (16384, at most 2^24; more go to AS0) */
+    uint32_t topk;              /* space-saving counters for talkers and victims each (1024;
+                                   at most 2^24) */
     uint32_t top_report;        /* talkers and victims reported per day (20) */
     const struct ks_geo *geo;   /* may be NULL: every source is "--" / AS0 */
     const struct ks_diag *diag; /* may be NULL */
+    /* Worker threads (0..64, default 0: all in the caller's thread). 1: the analysis runs in
+     * a worker; 2: the scanning sources (their table, geo lookups, country, AS, talkers) run
+     * in a second one. Each keeps its tables in capture order, so more work as 2, and the
+     * records are the same whatever the number. */
+    uint32_t workers;
+    bool no_sketches; /* the sink does not use cell sketches: they stay NULL (not serialised) */
 };
 
 struct ks_darknet_stats {
@@ -139,7 +154,8 @@ struct ks_darknet_stats {
 /* Fills the defaults above (sensor NULL). */
 KS_API void ks_darknet_config_default(struct ks_darknet_config *cfg);
 
-/* KS_OK, KS_EINVAL (no sensor, bad sizes or home), KS_ENOMEM. The sink is copied. */
+/* KS_OK, KS_EINVAL (no sensor, bad sizes or home), KS_ENOMEM, KS_EIO (the worker thread did
+ * not start). The sink is copied. */
 KS_API int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_sink *sink,
                           struct ks_darknet **dp);
 KS_API void ks_darknet_free(struct ks_darknet *d); /* NULL is fine */
@@ -156,6 +172,8 @@ KS_API int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p);
 /* Emits every day that starts before `before_us` (INT64_MAX: everything, at the end). */
 KS_API int ks_darknet_flush(struct ks_darknet *d, int64_t before_us);
 
+/* The counters. With a worker, packets and not_monitored are current and the others are as of
+ * the last ks_darknet_flush(). */
 KS_API void ks_darknet_stats(const struct ks_darknet *d, struct ks_darknet_stats *st);
 
 /* Backscatter classification of one packet (the rule above), exposed for tests and other

@@ -1,5 +1,13 @@
 /* Darknet statistics: per day x kind x protocol x port counters with distinct sources, sources
- * by country and AS, top talkers and backscatter victims. See ks_darknet.h. */
+ * by country and AS, top talkers and backscatter victims. See ks_darknet.h.
+ *
+ * The work of a packet is split in two. The front (ks_darknet_feed, in the caller's thread)
+ * keeps what needs the packet itself: the monitored check, the day, the kind, the port, the
+ * hash of the source and the victim quoted in an ICMP error; it fills a small event. The back
+ * (process) keeps every table, in capture order. With a worker thread the events go through
+ * a single-producer/single-consumer ring, published in groups so that no lock or atomic is
+ * taken per packet; without one, feed calls process directly. Either way the records are the
+ * same, since the back sees the same events in the same order. */
 #include "kansoku/ks_darknet.h"
 #include "core/cur.h"
 #include "kansoku/ks_hll.h"
@@ -8,9 +16,14 @@
 #include "topk.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 /* Source addresses are hashed with this fixed seed so that the sketches of every sensor and
  * every run can be merged. */
@@ -21,9 +34,20 @@
 #define FRONT_SIZE ((size_t)2 * 4 * 65536)
 #define FRONT_DROPPED UINT32_MAX
 /* Scanning sources wait this many packets before their table update, so that the update's
- * slot, prefetched when the packet arrived, is in the cache by then: with a million one-off
+ * bucket, prefetched when the packet arrived, is in the cache by then: with a million one-off
  * sources a day the table is far larger than the cache and every update would miss. */
 #define SRC_DELAY 8
+/* Evicted sources wait in a log of this many for their geo lookups, done in address order
+ * (neighbouring addresses share the lookup's path through the data: about 3x fewer cache
+ * misses than in arrival order), then are accounted in arrival order. */
+#define LOG_SIZE 65536
+#define RING_SIZE 8192   /* events between the front and a worker (a power of two) */
+#define PUBLISH_EVERY 64 /* the front publishes its position every this many events */
+/* A worker prefetches for the events this far ahead (see prefetch_ev). */
+#define AHEAD0 24
+#define AHEAD1 14
+#define AHEAD2 6
+#define AHEAD_RING 64
 
 struct cell_key {
     int32_t day; /* days since the epoch, in the configured zone */
@@ -48,6 +72,75 @@ struct as_val {
     const char *org; /* borrowed from the geo handle */
 };
 
+/* The day's scanning sources: a set-associative table of max_sources entries with
+ * approximate-LRU eviction. Buckets of 4 entries, each one 128-byte block (tags and stamps,
+ * packet counts, addresses), so that an update touches two neighbouring cache lines. A key
+ * lives in one of SB_PROBE buckets from its home; a bucket counts the keys that passed it
+ * (ovf) so that a lookup stops at the first bucket nobody passed. A key that finds no room
+ * within its buckets, or arrives when the table holds max_sources entries, evicts the least
+ * recently seen entry of its home bucket and the next (8 slots, both prefetched). The home is from
+ * the source's hash (fixed seed, so that runs are reproducible); since a key never looks further
+ * than its SB_PROBE buckets, colliding sources cost bounded work whatever their number. */
+#define SB_WAYS 4
+#define SB_PROBE 8
+#define SB_SAMPLE 8
+#define TAG_USED 0x80000000u
+#define TAG_V6 0x40000000u
+#define TAG_HASH 0x3fffffffu
+#define SB_START 32768 /* buckets (4 MiB) a larger table starts with */
+
+struct src_bucket {
+    uint32_t tag[SB_WAYS]; /* 0 free, else TAG_USED | TAG_V6 (IPv6) | low 30 bits of the hash */
+    uint32_t stamp[SB_WAYS];
+    uint64_t packets[SB_WAYS];
+    uint8_t addr[SB_WAYS][16];
+};
+
+struct src_tab {
+    struct src_bucket *b; /* in use: in raw (aligned to 64), or region[cur] */
+    void *raw;
+    struct src_bucket *region[2]; /* a large table: two mappings, see srct_grow */
+    size_t region_len;
+    unsigned cur;
+    uint8_t *ovf; /* keys placed past this bucket (saturates at 255, then stays) */
+    uint32_t mask, max_mask, window;
+    uint32_t count, cap;
+};
+
+/* A scanning source leaving the day's table, waiting for its accounting. */
+struct acct {
+    struct ks_addr a;
+    uint64_t packets;
+};
+
+struct geo_res {
+    const char *org;
+    uint32_t asn;
+    uint16_t cc; /* cc_index */
+};
+
+enum { EV_PKT = 0, EV_FLUSH = 1, EV_STOP = 2 };
+
+/* One monitored packet, as the front saw it. */
+struct ev {
+    uint64_t h;       /* hash of the source (SRC_SEED) */
+    struct ks_addr a; /* scan: the source; backscatter: the victim */
+    uint8_t type;     /* EV_* */
+    uint8_t kind;     /* enum ks_darknet_kind */
+    uint8_t proto;
+    uint16_t port;
+    int32_t day; /* EV_FLUSH: emit days before this one */
+    uint32_t wire_len, weight;
+};
+
+struct ring {
+    _Alignas(64) _Atomic uint64_t head;         /* consumer position */
+    _Alignas(64) _Atomic uint64_t head_b;       /* the second consumer's, with two workers */
+    _Alignas(64) _Atomic uint64_t tail;         /* producer position */
+    _Alignas(64) uint64_t p_tail, p_head_cache; /* producer-local */
+    _Alignas(64) struct ev *slots;
+};
+
 struct ks_darknet {
     struct ks_darknet_config cfg;
     struct ks_darknet_sink sink;
@@ -55,8 +148,35 @@ struct ks_darknet {
     struct ks_prefix_set *mon;
     struct ks_prefix *prefixes;
     size_t nprefixes, prefixes_cap;
+    /* up to 8 IPv4 prefixes and no IPv6 one (the usual darknet): checked inline, else -1 and
+     * the prefix set is asked */
+    int nfast4;
+    uint32_t fast4_net[8], fast4_mask[8];
     uint64_t monitored;
 
+    /* the front */
+    uint64_t fr_packets, fr_not_monitored;
+    bool fr_have_day;
+    int32_t fr_day;
+    int64_t fr_start, fr_end;
+    struct ev one; /* the event, without a worker */
+
+    /* the workers: with one, it does all of the back; with two (split), A keeps the cells
+     * and the day's totals and B the sources (their table, geo, country, AS, talkers). Both
+     * read every event; they meet at the end of each day (emit_day, b_finish_day) and at
+     * each flush. */
+    bool threaded, split, th_started, th_b_started;
+    pthread_t th, th_b;
+    struct ring ring;
+    _Atomic uint64_t flush_done; /* flushes the worker (A) has finished */
+    uint64_t flush_sent, a_flushes;
+    struct ks_darknet_stats snap; /* the back's counters at the last flush (with a worker) */
+    _Alignas(64) _Atomic uint64_t b_ready;   /* days B has finished */
+    _Alignas(64) _Atomic uint64_t a_done;    /* days A has emitted */
+    _Alignas(64) _Atomic uint64_t b_flushed; /* flushes B has seen */
+    uint64_t a_days;
+
+    /* the back */
     struct ks_table *cells; /* struct cell_key -> uint32_t index into cell_pool */
     struct cell *cell_pool; /* max_cells */
     uint32_t *cell_free;    /* free cell_pool indices */
@@ -72,28 +192,46 @@ struct ks_darknet {
     /* the current day */
     bool have_day;
     int32_t day;
-    int64_t day_start, day_end; /* µs UTC */
-    struct ks_table *srcs;      /* scanning sources of the day: ks_addr -> uint64_t packets */
+    int64_t day_start; /* µs UTC */
+    struct ks_hll day_scan, day_bs;
+    uint64_t day_packets, day_scan_pk, day_bs_pk, day_dropped;
+    struct topk victims;
+    struct ks_darknet_stats st;
+
+    /* the sources' side (B) */
+    _Alignas(64) uint32_t clock; /* events seen: the stamps of the source table */
+    bool b_have_day;             /* B's own day, when split */
+    int32_t b_day;
+    uint64_t b_days, b_flushes;
+    uint64_t b_evicted, b_as_dropped; /* stats sources_evicted and as_dropped */
+    uint64_t day_domestic;
+    struct src_tab srcs;
     struct pending_src {
         struct ks_addr addr;
-        uint32_t hash, stamp;
+        uint64_t hash;
+        uint32_t stamp;
         uint64_t packets;
     } pending[SRC_DELAY]; /* updates of srcs not yet applied, oldest at pending_head */
     uint32_t pending_head, npending;
+    struct acct *log; /* LOG_SIZE sources to account, in order */
+    struct geo_res *res;
+    uint64_t *sort_a, *sort_b; /* radix sort of the log's IPv4 addresses */
+    uint32_t nlog;
+    unsigned home_cc; /* cc_index of cfg.home, NCC if no country can match it */
     struct agg country[NCC];
-    struct ks_table *as; /* uint32_t asn -> struct as_val */
-    uint32_t *as_order;  /* scratch, max_as + 1 */
+    /* The day's AS: rows in arrival order (AS0 first, always present), found through an
+     * open-addressing index of (asn, row + 1) pairs at most half full: 8 bytes a slot, so that
+     * the index of 16384 AS stays in the cache. */
     struct as_row {
         uint32_t asn;
         struct as_val v;
     } * as_rows;
     uint32_t nas_rows;
-    struct ks_hll day_scan, day_bs;
-    uint64_t day_packets, day_scan_pk, day_bs_pk, day_dropped, day_domestic;
-    struct topk talkers, victims;
-
-    struct ks_darknet_stats st;
-    uint32_t diag_reported;
+    struct as_slot {
+        uint32_t asn, row; /* row + 1; 0 empty */
+    } * as_idx;
+    uint32_t as_mask;
+    struct topk talkers;
 };
 
 const char *ks_darknet_kind_name(int kind)
@@ -159,48 +297,341 @@ static void cc_text(unsigned i, char out[3])
     out[2] = '\0';
 }
 
-/* A scanning source leaves the day's table (evicted, or at the day's end): its country and AS
- * get it, and the top talkers see its packets. Offering sources to the top-K only here, not
- * per packet, keeps the heap off the hot path; a source evicted and seen again is offered
- * twice, and the top-K adds both counts up. */
-static void account_source(struct ks_darknet *d, const struct ks_addr *a, uint64_t packets)
+/* --- the day's scanning sources ------------------------------------------------------------ */
+
+static int srct_init(struct src_tab *t, uint32_t cap)
+{
+    /* as many slots as entries (more when cap is not a power of two): buckets stay full, so
+     * that the two buckets an eviction looks at hold 8 entries to choose from */
+    uint64_t nb = 1;
+    while (nb * SB_WAYS < cap)
+        nb <<= 1;
+    t->ovf = calloc(nb, 1); /* a large calloc is mapped: pages are touched as used */
+    if (!t->ovf)
+        return KS_ENOMEM;
+    t->max_mask = (uint32_t)(nb - 1);
+    t->cap = cap;
+    t->count = 0;
+    t->window = nb < SB_PROBE ? (uint32_t)nb : SB_PROBE;
+    if (nb <= SB_START) {
+        t->raw = calloc(nb + 1, sizeof *t->b);
+        if (!t->raw)
+            return KS_ENOMEM;
+        t->b = (struct src_bucket *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
+        t->mask = t->max_mask;
+        return KS_OK;
+    }
+    /* Larger: both regions reserved now, used from SB_START buckets, doubled by srct_grow as
+     * sources arrive, so that memory follows the sources held and not max_sources. */
+    t->region_len = nb * sizeof *t->b;
+    for (int i = 0; i < 2; i++) {
+        void *m =
+            mmap(NULL, t->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return KS_ENOMEM;
+        t->region[i] = m;
+    }
+    t->b = t->region[0];
+    t->mask = SB_START - 1;
+    return KS_OK;
+}
+
+static void srct_fini(struct src_tab *t)
+{
+    free(t->raw);
+    for (int i = 0; i < 2; i++)
+        if (t->region[i])
+            munmap(t->region[i], t->region_len);
+    free(t->ovf);
+}
+
+static void srct_clear(struct src_tab *t)
+{
+    if (!t->count) /* entries only leave to make room for others: ovf is all 0 */
+        return;
+    /* only what is set: the pages of a large table that were never used stay unmapped */
+    for (uint32_t i = 0; i <= t->mask; i++) {
+        uint32_t *tag = t->b[i].tag;
+        if (tag[0] | tag[1] | tag[2] | tag[3])
+            memset(tag, 0, sizeof t->b[i].tag);
+        if (t->ovf[i])
+            t->ovf[i] = 0;
+    }
+    t->count = 0;
+}
+
+static inline uint32_t src_tag(const struct ks_addr *a, uint64_t h)
+{
+    return ((uint32_t)h & TAG_HASH) | TAG_USED | (a->family == 6 ? TAG_V6 : 0);
+}
+
+/* The home bucket of a key, the next one (an insertion into a full table evicts from both)
+ * and the home's overflow count. Always inlined, like prefetch_ev (see there). */
+static inline __attribute__((always_inline)) void srct_prefetch(const struct src_tab *t, uint64_t h)
+{
+    uint32_t home = (uint32_t)h & t->mask;
+    const uint8_t *b = (const uint8_t *)&t->b[home];
+    __builtin_prefetch(b, 1, 3);
+    __builtin_prefetch(b + 64, 1, 3);
+    if (t->count >= t->cap) {
+        const uint8_t *n = (const uint8_t *)&t->b[(home + 1) & t->mask];
+        __builtin_prefetch(n, 1, 3);
+        __builtin_prefetch(n + 64, 1, 3);
+    }
+    __builtin_prefetch(&t->ovf[home], 0, 3);
+}
+
+static void srct_entry(const struct src_tab *t, uint32_t bi, unsigned k, struct acct *out)
+{
+    const struct src_bucket *b = &t->b[bi];
+    memset(&out->a, 0, sizeof out->a);
+    out->a.family = (b->tag[k] & TAG_V6) ? 6 : 4;
+    memcpy(out->a.b, b->addr[k], 16);
+    out->packets = b->packets[k];
+}
+
+static void log_source(struct ks_darknet *d, const struct acct *s);
+
+/* Removes the least recently seen entry of the first SB_SAMPLE slots from bucket `home` on
+ * (the home bucket and the next; further on if those are empty: the table holds at least one
+ * entry), handing it to the log. */
+static void srct_evict(struct ks_darknet *d, uint32_t home, uint32_t now)
+{
+    struct src_tab *t = &d->srcs;
+    uint32_t bi = home, best_b = 0, best_age = 0, seen = 0;
+    unsigned best_k = 0;
+    for (uint32_t n = 0; n <= t->mask && (seen == 0 || n * SB_WAYS < SB_SAMPLE);
+         n++, bi = (bi + 1) & t->mask) {
+        const struct src_bucket *b = &t->b[bi];
+        for (unsigned k = 0; k < SB_WAYS; k++) {
+            if (!b->tag[k])
+                continue;
+            uint32_t age = now - b->stamp[k]; /* wraps: serial number arithmetic */
+            if (seen == 0 || age > best_age) {
+                best_b = bi;
+                best_k = k;
+                best_age = age;
+            }
+            seen++;
+        }
+    }
+    struct acct victim;
+    srct_entry(t, best_b, best_k, &victim);
+    d->b_evicted++;
+    log_source(d, &victim);
+    uint32_t tag = t->b[best_b].tag[best_k];
+    t->b[best_b].tag[best_k] = 0;
+    for (uint32_t i = tag & t->mask; i != best_b; i = (i + 1) & t->mask)
+        if (t->ovf[i] != UINT8_MAX)
+            t->ovf[i]--;
+    t->count--;
+}
+
+/* Places a new key in the first free entry of its window; false if there is none. */
+static bool srct_place(struct src_tab *t, const struct ks_addr *a, uint32_t tag, uint32_t now,
+                       uint64_t w)
+{
+    uint32_t home = tag & t->mask;
+    for (uint32_t p = 0; p < t->window; p++) {
+        uint32_t bi = (home + p) & t->mask;
+        struct src_bucket *b = &t->b[bi];
+        for (unsigned k = 0; k < SB_WAYS; k++) {
+            if (b->tag[k])
+                continue;
+            b->tag[k] = tag;
+            b->stamp[k] = now;
+            b->packets[k] = w;
+            memcpy(b->addr[k], a->b, 16);
+            for (uint32_t q = 0; q < p; q++) {
+                uint32_t i = (home + q) & t->mask;
+                if (t->ovf[i] != UINT8_MAX)
+                    t->ovf[i]++;
+            }
+            t->count++;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Doubles a large table (half full) into the other region, in bucket order, and gives the old
+ * region's pages back. An entry that finds no room (its SB_PROBE buckets full: not in practice at
+ * a load of 1/4) is accounted as if evicted. */
+static void srct_grow(struct ks_darknet *d)
+{
+    struct src_tab *t = &d->srcs;
+    struct src_bucket *old = t->b;
+    uint32_t old_n = t->mask + 1;
+    t->cur ^= 1;
+    t->b = t->region[t->cur];
+    t->mask = 2 * t->mask + 1;
+    memset(t->ovf, 0, (size_t)t->mask + 1);
+    t->count = 0;
+    for (uint32_t bi = 0; bi < old_n; bi++)
+        for (unsigned k = 0; k < SB_WAYS; k++) {
+            if (!old[bi].tag[k])
+                continue;
+            struct acct s;
+            memset(&s.a, 0, sizeof s.a);
+            s.a.family = (old[bi].tag[k] & TAG_V6) ? 6 : 4;
+            memcpy(s.a.b, old[bi].addr[k], 16);
+            s.packets = old[bi].packets[k];
+            if (!srct_place(t, &s.a, old[bi].tag[k], old[bi].stamp[k], s.packets)) {
+                d->b_evicted++;
+                log_source(d, &s);
+            }
+        }
+    (void)madvise(old, (size_t)old_n * sizeof *old, MADV_DONTNEED); /* reads as zeros again */
+}
+
+/* Adds w packets to source a (hash h), inserting it, and evicting another when full. */
+static void srct_add(struct ks_darknet *d, const struct ks_addr *a, uint64_t h, uint32_t now,
+                     uint64_t w)
+{
+    struct src_tab *t = &d->srcs;
+    uint32_t tag = src_tag(a, h), home = tag & t->mask;
+    for (uint32_t p = 0; p < t->window; p++) {
+        uint32_t bi = (home + p) & t->mask;
+        struct src_bucket *b = &t->b[bi];
+        for (unsigned k = 0; k < SB_WAYS; k++) {
+            if (b->tag[k] == tag && memcmp(b->addr[k], a->b, 16) == 0) {
+                b->stamp[k] = now;
+                b->packets[k] += w;
+                return;
+            }
+        }
+        if (!t->ovf[bi])
+            break;
+    }
+    if (t->mask < t->max_mask && ((uint64_t)t->count + 1) * 2 > ((uint64_t)t->mask + 1) * SB_WAYS) {
+        srct_grow(d);
+        home = tag & t->mask;
+    }
+    if (t->count < t->cap && srct_place(t, a, tag, now, w))
+        return;
+    srct_evict(d, home, now);
+    if (!srct_place(t, a, tag, now, w)) /* cannot happen: the eviction made room */
+        d->b_evicted++;
+}
+
+/* --- accounting the sources of the day: geo, country, AS, talkers -------------------------- */
+
+/* The AS row of asn, added if new; NULL when max_as + 1 rows are taken. */
+static struct as_val *as_get(struct ks_darknet *d, uint32_t asn)
+{
+    uint32_t i = (uint32_t)(((uint64_t)asn * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & d->as_mask;
+    for (;; i = (i + 1) & d->as_mask) {
+        struct as_slot *s = &d->as_idx[i];
+        if (!s->row) {
+            if (d->nas_rows > d->cfg.max_as)
+                return NULL;
+            struct as_row *r = &d->as_rows[d->nas_rows++];
+            memset(r, 0, sizeof *r);
+            r->asn = asn;
+            s->asn = asn;
+            s->row = d->nas_rows;
+            return &r->v;
+        }
+        if (s->asn == asn)
+            return &d->as_rows[s->row - 1].v;
+    }
+}
+
+static void account(struct ks_darknet *d, const struct acct *s, const struct geo_res *r)
+{
+    struct agg *c = &d->country[r->cc];
+    c->sources++;
+    c->packets += s->packets;
+    if (r->cc == d->home_cc)
+        d->day_domestic++;
+    topk_add(&d->talkers, &s->a, s->packets);
+    uint32_t asn = r->asn;
+    struct as_val *v = as_get(d, asn);
+    if (!v) {
+        d->b_as_dropped++;
+        asn = 0;
+        v = &d->as_rows[0].v; /* AS0 is always present */
+    }
+    v->sources++;
+    v->packets += s->packets;
+    if (!v->org)
+        v->org = asn ? r->org : "";
+}
+
+static void geo_of(const struct ks_darknet *d, const struct ks_addr *a, struct geo_res *out)
 {
     struct ks_geo_result r = {"--", 0, ""};
     if (d->cfg.geo)
         ks_geo_lookup(d->cfg.geo, a, &r);
-    struct agg *c = &d->country[cc_index(r.country)];
-    c->sources++;
-    c->packets += packets;
-    if (r.country[0] == d->cfg.home[0] && r.country[1] == d->cfg.home[1])
-        d->day_domestic++;
-    topk_add(&d->talkers, a, packets);
-    uint32_t asn = r.asn;
-    struct as_val *v = ks_table_upsert(d->as, &asn, 0, NULL);
-    if (!v) {
-        d->st.as_dropped++;
-        asn = 0;
-        v = ks_table_upsert(d->as, &asn, 0, NULL); /* AS0 is always present */
-        if (!v)
-            return;
-    }
-    v->sources++;
-    v->packets += packets;
-    if (!v->org)
-        v->org = asn ? r.org : "";
+    out->cc = (uint16_t)cc_index(r.country);
+    out->asn = r.asn;
+    out->org = r.org;
 }
 
-static void on_src_evict(void *user, const void *key, void *value)
+/* LSD radix sort of n keys by their upper 32 bits (11 + 11 + 10 bits); the result is in *a. */
+static void radix_sort_hi32(uint64_t **a, uint64_t **b, uint32_t n)
 {
-    struct ks_darknet *d = user;
-    d->st.sources_evicted++;
-    account_source(d, key, *(const uint64_t *)value);
+    static const unsigned shift[3] = {32, 43, 54};
+    static const unsigned bits[3] = {11, 11, 10};
+    uint32_t count[2048];
+    for (unsigned pass = 0; pass < 3; pass++) {
+        uint64_t *src = *a, *dst = *b;
+        uint32_t m = (1u << bits[pass]) - 1;
+        memset(count, 0, sizeof count);
+        for (uint32_t i = 0; i < n; i++)
+            count[(src[i] >> shift[pass]) & m]++;
+        uint32_t sum = 0;
+        for (uint32_t i = 0; i <= m; i++) {
+            uint32_t c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift[pass]) & m]++] = src[i];
+        *a = dst;
+        *b = src;
+    }
+}
+
+/* Looks the logged sources up (IPv4 in address order, each distinct address once), then
+ * accounts them in the order they were logged: the same as accounting each on arrival. */
+static void drain_log(struct ks_darknet *d)
+{
+    uint32_t n = d->nlog, m = 0;
+    if (!n)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct ks_addr *a = &d->log[i].a;
+        if (a->family == 4 && d->cfg.geo)
+            d->sort_a[m++] = (uint64_t)a->b[0] << 56 | (uint64_t)a->b[1] << 48 |
+                             (uint64_t)a->b[2] << 40 | (uint64_t)a->b[3] << 32 | i;
+        else
+            geo_of(d, a, &d->res[i]);
+    }
+    uint64_t *sa = d->sort_a, *sb = d->sort_b;
+    radix_sort_hi32(&sa, &sb, m);
+    for (uint32_t j = 0; j < m; j++) {
+        uint32_t i = (uint32_t)sa[j];
+        if (j > 0 && sa[j] >> 32 == sa[j - 1] >> 32)
+            d->res[i] = d->res[(uint32_t)sa[j - 1]];
+        else
+            geo_of(d, &d->log[i].a, &d->res[i]);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        account(d, &d->log[i], &d->res[i]);
+    d->nlog = 0;
+}
+
+static void log_source(struct ks_darknet *d, const struct acct *s)
+{
+    if (d->nlog == LOG_SIZE)
+        drain_log(d);
+    d->log[d->nlog++] = *s;
 }
 
 static void apply_src(struct ks_darknet *d, const struct pending_src *ps)
 {
-    uint64_t *pk = ks_table_upsert_hashed(d->srcs, &ps->addr, ps->hash, ps->stamp, NULL);
-    if (pk)
-        *pk += ps->packets;
+    srct_add(d, &ps->addr, ps->hash, ps->stamp, ps->packets);
 }
 
 /* Applies every delayed source update: before the day's table is read or cleared. */
@@ -213,12 +644,11 @@ static void drain_pending(struct ks_darknet *d)
     }
 }
 
-/* Queues the update of a scanning source's packet count, prefetching its slot; applies the
+/* Queues the update of a scanning source's packet count, prefetching its bucket; applies the
  * oldest queued one when the queue is full. */
-static void count_source(struct ks_darknet *d, const struct ks_addr *a, uint64_t w)
+static void count_source(struct ks_darknet *d, const struct ks_addr *a, uint64_t h, uint64_t w)
 {
-    uint32_t h = ks_table_hash(d->srcs, a);
-    ks_table_prefetch(d->srcs, h);
+    srct_prefetch(&d->srcs, h);
     if (d->npending == SRC_DELAY) {
         apply_src(d, &d->pending[d->pending_head]);
         d->pending_head = (d->pending_head + 1) % SRC_DELAY;
@@ -227,46 +657,80 @@ static void count_source(struct ks_darknet *d, const struct ks_addr *a, uint64_t
     struct pending_src *ps = &d->pending[(d->pending_head + d->npending) % SRC_DELAY];
     ps->addr = *a;
     ps->hash = h;
-    ps->stamp = (uint32_t)d->st.packets;
+    ps->stamp = d->clock;
     ps->packets = w;
     d->npending++;
 }
 
-static void reset_day(struct ks_darknet *d)
+/* The sources' side of a new day. */
+static void reset_b(struct ks_darknet *d)
 {
     d->npending = 0;
     d->pending_head = 0;
-    ks_table_clear(d->srcs);
-    ks_table_clear(d->as);
-    uint32_t zero = 0;
-    ks_table_upsert(d->as, &zero, 0, NULL);
+    d->nlog = 0;
+    srct_clear(&d->srcs);
+    memset(d->as_idx, 0, ((size_t)d->as_mask + 1) * sizeof *d->as_idx);
+    d->nas_rows = 0;
+    as_get(d, 0);
     memset(d->country, 0, sizeof d->country);
+    d->day_domestic = 0;
+    topk_reset(&d->talkers);
+}
+
+/* The rest of a new day. */
+static void reset_a(struct ks_darknet *d)
+{
     ks_hll_reset(&d->day_scan);
     ks_hll_reset(&d->day_bs);
-    d->day_packets = d->day_scan_pk = d->day_bs_pk = d->day_dropped = d->day_domestic = 0;
-    topk_reset(&d->talkers);
+    d->day_packets = d->day_scan_pk = d->day_bs_pk = d->day_dropped = 0;
     topk_reset(&d->victims);
 }
+
+/* B: every source of the day accounted (country, AS, talkers), ready to be emitted. */
+static void finish_sources(struct ks_darknet *d)
+{
+    drain_pending(d);
+    const struct src_tab *t = &d->srcs;
+    for (uint32_t bi = 0; t->count && bi <= t->mask; bi++)
+        for (unsigned k = 0; k < SB_WAYS; k++)
+            if (t->b[bi].tag[k]) {
+                struct acct s;
+                srct_entry(t, bi, k, &s);
+                log_source(d, &s);
+            }
+    drain_log(d);
+}
+
+static void *worker(void *arg);
+static void *worker_b(void *arg);
+static void stop_worker(struct ks_darknet *d);
 
 int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_sink *sink,
                    struct ks_darknet **dp)
 {
     *dp = NULL;
     if (!cfg || !cfg->sensor || !cfg->sensor[0] || strlen(cfg->sensor) >= 128 ||
-        cfg->max_cells == 0 || cfg->max_sources == 0 || cfg->max_as == 0 || cfg->topk == 0 ||
+        cfg->max_cells == 0 || cfg->max_sources == 0 || cfg->max_sources > (1u << 28) ||
+        cfg->max_as == 0 || cfg->max_as > (1u << 24) || cfg->topk == 0 || cfg->topk > (1u << 24) ||
         cfg->hll_p < KS_HLL_P_MIN || cfg->hll_p > KS_HLL_P_MAX || cfg->tz_offset_s <= -86400 ||
-        cfg->tz_offset_s >= 86400)
+        cfg->tz_offset_s >= 86400 || cfg->workers > 64)
         return KS_EINVAL;
     int rc = KS_ENOMEM;
-    struct ks_darknet *d = calloc(1, sizeof *d);
+    struct ks_darknet *d = aligned_alloc(64, (sizeof *d + 63) & ~(size_t)63);
     if (!d)
         return KS_ENOMEM;
+    memset(d, 0, sizeof *d);
     d->cfg = *cfg;
     snprintf(d->sensor, sizeof d->sensor, "%s", cfg->sensor);
     d->cfg.sensor = d->sensor;
     if (sink)
         d->sink = *sink;
     d->regs = ks_hll_regs_size(cfg->hll_p);
+    d->home_cc = cc_index(cfg->home);
+    char hc[3];
+    cc_text(d->home_cc, hc);
+    if (hc[0] != cfg->home[0] || hc[1] != cfg->home[1])
+        d->home_cc = NCC;
 
     struct ks_table_config tc;
     ks_table_config_default(&tc);
@@ -286,24 +750,22 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
         d->cell_free[i] = cfg->max_cells - 1 - i;
     d->ncell_free = cfg->max_cells;
 
-    ks_table_config_default(&tc);
-    tc.key_size = sizeof(struct ks_addr);
-    tc.value_size = sizeof(uint64_t);
-    tc.capacity = cfg->max_sources;
-    tc.on_evict = on_src_evict;
-    tc.user = d;
-    if (ks_table_new(&tc, &d->srcs) != KS_OK)
+    if (srct_init(&d->srcs, cfg->max_sources) != KS_OK)
+        goto out;
+    d->log = malloc(LOG_SIZE * sizeof *d->log);
+    d->res = malloc(LOG_SIZE * sizeof *d->res);
+    d->sort_a = malloc(LOG_SIZE * sizeof *d->sort_a);
+    d->sort_b = malloc(LOG_SIZE * sizeof *d->sort_b);
+    if (!d->log || !d->res || !d->sort_a || !d->sort_b)
         goto out;
 
-    ks_table_config_default(&tc);
-    tc.key_size = sizeof(uint32_t);
-    tc.value_size = sizeof(struct as_val);
-    tc.capacity = (size_t)cfg->max_as + 1;
-    tc.evict = KS_TABLE_EVICT_NONE;
-    if (ks_table_new(&tc, &d->as) != KS_OK)
-        goto out;
+    size_t as_slots = 8;
+    while (as_slots < 2 * ((size_t)cfg->max_as + 1))
+        as_slots <<= 1;
+    d->as_mask = (uint32_t)(as_slots - 1);
+    d->as_idx = calloc(as_slots, sizeof *d->as_idx);
     d->as_rows = calloc((size_t)cfg->max_as + 1, sizeof *d->as_rows);
-    if (!d->as_rows)
+    if (!d->as_idx || !d->as_rows)
         goto out;
 
     if (cfg->max_sketches) {
@@ -325,7 +787,33 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
         goto out;
     if (ks_prefix_set_new(&d->mon) != KS_OK)
         goto out;
-    reset_day(d);
+    reset_a(d);
+    reset_b(d);
+    if (cfg->workers) {
+        d->ring.slots = malloc(RING_SIZE * sizeof *d->ring.slots);
+        if (!d->ring.slots)
+            goto out;
+        d->threaded = true;
+        d->split = cfg->workers >= 2;
+        if (d->split) {
+            if (pthread_create(&d->th_b, NULL, worker_b, d) != 0) {
+                rc = KS_EIO;
+                goto out;
+            }
+            d->th_b_started = true;
+#ifdef __GLIBC__
+            pthread_setname_np(d->th_b, "ks-darknet-src");
+#endif
+        }
+        if (pthread_create(&d->th, NULL, worker, d) != 0) {
+            rc = KS_EIO;
+            goto out;
+        }
+        d->th_started = true;
+#ifdef __GLIBC__
+        pthread_setname_np(d->th, "ks-darknet");
+#endif
+    }
     *dp = d;
     d = NULL;
     rc = KS_OK;
@@ -338,12 +826,18 @@ void ks_darknet_free(struct ks_darknet *d)
 {
     if (!d)
         return;
+    stop_worker(d);
+    free(d->ring.slots);
     ks_table_free(d->cells);
     free(d->cell_pool);
     free(d->cell_free);
     free(d->front);
-    ks_table_free(d->srcs);
-    ks_table_free(d->as);
+    srct_fini(&d->srcs);
+    free(d->log);
+    free(d->res);
+    free(d->sort_a);
+    free(d->sort_b);
+    free(d->as_idx);
     free(d->as_rows);
     free(d->pool);
     free(d->free_list);
@@ -386,6 +880,25 @@ static void recount_monitored(struct ks_darknet *d)
     d->monitored = total;
 }
 
+static inline uint32_t v4_of(const struct ks_addr *a)
+{
+    return (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 | (uint32_t)a->b[2] << 8 | a->b[3];
+}
+
+/* Whether a is in a monitored prefix (ks_prefix_set_lookup, with a shortcut). */
+static inline bool is_monitored(const struct ks_darknet *d, const struct ks_addr *a)
+{
+    if (d->nfast4 < 0)
+        return ks_prefix_set_lookup(d->mon, a, NULL, NULL);
+    if (a->family != 4)
+        return false;
+    uint32_t k = v4_of(a);
+    for (int i = 0; i < d->nfast4; i++)
+        if ((k & d->fast4_mask[i]) == d->fast4_net[i])
+            return true;
+    return false;
+}
+
 int ks_darknet_add_prefix(struct ks_darknet *d, const struct ks_prefix *p)
 {
     if (!d || !p || (p->addr.family != 4 && p->addr.family != 6))
@@ -404,6 +917,13 @@ int ks_darknet_add_prefix(struct ks_darknet *d, const struct ks_prefix *p)
     struct ks_prefix clean;
     ks_prefix_make(&clean, &p->addr, p->len);
     d->prefixes[d->nprefixes++] = clean;
+    if (clean.addr.family == 4 && d->nfast4 >= 0 && d->nfast4 < 8 && clean.len <= 32) {
+        d->fast4_mask[d->nfast4] = clean.len ? ~UINT32_C(0) << (32 - clean.len) : 0;
+        d->fast4_net[d->nfast4] = v4_of(&clean.addr) & d->fast4_mask[d->nfast4];
+        d->nfast4++;
+    } else {
+        d->nfast4 = -1;
+    }
     recount_monitored(d);
     return KS_OK;
 }
@@ -472,15 +992,24 @@ static int64_t day_start_of(const struct ks_darknet *d, int32_t day)
     return (int64_t)day * KS_USEC_PER_DAY - (int64_t)d->cfg.tz_offset_s * KS_USEC_PER_SEC;
 }
 
+/* ks_hll_add_hash, inline: the first p bits of the hash choose the register, which keeps the
+ * largest rank (position of the first 1 bit) of the rest. */
+static inline void hll_add(uint8_t *reg, unsigned p, uint64_t hash)
+{
+    uint64_t w = hash << p;
+    uint8_t rank = (uint8_t)(w ? (unsigned)__builtin_clzll(w) + 1 : 64 - p + 1);
+    uint32_t idx = (uint32_t)(hash >> (64 - p));
+    if (reg[idx] < rank)
+        reg[idx] = rank;
+}
+
 /* Adds a source hash to a cell: exact while it has at most SMALL sources, then a sketch. */
 static void cell_add_source(struct ks_darknet *d, struct cell *c, uint64_t h)
 {
     if (c->sketch == SKETCH_LOST)
         return;
     if (c->sketch) {
-        struct ks_hll hll;
-        ks_hll_init_buf(&hll, d->cfg.hll_p, d->pool + (size_t)(c->sketch - 1) * d->regs, d->regs);
-        ks_hll_add_hash(&hll, h);
+        hll_add(d->pool + (size_t)(c->sketch - 1) * d->regs, d->cfg.hll_p, h);
         return;
     }
     for (uint32_t i = 0; i < c->nsmall; i++)
@@ -544,14 +1073,16 @@ static unsigned emit_cell(void *user, const void *key, void *value, uint32_t sta
         for (uint32_t i = 0; i < c->nsmall; i++)
             for (int j = 0; j < 8; j++)
                 d->ser[4 + i * 8 + (uint32_t)j] = (uint8_t)(c->small[i] >> (56 - 8 * j));
-        r.sketch = d->ser;
-        r.sketch_len = 4 + (size_t)c->nsmall * 8;
+        if (!d->cfg.no_sketches) {
+            r.sketch = d->ser;
+            r.sketch_len = 4 + (size_t)c->nsmall * 8;
+        }
     } else {
         struct ks_hll hll;
         ks_hll_init_buf(&hll, d->cfg.hll_p, d->pool + (size_t)(c->sketch - 1) * d->regs, d->regs);
         r.sources = ks_hll_estimate(&hll);
         size_t n = 0;
-        if (ks_hll_serialize(&hll, d->ser, KS_HLL_SER_MAX, &n) == KS_OK) {
+        if (!d->cfg.no_sketches && ks_hll_serialize(&hll, d->ser, KS_HLL_SER_MAX, &n) == KS_OK) {
             r.sketch = d->ser;
             r.sketch_len = n;
         }
@@ -561,24 +1092,6 @@ static unsigned emit_cell(void *user, const void *key, void *value, uint32_t sta
     if (d->sink.cell)
         d->sink.cell(d->sink.user, &r);
     return KS_TABLE_REMOVE;
-}
-
-static unsigned account_src_entry(void *user, const void *key, void *value, uint32_t stamp)
-{
-    account_source(user, key, *(const uint64_t *)value);
-    return KS_TABLE_NEXT;
-}
-
-static unsigned collect_as(void *user, const void *key, void *value, uint32_t stamp)
-{
-    struct ks_darknet *d = user;
-    const struct as_val *v = value;
-    if (v->sources == 0)
-        return KS_TABLE_NEXT;
-    d->as_rows[d->nas_rows].asn = *(const uint32_t *)key;
-    d->as_rows[d->nas_rows].v = *v;
-    d->nas_rows++;
-    return KS_TABLE_NEXT;
 }
 
 static int by_sources_desc(const void *pa, const void *pb)
@@ -624,11 +1137,20 @@ static void emit_top(struct ks_darknet *d, int64_t day, int dim, struct topk *t)
 }
 
 /* The distributions and the summary of the current day. */
+static void backoff(unsigned *spins);
+
 static void emit_day(struct ks_darknet *d)
 {
     int64_t day = d->day_start;
-    drain_pending(d);
-    ks_table_foreach(d->srcs, account_src_entry, d);
+    uint64_t seq = 0;
+    if (d->split) { /* wait for B to finish the same day */
+        seq = ++d->a_days;
+        unsigned spins = 0;
+        while (atomic_load_explicit(&d->b_ready, memory_order_acquire) < seq)
+            backoff(&spins);
+    } else {
+        finish_sources(d);
+    }
     for (unsigned i = 0; i < NCC; i++) {
         if (!d->country[i].sources)
             continue;
@@ -638,8 +1160,12 @@ static void emit_day(struct ks_darknet *d)
         emit_source(d, day, KS_DARKNET_BY_COUNTRY, cc, "", home, d->country[i].sources,
                     d->country[i].packets, 0);
     }
-    d->nas_rows = 0;
-    ks_table_foreach(d->as, collect_as, d);
+    /* the rows with sources, most first (the index is not used again this day) */
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < d->nas_rows; i++)
+        if (d->as_rows[i].v.sources)
+            d->as_rows[n++] = d->as_rows[i];
+    d->nas_rows = n;
     if (d->nas_rows > 1)
         qsort(d->as_rows, d->nas_rows, sizeof *d->as_rows, by_sources_desc);
     for (uint32_t i = 0; i < d->nas_rows; i++) {
@@ -663,9 +1189,13 @@ static void emit_day(struct ks_darknet *d)
         .dropped = d->day_dropped,
     };
     d->st.days++;
+    if (d->split) /* B may start its next day */
+        atomic_store_explicit(&d->a_done, seq, memory_order_release);
+    else
+        reset_b(d);
     if (d->sink.day)
         d->sink.day(d->sink.user, &s);
-    reset_day(d);
+    reset_a(d);
 }
 
 static void flush_days(struct ks_darknet *d, int32_t before)
@@ -678,20 +1208,6 @@ static void flush_days(struct ks_darknet *d, int32_t before)
         emit_day(d);
         d->have_day = false;
     }
-}
-
-int ks_darknet_flush(struct ks_darknet *d, int64_t before_us)
-{
-    int32_t before;
-    if (before_us == INT64_MAX) {
-        before = INT32_MAX;
-    } else {
-        int64_t local = before_us + (int64_t)d->cfg.tz_offset_s * KS_USEC_PER_SEC;
-        int64_t di = ks_time_floor(local, KS_USEC_PER_DAY) / KS_USEC_PER_DAY;
-        before = di > INT32_MAX ? INT32_MAX : di < INT32_MIN ? INT32_MIN : (int32_t)di;
-    }
-    flush_days(d, before);
-    return KS_OK;
 }
 
 /* The cell of k: through the current day's direct index for TCP, UDP, ICMP and ICMPv6 (no
@@ -732,57 +1248,35 @@ static struct cell *cell_for(struct ks_darknet *d, const struct cell_key *k)
     return &d->cell_pool[*ci];
 }
 
-int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
+/* The back: one monitored packet, in capture order. */
+static void process(struct ks_darknet *d, const struct ev *e, bool with_b)
 {
-    d->st.packets++;
-    if (!ks_prefix_set_lookup(d->mon, &p->dst, NULL, NULL)) {
-        d->st.not_monitored++;
-        return KS_OK;
-    }
-    uint64_t w = p->weight ? p->weight : 1;
+    uint64_t w = e->weight;
     d->st.monitored += w;
-
-    int32_t day;
-    if (d->have_day && p->ts_us >= d->day_start && p->ts_us < d->day_end) {
-        day = d->day;
-    } else {
-        int64_t local = p->ts_us + (int64_t)d->cfg.tz_offset_s * KS_USEC_PER_SEC;
-        int64_t di = ks_time_floor(local, KS_USEC_PER_DAY) / KS_USEC_PER_DAY;
-        day = di > INT32_MAX ? INT32_MAX : di < INT32_MIN ? INT32_MIN : (int32_t)di;
-        if (!d->have_day || day > d->day) {
-            if (d->have_day)
-                flush_days(d, day);
-            d->have_day = true;
-            d->day = day;
-            d->day_start = day_start_of(d, day);
-            d->day_end = d->day_start + KS_USEC_PER_DAY;
-        } else if (day < d->day) {
-            d->st.late += w;
-        }
+    if (with_b)
+        d->clock++;
+    int32_t day = e->day;
+    if (!d->have_day || day > d->day) {
+        if (d->have_day)
+            flush_days(d, day);
+        d->have_day = true;
+        d->day = day;
+        d->day_start = day_start_of(d, day);
+    } else if (day < d->day) {
+        d->st.late += w;
     }
-
-    bool bs = ks_darknet_is_backscatter(p);
-    struct cell_key k = {.day = day, .proto = p->proto, .kind = bs};
-    if (p->flags & KS_PKT_L4) {
-        if (p->proto == 1 || p->proto == 58)
-            k.port = p->icmp_type;
-        else if (p->proto == 6 || p->proto == 17)
-            k.port = bs ? p->sport : p->dport;
-    }
-    uint64_t h = ks_addr_hash(&p->src, SRC_SEED);
+    bool bs = e->kind == KS_DARKNET_BACKSCATTER;
     if (day == d->day) {
         d->day_packets += w;
         if (bs) {
             d->day_bs_pk += w;
-            ks_hll_add_hash(&d->day_bs, h);
-            struct ks_addr victim = p->src;
-            if (is_icmp_error(p) && p->payload && p->payload_len >= 20)
-                quoted_victim(p, &victim);
-            topk_add(&d->victims, &victim, w);
+            hll_add(d->day_bs.reg, d->cfg.hll_p, e->h);
+            topk_add(&d->victims, &e->a, w);
         } else {
             d->day_scan_pk += w;
-            ks_hll_add_hash(&d->day_scan, h);
-            count_source(d, &p->src, w);
+            hll_add(d->day_scan.reg, d->cfg.hll_p, e->h);
+            if (with_b)
+                count_source(d, &e->a, e->h, w);
         }
     }
     if (bs)
@@ -790,20 +1284,321 @@ int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
     else
         d->st.scan += w;
 
+    struct cell_key k = {.day = day, .port = e->port, .proto = e->proto, .kind = e->kind};
     struct cell *c = cell_for(d, &k);
     if (!c) {
         d->st.cells_dropped += w;
         if (day == d->day)
             d->day_dropped += w;
-        return KS_OK;
+        return;
     }
     c->packets += w;
-    c->bytes += (uint64_t)p->wire_len * w;
-    cell_add_source(d, c, h);
+    c->bytes += (uint64_t)e->wire_len * w;
+    cell_add_source(d, c, e->h);
+}
+
+/* The slot of the current day's index for the event's cell, or NULL (another protocol). */
+static const uint32_t *front_slot(const struct ks_darknet *d, const struct ev *e)
+{
+    int pc = e->proto == 6 ? 0 : e->proto == 17 ? 1 : e->proto == 1 ? 2 : e->proto == 58 ? 3 : -1;
+    return pc < 0 ? NULL : &d->front[((size_t)(e->kind * 4 + pc) << 16) | e->port];
+}
+
+/* Hints for a worker, which sees the events to come: each loads what a later stage or the
+ * update itself will read, so that the cache misses of many events overlap. Stage 0 (far
+ * ahead): the index slot and the source's bucket; 1: the cell; 2: the sketch register.
+ * Always inlined: GCC takes a function whose only effect is a prefetch for one without side
+ * effects and drops its calls. */
+static inline __attribute__((always_inline)) void prefetch_ev(const struct ks_darknet *d,
+                                                              const struct ev *e, int stage)
+{
+    if (e->type != EV_PKT)
+        return;
+    const uint32_t *slot = front_slot(d, e);
+    if (stage == 0) {
+        if (slot)
+            __builtin_prefetch(slot, 0, 3);
+        if (e->kind == KS_DARKNET_SCAN && !d->split)
+            srct_prefetch(&d->srcs, e->h);
+        return;
+    }
+    if (!slot || e->day != d->day || *slot == FRONT_DROPPED)
+        return;
+    if (*slot == 0) { /* the day's first packet of its cell: the table's slot */
+        if (stage == 1) {
+            struct cell_key k = {
+                .day = e->day, .port = e->port, .proto = e->proto, .kind = e->kind};
+            ks_table_prefetch(d->cells, ks_table_hash(d->cells, &k));
+        }
+        return;
+    }
+    const struct cell *c = &d->cell_pool[*slot - 1];
+    if (stage == 1) {
+        __builtin_prefetch(c, 1, 3);
+        __builtin_prefetch((const uint8_t *)c + sizeof *c - 1, 1, 3);
+        return;
+    }
+    uint32_t sk = c->sketch;
+    if (sk && sk != SKETCH_LOST)
+        __builtin_prefetch(
+            d->pool + (size_t)(sk - 1) * d->regs + (uint32_t)(e->h >> (64 - d->cfg.hll_p)), 1, 3);
+}
+
+/* --- the worker ---------------------------------------------------------------------------- */
+
+static void backoff(unsigned *spins)
+{
+    if (*spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else if (*spins < 256) {
+        sched_yield();
+    } else {
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    (*spins)++;
+}
+
+static void ring_publish(struct ring *r)
+{
+    atomic_store_explicit(&r->tail, r->p_tail, memory_order_release);
+}
+
+/* The next free slot of the ring (waits for the worker when the ring is full). */
+/* How far every running worker has read. */
+static uint64_t ring_head(const struct ks_darknet *d)
+{
+    uint64_t h = atomic_load_explicit(&d->ring.head, memory_order_acquire);
+    if (d->th_b_started) {
+        uint64_t hb = atomic_load_explicit(&d->ring.head_b, memory_order_acquire);
+        if (!d->th_started || hb < h)
+            h = hb;
+    }
+    return h;
+}
+
+static struct ev *ring_slot(struct ks_darknet *d)
+{
+    struct ring *r = &d->ring;
+    if (r->p_tail - r->p_head_cache >= RING_SIZE) {
+        r->p_head_cache = ring_head(d);
+        unsigned spins = 0;
+        while (r->p_tail - r->p_head_cache >= RING_SIZE) {
+            ring_publish(r);
+            backoff(&spins);
+            r->p_head_cache = ring_head(d);
+        }
+    }
+    return &r->slots[r->p_tail & (RING_SIZE - 1)];
+}
+
+static void ring_commit(struct ring *r)
+{
+    r->p_tail++;
+    if ((r->p_tail & (PUBLISH_EVERY - 1)) == 0)
+        ring_publish(r);
+}
+
+/* B (with two workers): the sources of one monitored packet, or a flush. */
+static void b_finish_day(struct ks_darknet *d)
+{
+    finish_sources(d);
+    uint64_t seq = ++d->b_days;
+    atomic_store_explicit(&d->b_ready, seq, memory_order_release);
+    unsigned spins = 0; /* A emits the day from B's tables, then B starts the next */
+    while (atomic_load_explicit(&d->a_done, memory_order_acquire) < seq)
+        backoff(&spins);
+    reset_b(d);
+}
+
+static void process_b(struct ks_darknet *d, const struct ev *e)
+{
+    if (e->type == EV_FLUSH) { /* the same rule as flush_days */
+        if (d->b_have_day && d->b_day < e->day) {
+            b_finish_day(d);
+            d->b_have_day = false;
+        }
+        atomic_store_explicit(&d->b_flushed, ++d->b_flushes, memory_order_release);
+        return;
+    }
+    d->clock++;
+    if (!d->b_have_day || e->day > d->b_day) { /* the same rule as process */
+        if (d->b_have_day)
+            b_finish_day(d);
+        d->b_have_day = true;
+        d->b_day = e->day;
+    }
+    /* directly: the worker prefetched the bucket when the event was AHEAD1 ahead, so the
+     * delay of count_source is not needed (applying an update later or now is the same) */
+    if (e->day == d->b_day && e->kind == KS_DARKNET_SCAN)
+        srct_add(d, &e->a, e->h, d->clock, e->weight);
+}
+
+/* A worker's loop over the ring: the only worker (all of the back), A or B. */
+static void run_worker(struct ks_darknet *d, bool b)
+{
+    struct ring *r = &d->ring;
+    _Atomic uint64_t *hp = b ? &r->head_b : &r->head;
+    uint64_t head = atomic_load_explicit(hp, memory_order_relaxed);
+    unsigned spins = 0;
+    for (;;) {
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (tail == head) {
+            backoff(&spins);
+            continue;
+        }
+        spins = 0;
+        while (head != tail) {
+            uint64_t left = tail - head;
+            const struct ev *e = &r->slots[head & (RING_SIZE - 1)];
+            /* the ring's lines come from the reader's core: ask for them early */
+            if (left > AHEAD_RING)
+                __builtin_prefetch(&r->slots[(head + AHEAD_RING) & (RING_SIZE - 1)], 0, 3);
+            if (b) {
+                if (left > AHEAD1) {
+                    const struct ev *a = &r->slots[(head + AHEAD1) & (RING_SIZE - 1)];
+                    if (a->type == EV_PKT && a->kind == KS_DARKNET_SCAN)
+                        srct_prefetch(&d->srcs, a->h);
+                }
+                if (e->type == EV_STOP)
+                    return;
+                process_b(d, e);
+            } else {
+                if (left > AHEAD0)
+                    prefetch_ev(d, &r->slots[(head + AHEAD0) & (RING_SIZE - 1)], 0);
+                if (left > AHEAD1)
+                    prefetch_ev(d, &r->slots[(head + AHEAD1) & (RING_SIZE - 1)], 1);
+                if (left > AHEAD2)
+                    prefetch_ev(d, &r->slots[(head + AHEAD2) & (RING_SIZE - 1)], 2);
+                if (e->type == EV_STOP)
+                    return;
+                if (e->type == EV_PKT) {
+                    process(d, e, !d->split);
+                } else { /* EV_FLUSH */
+                    flush_days(d, e->day);
+                    d->snap = d->st;
+                    if (d->split) { /* B's counters, once it has seen the flush too */
+                        uint64_t want = ++d->a_flushes;
+                        unsigned sp = 0;
+                        while (atomic_load_explicit(&d->b_flushed, memory_order_acquire) < want)
+                            backoff(&sp);
+                    }
+                    d->snap.sources_evicted = d->b_evicted;
+                    d->snap.as_dropped = d->b_as_dropped;
+                    atomic_fetch_add_explicit(&d->flush_done, 1, memory_order_release);
+                }
+            }
+            head++;
+            if ((head & (PUBLISH_EVERY - 1)) == 0)
+                atomic_store_explicit(hp, head, memory_order_release);
+        }
+        atomic_store_explicit(hp, head, memory_order_release);
+    }
+}
+
+static void *worker(void *arg)
+{
+    run_worker(arg, false);
+    return NULL;
+}
+
+static void *worker_b(void *arg)
+{
+    run_worker(arg, true);
+    return NULL;
+}
+
+static void stop_worker(struct ks_darknet *d)
+{
+    if (!d->th_started && !d->th_b_started)
+        return;
+    struct ev *e = ring_slot(d);
+    e->type = EV_STOP; /* read by each worker */
+    ring_commit(&d->ring);
+    ring_publish(&d->ring);
+    if (d->th_started)
+        pthread_join(d->th, NULL);
+    if (d->th_b_started)
+        pthread_join(d->th_b, NULL);
+    d->th_started = d->th_b_started = false;
+}
+
+/* --- the front ----------------------------------------------------------------------------- */
+
+static int32_t day_of(const struct ks_darknet *d, int64_t t_us)
+{
+    int64_t local = t_us + (int64_t)d->cfg.tz_offset_s * KS_USEC_PER_SEC;
+    int64_t di = ks_time_floor(local, KS_USEC_PER_DAY) / KS_USEC_PER_DAY;
+    return di > INT32_MAX ? INT32_MAX : di < INT32_MIN ? INT32_MIN : (int32_t)di;
+}
+
+int ks_darknet_flush(struct ks_darknet *d, int64_t before_us)
+{
+    int32_t before = before_us == INT64_MAX ? INT32_MAX : day_of(d, before_us);
+    if (!d->threaded) {
+        flush_days(d, before);
+        return KS_OK;
+    }
+    struct ev *e = ring_slot(d);
+    e->type = EV_FLUSH;
+    e->day = before;
+    ring_commit(&d->ring);
+    ring_publish(&d->ring);
+    uint64_t want = ++d->flush_sent;
+    unsigned spins = 0;
+    while (atomic_load_explicit(&d->flush_done, memory_order_acquire) < want)
+        backoff(&spins);
+    return KS_OK;
+}
+
+int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
+{
+    d->fr_packets++;
+    if (!is_monitored(d, &p->dst)) {
+        d->fr_not_monitored++;
+        return KS_OK;
+    }
+    struct ev *e = d->threaded ? ring_slot(d) : &d->one;
+    e->type = EV_PKT;
+    e->weight = p->weight ? p->weight : 1;
+    e->wire_len = p->wire_len;
+    if (!(d->fr_have_day && p->ts_us >= d->fr_start && p->ts_us < d->fr_end)) {
+        d->fr_have_day = true;
+        d->fr_day = day_of(d, p->ts_us);
+        d->fr_start = day_start_of(d, d->fr_day);
+        d->fr_end = d->fr_start + KS_USEC_PER_DAY;
+    }
+    e->day = d->fr_day;
+    bool bs = ks_darknet_is_backscatter(p);
+    e->kind = bs ? KS_DARKNET_BACKSCATTER : KS_DARKNET_SCAN;
+    e->proto = p->proto;
+    e->port = 0;
+    if (p->flags & KS_PKT_L4) {
+        if (p->proto == 1 || p->proto == 58)
+            e->port = p->icmp_type;
+        else if (p->proto == 6 || p->proto == 17)
+            e->port = bs ? p->sport : p->dport;
+    }
+    e->h = ks_addr_hash(&p->src, SRC_SEED);
+    e->a = p->src;
+    if (bs && is_icmp_error(p) && p->payload && p->payload_len >= 20)
+        quoted_victim(p, &e->a);
+    if (d->threaded)
+        ring_commit(&d->ring);
+    else
+        process(d, e, true);
     return KS_OK;
 }
 
 void ks_darknet_stats(const struct ks_darknet *d, struct ks_darknet_stats *st)
 {
-    *st = d->st;
+    *st = d->threaded ? d->snap : d->st;
+    if (!d->threaded) {
+        st->sources_evicted = d->b_evicted;
+        st->as_dropped = d->b_as_dropped;
+    }
+    st->packets = d->fr_packets;
+    st->not_monitored = d->fr_not_monitored;
 }

@@ -59,13 +59,17 @@ static void on_day(void *user, const struct ks_darknet_day *d)
         r->days[r->ndays++] = *d;
 }
 
-static struct ks_darknet *make(struct rec *r, const char *prefix, uint32_t max_cells)
+static struct ks_darknet *make_with(struct rec *r, const char *prefix, uint32_t max_cells,
+                                    uint32_t max_sources, uint32_t workers)
 {
     struct ks_darknet_config cfg;
     ks_darknet_config_default(&cfg);
     cfg.sensor = "test";
     if (max_cells)
         cfg.max_cells = max_cells;
+    if (max_sources)
+        cfg.max_sources = max_sources;
+    cfg.workers = workers;
     struct ks_darknet_sink sink = {on_cell, on_source, on_day, r};
     struct ks_darknet *d = NULL;
     assert_int_equal(ks_darknet_new(&cfg, &sink, &d), KS_OK);
@@ -73,6 +77,11 @@ static struct ks_darknet *make(struct rec *r, const char *prefix, uint32_t max_c
     assert_int_equal(ks_prefix_parse(prefix, strlen(prefix), &p, NULL), KS_OK);
     assert_int_equal(ks_darknet_add_prefix(d, &p), KS_OK);
     return d;
+}
+
+static struct ks_darknet *make(struct rec *r, const char *prefix, uint32_t max_cells)
+{
+    return make_with(r, prefix, max_cells, 0, 0);
 }
 
 static struct ks_pkt tcp(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
@@ -383,6 +392,133 @@ static void synack_reflection_is_backscatter_at_the_darknet(void **state)
     free(r);
 }
 
+/* Two days of scans from many one-off sources and a few heavy ones, some backscatter, and
+ * a source table of 50 entries: evictions, space-saving replacements, sketches. */
+static void feed_mix(struct ks_darknet *d)
+{
+    uint64_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t src =
+            i % 3 == 0 ? 0x3a000000u + (uint32_t)(x % 8) : 0x01000000u + (uint32_t)(x >> 40);
+        int64_t ts = DAY0 + (int64_t)i * 8 * KS_USEC_PER_SEC;
+        struct ks_pkt p = i % 17 == 0
+                              ? tcp(src, 0x0a000001u, 80, 40000, KS_TCP_SYN | KS_TCP_ACK, ts)
+                              : tcp(src, 0x0a000000u | (uint32_t)(x & 0xff), 1024,
+                                    (uint16_t)(i % 5 == 0 ? x >> 20 : 445), KS_TCP_SYN, ts);
+        ks_darknet_feed(d, &p);
+    }
+    ks_darknet_flush(d, INT64_MAX);
+}
+
+static void same_records(struct rec *a, struct rec *b)
+{
+    assert_int_equal(a->ncells, b->ncells);
+    for (size_t i = 0; i < a->ncells; i++) { /* field by field: padding is not copied */
+        const struct ks_darknet_cell *x = &a->cells[i], *y = &b->cells[i];
+        assert_true(x->day == y->day && x->kind == y->kind && x->proto == y->proto &&
+                    x->port == y->port && x->packets == y->packets && x->bytes == y->bytes &&
+                    x->sources == y->sources && x->sources_exact == y->sources_exact &&
+                    x->sketch_lost == y->sketch_lost && x->sketch_len == y->sketch_len);
+    }
+    assert_int_equal(a->ndays, b->ndays);
+    for (size_t i = 0; i < a->ndays; i++) {
+        const struct ks_darknet_day *x = &a->days[i], *y = &b->days[i];
+        assert_true(x->day == y->day && x->monitored == y->monitored && x->packets == y->packets &&
+                    x->scan_packets == y->scan_packets &&
+                    x->backscatter_packets == y->backscatter_packets && x->sources == y->sources &&
+                    x->backscatter_sources == y->backscatter_sources &&
+                    x->domestic_sources == y->domestic_sources && x->dropped == y->dropped);
+    }
+    assert_int_equal(a->nsrc, b->nsrc);
+    for (size_t i = 0; i < a->nsrc; i++) {
+        assert_string_equal(a->keys[i], b->keys[i]);
+        assert_int_equal(a->src[i].dim, b->src[i].dim);
+        assert_int_equal(a->src[i].sources, b->src[i].sources);
+        assert_int_equal(a->src[i].packets, b->src[i].packets);
+        assert_int_equal(a->src[i].error, b->src[i].error);
+    }
+}
+
+static void workers_emit_the_same_records_as_the_callers_thread(void **state)
+{
+    struct rec *a = calloc(1, sizeof *a);
+    struct ks_darknet *da = make_with(a, "10.0.0.0/24", 0, 50, 0);
+    feed_mix(da);
+    struct ks_darknet_stats sa;
+    ks_darknet_stats(da, &sa);
+    assert_true(sa.sources_evicted > 1000);
+    assert_int_equal(sa.days, 2);
+    for (uint32_t workers = 1; workers <= 2; workers++) {
+        struct rec *b = calloc(1, sizeof *b);
+        struct ks_darknet *db = make_with(b, "10.0.0.0/24", 0, 50, workers);
+        feed_mix(db);
+        struct ks_darknet_stats sb;
+        ks_darknet_stats(db, &sb);
+        assert_memory_equal(&sa, &sb, sizeof sa);
+        same_records(a, b);
+        ks_darknet_free(db);
+        free(b);
+    }
+    ks_darknet_free(da);
+    free(a);
+}
+
+static void evicted_sources_are_still_counted_by_country(void **state)
+{
+    struct rec *r = calloc(1, sizeof *r);
+    struct ks_darknet *d = make_with(r, "10.0.0.0/8", 0, 8, 0);
+    /* 100 one-off sources, then the first again: table of 8, so 93 evictions before the day
+     * ends and the returning one counts twice */
+    for (uint32_t i = 0; i <= 100; i++) {
+        struct ks_pkt p =
+            tcp(0x01000000u + (i % 100) * 7919, 0x0a000001u, 1024, 445, KS_TCP_SYN, DAY0 + i);
+        ks_darknet_feed(d, &p);
+    }
+    ks_darknet_flush(d, INT64_MAX);
+    struct ks_darknet_stats st;
+    ks_darknet_stats(d, &st);
+    assert_int_equal(st.sources_evicted, 93);
+    uint64_t sources = 0, packets = 0;
+    for (size_t i = 0; i < r->nsrc; i++)
+        if (r->src[i].dim == KS_DARKNET_BY_COUNTRY) {
+            sources += r->src[i].sources;
+            packets += r->src[i].packets;
+        }
+    assert_int_equal(sources, 101);
+    assert_int_equal(packets, 101);
+    ks_darknet_free(d);
+    free(r);
+}
+
+static void a_large_source_table_grows_without_evicting(void **state)
+{
+    struct rec *r = calloc(1, sizeof *r);
+    struct ks_darknet *d = make_with(r, "10.0.0.0/8", 0, 1u << 20, 0);
+    /* 200,000 sources (twice each): the table starts at 131072 slots and doubles */
+    for (uint32_t i = 0; i < 400000; i++) {
+        struct ks_pkt p =
+            tcp(0x01000000u + (i % 200000) * 7919, 0x0a000001u, 1024, 445, KS_TCP_SYN, DAY0 + i);
+        ks_darknet_feed(d, &p);
+    }
+    ks_darknet_flush(d, INT64_MAX);
+    struct ks_darknet_stats st;
+    ks_darknet_stats(d, &st);
+    assert_int_equal(st.sources_evicted, 0);
+    uint64_t sources = 0, packets = 0;
+    for (size_t i = 0; i < r->nsrc; i++)
+        if (r->src[i].dim == KS_DARKNET_BY_COUNTRY) {
+            sources += r->src[i].sources;
+            packets += r->src[i].packets;
+        }
+    assert_int_equal(sources, 200000);
+    assert_int_equal(packets, 400000);
+    ks_darknet_free(d);
+    free(r);
+}
+
 /* --- the store report -------------------------------------------------------------------- */
 
 struct report_rec {
@@ -524,6 +660,9 @@ int main(void)
         cmocka_unit_test(a_port_is_novel_only_against_a_baseline),
         cmocka_unit_test(masscan_is_one_source_on_1001_ports),
         cmocka_unit_test(synack_reflection_is_backscatter_at_the_darknet),
+        cmocka_unit_test(workers_emit_the_same_records_as_the_callers_thread),
+        cmocka_unit_test(evicted_sources_are_still_counted_by_country),
+        cmocka_unit_test(a_large_source_table_grows_without_evicting),
         cmocka_unit_test(a_rising_port_is_flagged_and_ports_are_averaged_per_sensor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,6 @@
 #define KS_DARKNET_TOPK_H
 
 #include "kansoku/ks_ip.h"
-#include "kansoku/ks_table.h"
 
 #include <stdint.h>
 
@@ -17,14 +16,25 @@ struct topk_entry {
     uint64_t count, error;
 };
 
+/* A heap item carries its entry's count, so that sifting reads no entry. */
+struct topk_item {
+    uint64_t count;
+    uint32_t e;
+};
+
 struct topk {
     uint32_t k, n;
     struct topk_entry *e;
-    uint32_t *heap;       /* entry indices, min count at heap[0] */
-    uint32_t *pos;        /* pos[entry] = its index in heap */
-    uint32_t *order;      /* scratch for topk_sorted */
-    struct ks_table *idx; /* address -> uint32_t entry */
-    uint32_t last;        /* entry of the last key added (fast path), UINT32_MAX if none */
+    struct topk_item *heap; /* min count at heap[0] */
+    uint32_t *pos;          /* pos[entry] = its index in heap */
+    uint32_t *order;        /* scratch for topk_sorted */
+    /* address -> entry: open addressing with linear probing, at most half full, entry + 1 in
+     * each slot (0 empty); seeded at random, since the results do not depend on the layout
+     * and colliding keys cannot then be aimed at it */
+    uint32_t *idx;
+    uint32_t imask;
+    uint64_t seed;
+    uint32_t last; /* entry of the last key added (fast path), UINT32_MAX if none */
 };
 
 int topk_init(struct topk *t, uint32_t k);

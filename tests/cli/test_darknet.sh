@@ -41,6 +41,16 @@ check_grep "evicted sources still reach the country table" '"by":"country","key"
 check_grep "JSON numbers are not printed with binary noise" '"share":38\.[0-9]{1,4},' \
     "$KANSOKU" darknet -q --json --no-store -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" --sensor s3 --monitored 0.0.0.0/0 --by country
 check_exit 2 "--max-sources 0 is a usage error" "$KANSOKU" darknet --no-store -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" --sensor s3 --monitored 0.0.0.0/0 --max-sources 0
+check_exit 2 "--workers 65 is a usage error" "$KANSOKU" darknet --no-store -r "$P/masscan_tcp_0_1000_20190821.pcap" --sensor s1 --monitored 0.0.0.0/0 --workers 65
+for w in 0 1 2; do
+    "$KANSOKU" darknet -q --json --no-store --workers $w -r "$P/pkt.TCP.synflood.spoofed.first10000.pcap" \
+        --sensor s3 --monitored 0.0.0.0/0 --max-sources 100 --by talker >"$TMP/w$w.jsonl" 2>/dev/null
+done
+if cmp -s "$TMP/w0.jsonl" "$TMP/w1.jsonl" && cmp -s "$TMP/w0.jsonl" "$TMP/w2.jsonl" && [ -s "$TMP/w0.jsonl" ]; then
+    ok "--workers 0, 1 and 2 print the same talkers"
+else
+    not_ok "--workers 0, 1 and 2 print the same talkers" "outputs differ"
+fi
 check_grep "reflection: victims are named" '"by":"victim","key":"[0-9.]+"' \
     "$KANSOKU" darknet -q --json --no-store -r "$P/amp.TCP.reflection.SYNACK.pcap" --sensor s2 --monitored 10.10.10.0/24 --by victim
 
