@@ -3,8 +3,10 @@
  * A sample is any file or payload handed in by an operator (`kansoku samples add`), the
  * honeypot, the crawler or the mail analyzer. The registry never executes a sample. For each
  * one it computes, in one streaming pass over the bytes:
- *   - cryptographic hashes MD5, SHA-1, SHA-256 (OpenSSL EVP) and MD6-256 (ks_md6.h);
- *   - fuzzy hashes ssdeep (libfuzzy) and TLSH (libtlsh, when the build has it);
+ *   - cryptographic hashes MD5, SHA-1, SHA-256 and MD6-256 (ks_md6.h), fuzzy hashes ssdeep
+ *     and TLSH: all but MD6 hand-written in one fused loop (SHA-1 and SHA-256 by OpenSSL on
+ *     CPUs without the SHA extensions and AVX-512 VBMI2), the same digests as OpenSSL,
+ *     libfuzzy and libtlsh, which the tests compare;
  *   - the byte entropy of the whole sample and of each PE section;
  * then classifies it from what was read:
  *   - file type and MIME type (libmagic), PE/ELF structure (our own parser on the bounded

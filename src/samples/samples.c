@@ -5,6 +5,7 @@
 
 #include "kansoku/ks_md6.h"
 #include "kansoku/ks_store.h"
+#include "hashpass.h"
 #include "pe.h"
 #include "samples_int.h"
 #include "samples/samples_config.h"
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <fuzzy.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -21,12 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef KS_HAVE_TLSH
-#include "tlsh_shim.h"
-#endif
-
 #define HEAD_SIZE (1u << 20)  /* first bytes kept for libmagic and the PE headers */
 #define CHUNK_SIZE (1u << 20) /* read size of the streaming pass */
+#define PASS_SIZE (64u << 10) /* bytes taken through every hash at a time, while in cache */
 #define HIGH_ENTROPY 7.2      /* bits/byte: compressed or encrypted section */
 
 void ks_samples_config_default(struct ks_samples_config *cfg)
@@ -40,25 +37,22 @@ void ks_samples_config_default(struct ks_samples_config *cfg)
 
 bool ks_samples_have(const char *feature)
 {
-    if (strcmp(feature, "md6") == 0 || strcmp(feature, "clamav") == 0 ||
-        strcmp(feature, "yara") == 0 || strcmp(feature, "ssdeep") == 0)
-        return true;
-#ifdef KS_HAVE_TLSH
-    if (strcmp(feature, "tlsh") == 0)
-        return true;
-#endif
-    return false;
+    return strcmp(feature, "md6") == 0 || strcmp(feature, "clamav") == 0 ||
+           strcmp(feature, "yara") == 0 || strcmp(feature, "ssdeep") == 0 ||
+           strcmp(feature, "tlsh") == 0;
 }
 
 /* --- the streaming pass ------------------------------------------------------------------- */
 
 struct digest {
-    EVP_MD_CTX *md5, *sha1, *sha256;
+    struct samples_md5 md5;       /* hashpass.c: fused with ssdeep and TLSH */
+    struct samples_sha1 sha1_own; /* the same, where sha_fused (else OpenSSL) */
+    struct samples_sha256 sha256_own;
+    bool sha_fused;
+    EVP_MD_CTX *sha1, *sha256;
     struct ks_md6 *md6;
-    struct fuzzy_state *ssdeep;
-#ifdef KS_HAVE_TLSH
-    struct samples_tlsh *tlsh;
-#endif
+    struct samples_ssdeep *ssdeep; /* hashpass.c, with TLSH below: NULL when off */
+    struct samples_tlshc *tlsh;
     uint64_t hist[4][256]; /* four tables: neighbouring bytes rarely hit the same counter */
     uint64_t sec_hist[KS_SAMPLES_MAX_SECTIONS][256];
     uint64_t off; /* bytes fed so far */
@@ -66,26 +60,24 @@ struct digest {
 
 static void digest_fini(struct digest *d)
 {
-    EVP_MD_CTX_free(d->md5);
     EVP_MD_CTX_free(d->sha1);
     EVP_MD_CTX_free(d->sha256);
     ks_md6_free(d->md6);
-    if (d->ssdeep)
-        fuzzy_free(d->ssdeep);
-#ifdef KS_HAVE_TLSH
-    samples_tlsh_free(d->tlsh);
-#endif
+    free(d->ssdeep);
+    free(d->tlsh);
     memset(d, 0, sizeof *d);
 }
 
 static int digest_init(struct digest *d, bool md6, bool fuzzy)
 {
     memset(d, 0, sizeof *d);
-    if (!(d->md5 = EVP_MD_CTX_new()) || !(d->sha1 = EVP_MD_CTX_new()) ||
-        !(d->sha256 = EVP_MD_CTX_new()))
+    samples_md5_init(&d->md5);
+    samples_sha1_init(&d->sha1_own);
+    samples_sha256_init(&d->sha256_own);
+    d->sha_fused = fuzzy && samples_fuzzy_simd_active();
+    if (!(d->sha1 = EVP_MD_CTX_new()) || !(d->sha256 = EVP_MD_CTX_new()))
         goto fail;
-    if (!EVP_DigestInit_ex(d->md5, EVP_md5(), NULL) ||
-        !EVP_DigestInit_ex(d->sha1, EVP_sha1(), NULL) ||
+    if (!EVP_DigestInit_ex(d->sha1, EVP_sha1(), NULL) ||
         !EVP_DigestInit_ex(d->sha256, EVP_sha256(), NULL))
         goto fail;
     if (md6) {
@@ -95,12 +87,11 @@ static int digest_init(struct digest *d, bool md6, bool fuzzy)
             goto fail;
     }
     if (fuzzy) {
-        if (!(d->ssdeep = fuzzy_new()))
+        if (!(d->ssdeep = aligned_alloc(64, sizeof *d->ssdeep)) ||
+            !(d->tlsh = malloc(sizeof *d->tlsh)))
             goto fail;
-#ifdef KS_HAVE_TLSH
-        if (!(d->tlsh = samples_tlsh_new()))
-            goto fail;
-#endif
+        samples_ssdeep_init(d->ssdeep);
+        samples_tlshc_init(d->tlsh);
     }
     return KS_OK;
 fail:
@@ -121,20 +112,27 @@ static void histogram(uint64_t h[4][256], const uint8_t *p, size_t n)
         h[0][p[i]]++;
 }
 
+/* One fused pass: each PASS_SIZE piece goes through every hash while it is in cache. */
 static void digest_feed(struct digest *d, const struct samples_pe *pe, const uint8_t *p, size_t n)
 {
-    EVP_DigestUpdate(d->md5, p, n);
-    EVP_DigestUpdate(d->sha1, p, n);
-    EVP_DigestUpdate(d->sha256, p, n);
-    if (d->md6)
-        ks_md6_update(d->md6, p, n);
-    if (d->ssdeep)
-        fuzzy_update(d->ssdeep, p, n);
-#ifdef KS_HAVE_TLSH
-    if (d->tlsh)
-        samples_tlsh_update(d->tlsh, p, n);
-#endif
-    histogram(d->hist, p, n);
+    for (size_t off = 0; off < n; off += PASS_SIZE) {
+        const uint8_t *q = p + off;
+        size_t m = n - off < PASS_SIZE ? n - off : PASS_SIZE;
+        if (!d->sha_fused) {
+            EVP_DigestUpdate(d->sha1, q, m);
+            EVP_DigestUpdate(d->sha256, q, m);
+        }
+        if (d->md6)
+            ks_md6_update(d->md6, q, m);
+        if (d->ssdeep) { /* MD5, ssdeep, TLSH and the byte histogram in one loop */
+            samples_fuzzy_update(&d->md5, d->sha_fused ? &d->sha1_own : NULL,
+                                 d->sha_fused ? &d->sha256_own : NULL, d->ssdeep, d->tlsh, d->hist,
+                                 q, m);
+        } else {
+            samples_md5_update(&d->md5, q, m);
+            histogram(d->hist, q, m);
+        }
+    }
     /* Section histograms: the part of this chunk inside each section's raw range. */
     uint64_t lo = d->off, hi = d->off + n;
     for (unsigned i = 0; i < pe->nkept; i++) {
@@ -177,23 +175,30 @@ static void digest_final(struct digest *d, struct samples_pe *pe, struct ks_samp
 {
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned n = 0;
-    EVP_DigestFinal_ex(d->md5, md, &n);
-    hex(md, n, info->md5);
-    EVP_DigestFinal_ex(d->sha1, md, &n);
-    hex(md, n, info->sha1);
-    EVP_DigestFinal_ex(d->sha256, md, &n);
-    hex(md, n, info->sha256);
+    samples_md5_final(&d->md5, md);
+    hex(md, 16, info->md5);
+    if (d->sha_fused) {
+        samples_sha1_final(&d->sha1_own, md);
+        hex(md, 20, info->sha1);
+    } else {
+        EVP_DigestFinal_ex(d->sha1, md, &n);
+        hex(md, n, info->sha1);
+    }
+    if (d->sha_fused) {
+        samples_sha256_final(&d->sha256_own, md);
+        hex(md, 32, info->sha256);
+    } else {
+        EVP_DigestFinal_ex(d->sha256, md, &n);
+        hex(md, n, info->sha256);
+    }
     if (d->md6 && ks_md6_final(d->md6, md, 32) == KS_OK)
         hex(md, 32, info->md6);
     if (d->ssdeep) {
-        char r[FUZZY_MAX_RESULT];
-        if (fuzzy_digest(d->ssdeep, r, 0) == 0 && strlen(r) < sizeof info->ssdeep)
+        char r[SAMPLES_SSDEEP_MAX];
+        if (samples_ssdeep_digest(d->ssdeep, r) == 0 && strlen(r) < sizeof info->ssdeep)
             memcpy(info->ssdeep, r, strlen(r) + 1);
+        samples_tlshc_final(d->tlsh, info->tlsh, sizeof info->tlsh);
     }
-#ifdef KS_HAVE_TLSH
-    if (d->tlsh)
-        samples_tlsh_final(d->tlsh, info->tlsh, sizeof info->tlsh);
-#endif
     for (unsigned i = 1; i < 4; i++)
         for (unsigned b = 0; b < 256; b++)
             d->hist[0][b] += d->hist[i][b];

@@ -8,7 +8,16 @@
 
 #include "kansoku/ks_samples.h"
 #include "kansoku/ks_store.h"
+#include "samples/hashpass.h"
 #include "samples/pe.h"
+#include "samples/samples_config.h"
+#ifdef KS_HAVE_LIBTLSH
+#include "samples/tlsh_shim.h"
+#endif
+
+#include <dirent.h>
+#include <fuzzy.h>
+#include <openssl/evp.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -455,6 +464,237 @@ static void oversize_samples_are_refused(void **state)
     ks_samples_free(s);
 }
 
+/* --- hand-written ssdeep and TLSH against the libraries ------------------------------------ */
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void fill_random(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(rng() >> 24);
+}
+
+/* Our MD5, SHA-1 and SHA-256 (with the SHA extensions) and fuzzy digests of p, fed in pieces of
+ * `piece` bytes (0: at once) with the SIMD code on or off, against libfuzzy's and libtlsh's; the
+ * first difference fails with its name. */
+static void check_fuzzy_digests(const char *what, const uint8_t *p, size_t n, size_t piece)
+{
+    char want[FUZZY_MAX_RESULT], got[SAMPLES_SSDEEP_MAX];
+    uint8_t md5_want[EVP_MAX_MD_SIZE];
+    unsigned md5_len = 0;
+    assert_int_equal(EVP_Digest(p, n, md5_want, &md5_len, EVP_md5(), NULL), 1);
+    uint8_t sha256_want[EVP_MAX_MD_SIZE], sha1_want[EVP_MAX_MD_SIZE];
+    assert_int_equal(EVP_Digest(p, n, sha1_want, &md5_len, EVP_sha1(), NULL), 1);
+    assert_int_equal(EVP_Digest(p, n, sha256_want, &md5_len, EVP_sha256(), NULL), 1);
+    assert_int_equal(fuzzy_hash_buf(p, (uint32_t)n, want), 0);
+#ifdef KS_HAVE_LIBTLSH
+    char twant[80], tgot[80];
+    struct samples_libtlsh *lt = samples_libtlsh_new();
+    assert_non_null(lt);
+    samples_libtlsh_update(lt, p, n);
+    samples_libtlsh_final(lt, twant, sizeof twant);
+    samples_libtlsh_free(lt);
+#endif
+    /* each way: separate updates or the fused pass (with the byte histogram), SIMD off or on */
+    for (int way = 0; way < 4; way++) {
+        int simd = way & 1, fused = way >> 1;
+        samples_fuzzy_simd = simd;
+        struct samples_ssdeep *s = aligned_alloc(64, sizeof *s);
+        struct samples_tlshc *t = malloc(sizeof *t);
+        uint64_t(*hist)[256] = calloc(4, sizeof *hist);
+        assert_non_null(s);
+        assert_non_null(t);
+        assert_non_null(hist);
+        struct samples_md5 m5v, *m5 = &m5v;
+        struct samples_sha256 shv, *sh = samples_sha256_hw() ? &shv : NULL;
+        struct samples_sha1 s1v, *s1 = sh ? &s1v : NULL;
+        samples_sha1_init(&s1v);
+        samples_md5_init(m5);
+        samples_sha256_init(&shv);
+        samples_ssdeep_init(s);
+        samples_tlshc_init(t);
+        for (size_t off = 0; off < n;) {
+            size_t m = piece && piece < n - off ? piece : n - off;
+            if (fused) {
+                samples_fuzzy_update(m5, s1, sh, s, t, hist, p + off, m);
+            } else {
+                samples_md5_update(m5, p + off, m);
+                if (sh) {
+                    samples_sha1_update(s1, p + off, m);
+                    samples_sha256_update(sh, p + off, m);
+                }
+                samples_ssdeep_update(s, p + off, m);
+                samples_tlshc_update(t, p + off, m);
+            }
+            off += m;
+        }
+        uint8_t md5[16], sha256[32], sha1[20];
+        if (sh) {
+            samples_sha1_final(s1, sha1);
+            if (memcmp(sha1, sha1_want, 20) != 0)
+                fail_msg("SHA-1 of %s (%zu bytes, pieces %zu, simd %d, fused %d) differs from "
+                         "OpenSSL's",
+                         what, n, piece, simd, fused);
+            samples_sha256_final(sh, sha256);
+            if (memcmp(sha256, sha256_want, 32) != 0)
+                fail_msg("SHA-256 of %s (%zu bytes, pieces %zu, simd %d, fused %d) differs from "
+                         "OpenSSL's",
+                         what, n, piece, simd, fused);
+        }
+        samples_md5_final(m5, md5);
+        if (memcmp(md5, md5_want, 16) != 0)
+            fail_msg("MD5 of %s (%zu bytes, pieces %zu, simd %d, fused %d) differs from OpenSSL's",
+                     what, n, piece, simd, fused);
+        assert_int_equal(samples_ssdeep_digest(s, got), 0);
+        if (strcmp(want, got) != 0)
+            fail_msg("ssdeep of %s (%zu bytes, pieces %zu, simd %d, fused %d): %s, libfuzzy %s",
+                     what, n, piece, simd, fused, got, want);
+#ifdef KS_HAVE_LIBTLSH
+        samples_tlshc_final(t, tgot, sizeof tgot);
+        if (strcmp(twant, tgot) != 0)
+            fail_msg("TLSH of %s (%zu bytes, pieces %zu, simd %d, fused %d): '%s', libtlsh '%s'",
+                     what, n, piece, simd, fused, tgot, twant);
+#endif
+        if (fused) {
+            uint64_t count[256] = {0};
+            for (size_t i = 0; i < n; i++)
+                count[p[i]]++;
+            for (unsigned b = 0; b < 256; b++)
+                assert_int_equal(hist[0][b] + hist[1][b] + hist[2][b] + hist[3][b], count[b]);
+        }
+        free(s);
+        free(t);
+        free(hist);
+    }
+    samples_fuzzy_simd = 1;
+}
+
+static void fuzzy_hashes_match_the_libraries_on_random_inputs_of_many_sizes(void **state)
+{
+    /* tiny inputs, TLSH's 256-byte minimum, the SIMD strides, ssdeep's block-size borders
+     * (3 << i) * 64 and several MB */
+    static const size_t sizes[] = {
+        0,     1,      2,      3,       4,       5,       6,       7,      8,     63,
+        64,    68,     69,     70,      71,      85,      100,     191,    192,   193,
+        255,   256,    257,    300,     383,     384,     385,     1000,   1535,  1536,
+        4095,  4096,   4097,   6143,    6144,    12288,   12289,   49152,  49153, 65536,
+        98304, 196609, 786432, 1000003, 3145728, 3145729, 6291457, 7340033};
+    size_t max = 7340033;
+    uint8_t *buf = malloc(max);
+    assert_non_null(buf);
+    char what[64];
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        fill_random(buf, sizes[i]);
+        snprintf(what, sizeof what, "random #%zu", i);
+        check_fuzzy_digests(what, buf, sizes[i], 0);
+    }
+    free(buf);
+}
+
+static void fuzzy_hashes_do_not_depend_on_how_the_input_is_cut(void **state)
+{
+    static const size_t pieces[] = {1, 3, 7, 64, 65, 69, 100, 4099, 65536};
+    size_t n = 300000;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    fill_random(buf, n);
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+        check_fuzzy_digests("random, in pieces", buf, n, pieces[i]);
+    free(buf);
+}
+
+static void fuzzy_hashes_match_the_libraries_on_low_entropy_inputs(void **state)
+{
+    size_t n = 1u << 20;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    static const size_t sizes[] = {255, 256, 300, 5000, 70000, 1u << 20};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t m = sizes[k];
+        memset(buf, 0, m);
+        check_fuzzy_digests("zeros", buf, m, 0);
+        memset(buf, 0xff, m);
+        check_fuzzy_digests("0xff", buf, m, 0);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = (uint8_t)(i & 1 ? 'b' : 'a');
+        check_fuzzy_digests("abab", buf, m, 0);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = (uint8_t)i;
+        check_fuzzy_digests("0..255", buf, m, 0);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = "ABCDEFG"[i % 7];
+        check_fuzzy_digests("period 7", buf, m, 0);
+        memset(buf, 0, m);
+        for (size_t i = 0; i < m; i += 97)
+            buf[i] = (uint8_t)rng();
+        check_fuzzy_digests("sparse", buf, m, 0);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = (uint8_t)(rng() & 3);
+        check_fuzzy_digests("two bits", buf, m, 0);
+        for (size_t i = 0; i < m; i++)
+            buf[i] = "the quick brown fox jumps over the lazy dog\n"[i % 44];
+        check_fuzzy_digests("text", buf, m, 0);
+    }
+    free(buf);
+}
+
+static void check_tree(const char *dir, unsigned *files)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &sb) != 0)
+            continue;
+        if (S_ISDIR(sb.st_mode)) {
+            check_tree(path, files);
+            continue;
+        }
+        if (!S_ISREG(sb.st_mode) || sb.st_size > (64 << 20))
+            continue;
+        size_t n = (size_t)sb.st_size;
+        uint8_t *buf = malloc(n ? n : 1);
+        assert_non_null(buf);
+        int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = read(fd, buf + got, n - got);
+            assert_true(r > 0);
+            got += (size_t)r;
+        }
+        close(fd);
+        check_fuzzy_digests(path, buf, n, 0);
+        free(buf);
+        (*files)++;
+    }
+    closedir(d);
+}
+
+static void fuzzy_hashes_match_the_libraries_on_every_test_file(void **state)
+{
+    const char *td = getenv("KS_TESTDATA");
+    if (!td || access(td, R_OK) != 0)
+        skip(); /* no shared test data on this machine */
+    unsigned files = 0;
+    check_tree(td, &files);
+    assert_true(files > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +711,10 @@ int main(void)
         cmocka_unit_test(kept_samples_are_content_addressed_and_read_only),
         cmocka_unit_test(record_writes_each_capture_and_each_sample_once),
         cmocka_unit_test(oversize_samples_are_refused),
+        cmocka_unit_test(fuzzy_hashes_match_the_libraries_on_random_inputs_of_many_sizes),
+        cmocka_unit_test(fuzzy_hashes_do_not_depend_on_how_the_input_is_cut),
+        cmocka_unit_test(fuzzy_hashes_match_the_libraries_on_low_entropy_inputs),
+        cmocka_unit_test(fuzzy_hashes_match_the_libraries_on_every_test_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,5 @@
-// C wrapper around libtlsh's Tlsh class; exceptions never cross into C.
+// C wrapper around libtlsh's Tlsh class for the unit tests (the oracle of hashpass.c);
+// exceptions never cross into C.
 #include "tlsh_shim.h"
 
 #include <climits>
@@ -6,16 +7,16 @@
 #include <new>
 #include <tlsh.h>
 
-struct samples_tlsh {
+struct samples_libtlsh {
     Tlsh t;
 };
 
-extern "C" struct samples_tlsh *samples_tlsh_new(void)
+extern "C" struct samples_libtlsh *samples_libtlsh_new(void)
 {
-    return new (std::nothrow) samples_tlsh;
+    return new (std::nothrow) samples_libtlsh;
 }
 
-extern "C" void samples_tlsh_update(struct samples_tlsh *t, const unsigned char *data, size_t len)
+extern "C" void samples_libtlsh_update(struct samples_libtlsh *t, const unsigned char *data, size_t len)
 {
     // Tlsh::update takes an unsigned int length.
     while (len > 0) {
@@ -26,7 +27,7 @@ extern "C" void samples_tlsh_update(struct samples_tlsh *t, const unsigned char 
     }
 }
 
-extern "C" void samples_tlsh_final(struct samples_tlsh *t, char *out, size_t size)
+extern "C" void samples_libtlsh_final(struct samples_libtlsh *t, char *out, size_t size)
 {
     char buf[256];
     t->t.final();
@@ -39,7 +40,7 @@ extern "C" void samples_tlsh_final(struct samples_tlsh *t, char *out, size_t siz
     std::memcpy(out, h, std::strlen(h) + 1);
 }
 
-extern "C" void samples_tlsh_free(struct samples_tlsh *t)
+extern "C" void samples_libtlsh_free(struct samples_libtlsh *t)
 {
     delete t;
 }
