@@ -98,64 +98,61 @@ bool samples_fuzzy_simd_active(void)
     S(F, c, d, a, b, 6, 0xa8304613, 17, 6)                                                         \
     S(F, b, c, d, a, 7, 0xfd469501, 22, 7)                                                         \
     S(F, a, b, c, d, 8, 0x698098d8, 7, 8)                                                          \
-    S(F, d, a, b, c, 9, 0x8b44f7af, 12, 9) S(F, c, d, a, b, 10, 0xffff5bb1, 17, 10)                \
-        S(F, b, c, d, a, 11, 0x895cd7be, 22, 11) S(F, a, b, c, d, 12, 0x6b901122, 7, 12)           \
-            S(F, d, a, b, c, 13, 0xfd987193, 12, 13) S(F, c, d, a, b, 14, 0xa679438e, 17, 14) S(   \
-                F, b, c, d, a, 15, 0x49b40821, 22, 15) S(G, a, b, c, d, 1, 0xf61e2562, 5, 16)      \
-                S(G, d, a, b, c, 6, 0xc040b340, 9, 17) S(G, c, d, a, b, 11, 0x265e5a51, 14, 18) S( \
-                    G, b, c, d, a, 0, 0xe9b6c7aa, 20, 19) S(G, a, b, c, d, 5, 0xd62f105d, 5, 20)   \
-                    S(G, d, a, b, c, 10, 0x02441453,                                               \
-                      9, 21) S(G, c, d, a, b, 15, 0xd8a1e681, 14,                                  \
-                               22) S(G, b, c, d, a, 4, 0xe7d3fbc8, 20, 23)                         \
-                        S(G, a, b, c, d, 9, 0x21e1cde6,                                            \
-                          5, 24) S(G, d, a, b, c, 14, 0xc33707d6, 9,                               \
-                                   25) S(G, c, d, a, b, 3, 0xf4d50d87, 14,                         \
-                                         26) S(G, b, c, d, a, 8, 0x455a14ed, 20,                   \
-                                               27) S(G, a, b, c, d, 13, 0xa9e3e905, 5, 28)         \
-                            S(G, d, a, b, c, 2, 0xfcefa3f8, 9,                                     \
-                              29) S(G, c, d, a, b, 7, 0x676f02d9, 14,                              \
-                                    30) S(G, b, c, d, a, 12, 0x8d2a4c8a, 20, 31)                   \
-                                S(H, a, b, c, d, 5, 0xfffa3942,                                    \
-                                  4, 32) S(H, d, a, b, c, 8, 0x8771f681, 11,                       \
-                                           33) S(H, c, d, a, b, 11, 0x6d9d6122, 16,                \
-                                                 34) S(H, b, c, d, a, 14, 0xfde5380c, 23,          \
-                                                       35) S(H, a, b, c, d, 1, 0xa4beea44, 4, 36)  \
-                                    S(H, d, a, b, c, 4, 0x4bdecfa9, 11,                            \
-                                      37) S(H, c, d, a, b, 7, 0xf6bb4b60, 16,                      \
-                                            38) S(H, b, c, d, a, 10, 0xbebfbc70, 23, 39)           \
-                                        S(H, a, b, c, d, 13, 0x289b7ec6, 4,                        \
-                                          40) S(H, d, a, b, c, 0, 0xeaa127fa, 11,                  \
-                                                41) S(H, c, d, a, b, 3, 0xd4ef3085, 16, 42)        \
-                                            S(H, b, c, d, a, 6, 0x04881d05, 23,                    \
-                                              43) S(H, a, b, c, d, 9, 0xd9d4d039, 4,               \
-                                                    44) S(H, d, a, b, c, 12, 0xe6db99e5, 11, 45)   \
-                                                S(H, c, d, a, b, 15, 0x1fa27cf8, 16,               \
-                                                  46) S(H, b, c, d, a, 2, 0xc4ac5665, 23,          \
-                                                        47) S(I, a, b, c, d, 0, 0xf4292244, 6, 48) \
-                                                    S(I, d, a, b, c, 7, 0x432aff97, 10,            \
-                                                      49) S(I, c, d, a, b, 14, 0xab9423a7, 15, 50) \
-                                                        S(I, b, c, d, a, 5, 0xfc93a039, 21, 51) S( \
-                                                            I, a, b, c, d, 12, 0x655b59c3, 6, 52)  \
-                                                            S(I, d, a, b, c, 3, 0x8f0ccc92, 10,    \
-                                                              53) S(I, c, d, a, b, 10, 0xffeff47d, \
-                                                                    15, 54) S(I, b, c, d, a, 1,    \
-                                                                              0x85845dd1, 21, 55)  \
-                                                                S(I, a, b, c, d, 8, 0x6fa87e4f, 6, \
-                                                                  56) S(I, d, a, b, c, 15,         \
-                                                                        0xfe2ce6e0, 10,            \
-                                                                        57) S(I, c, d, a, b, 6,    \
-                                                                              0xa3014314, 15, 58)  \
-                                                                    S(I, b, c, d, a, 13,           \
-                                                                      0x4e0811a1, 21,              \
-                                                                      59) S(I, a, b, c, d, 4,      \
-                                                                            0xf7537e82, 6, 60)     \
-                                                                        S(I, d, a, b, c, 11,       \
-                                                                          0xbd3af235, 10, 61)      \
-                                                                            S(I, c, d, a, b, 2,    \
-                                                                              0x2ad7d2bb, 15, 62)  \
-                                                                                S(I, b, c, d, a,   \
-                                                                                  9, 0xeb86d391,   \
-                                                                                  21, 63)
+    S(F, d, a, b, c, 9, 0x8b44f7af, 12, 9)                                                         \
+    S(F, c, d, a, b, 10, 0xffff5bb1, 17, 10) S(F, b, c, d, a, 11, 0x895cd7be, 22, 11) S(           \
+        F, a, b, c, d, 12, 0x6b901122,                                                             \
+        7, 12) S(F, d, a, b, c, 13, 0xfd987193, 12,                                                \
+                 13) S(F, c, d, a, b, 14, 0xa679438e, 17,                                          \
+                       14) S(F, b, c, d, a, 15, 0x49b40821, 22,                                    \
+                             15) S(G, a, b, c, d, 1, 0xf61e2562, 5, 16)                            \
+        S(G, d, a, b, c, 6, 0xc040b340, 9, 17) S(G, c, d, a, b, 11, 0x265e5a51, 14, 18)            \
+            S(G, b, c, d, a, 0, 0xe9b6c7aa, 20, 19) S(G, a, b, c, d, 5, 0xd62f105d, 5, 20) S(      \
+                G, d,                                                                              \
+                a, b,                                                                              \
+                c, 10, 0x02441453,                                                                 \
+                9, 21) S(G, c, d, a, b, 15, 0xd8a1e681, 14,                                        \
+                         22) S(G, b, c, d, a, 4, 0xe7d3fbc8, 20,                                   \
+                               23) S(G, a, b, c, d, 9, 0x21e1cde6, 5, 24)                          \
+                S(G, d, a, b, c, 14, 0xc33707d6,                                                   \
+                  9, 25) S(G, c, d, a, b, 3, 0xf4d50d87, 14,                                       \
+                           26) S(G, b, c, d, a, 8, 0x455a14ed, 20,                                 \
+                                 27) S(G, a, b, c, d, 13, 0xa9e3e905, 5, 28)                       \
+                    S(G, d, a, b, c, 2, 0xfcefa3f8, 9, 29) S(G, c, d, a, b, 7, 0x676f02d9, 14, 30) \
+                        S(G, b, c, d, a, 12, 0x8d2a4c8a, 20,                                       \
+                          31) S(H, a, b, c, d, 5, 0xfffa3942,                                      \
+                                4, 32) S(H, d, a, b, c, 8, 0x8771f681, 11,                         \
+                                         33) S(H, c, d, a, b, 11, 0x6d9d6122, 16,                  \
+                                               34) S(H, b, c, d, a, 14, 0xfde5380c, 23, 35)        \
+                            S(H, a, b, c, d, 1, 0xa4beea44,                                        \
+                              4, 36) S(H, d, a, b, c, 4, 0x4bdecfa9, 11,                           \
+                                       37) S(H, c, d, a, b, 7, 0xf6bb4b60, 16,                     \
+                                             38) S(H, b, c, d, a, 10, 0xbebfbc70, 23, 39)          \
+                                S(H, a, b, c, d, 13, 0x289b7ec6,                                   \
+                                  4, 40) S(H, d, a, b, c, 0, 0xeaa127fa, 11,                       \
+                                           41) S(H, c, d, a, b, 3, 0xd4ef3085, 16,                 \
+                                                 42) S(H, b, c, d, a, 6, 0x04881d05, 23,           \
+                                                       43) S(H, a, b, c, d, 9, 0xd9d4d039, 4, 44)  \
+                                    S(H, d, a, b, c, 12, 0xe6db99e5, 11,                           \
+                                      45) S(H, c, d, a, b, 15, 0x1fa27cf8, 16,                     \
+                                            46) S(H, b, c, d, a, 2, 0xc4ac5665, 23, 47)            \
+                                        S(I, a, b, c, d, 0, 0xf4292244, 6,                         \
+                                          48) S(I, d, a, b, c, 7, 0x432aff97, 10,                  \
+                                                49) S(I, c, d, a, b, 14, 0xab9423a7, 15, 50)       \
+                                            S(I, b, c, d, a, 5, 0xfc93a039, 21,                    \
+                                              51) S(I, a, b, c, d, 12, 0x655b59c3, 6,              \
+                                                    52) S(I, d, a, b, c, 3, 0x8f0ccc92, 10, 53)    \
+                                                S(I, c, d, a, b, 10, 0xffeff47d, 15,               \
+                                                  54) S(I, b, c, d, a, 1, 0x85845dd1, 21,          \
+                                                        55) S(I, a, b, c, d, 8, 0x6fa87e4f, 6, 56) \
+                                                    S(I, d, a, b, c, 15, 0xfe2ce6e0, 10,           \
+                                                      57) S(I, c, d, a, b, 6, 0xa3014314, 15, 58)  \
+                                                        S(I, b, c, d, a, 13, 0x4e0811a1, 21, 59)   \
+                                                            S(I, a, b, c, d, 4, 0xf7537e82, 6, 60) \
+                                                                S(I, d, a, b, c, 11, 0xbd3af235,   \
+                                                                  10, 61) S(I, c, d, a, b, 2,      \
+                                                                            0x2ad7d2bb, 15, 62)    \
+                                                                    S(I, b, c, d, a, 9,            \
+                                                                      0xeb86d391, 21, 63)
 
 static inline uint32_t md5_word(const uint8_t *blk, unsigned k)
 {
@@ -175,6 +172,56 @@ static void md5_block(uint32_t h[4], const uint8_t *blk)
     h[3] += d;
 }
 
+/* --- what MD5, SHA-1 and SHA-256 share (Merkle-Damgard over 64-byte blocks) --------------- */
+
+typedef void md_blocks_fn(uint32_t *h, const uint8_t *blk, size_t nblocks);
+
+/* Whole blocks go straight to blocks(); a partial one waits in buf (fill bytes). */
+static void md_update(uint32_t *h, uint8_t buf[64], uint32_t *fill, uint64_t *len,
+                      md_blocks_fn *blocks, const uint8_t *p, size_t n)
+{
+    *len += n;
+    if (*fill) {
+        size_t take = 64 - *fill < n ? 64 - *fill : n;
+        memcpy(buf + *fill, p, take);
+        *fill += (uint32_t)take;
+        p += take;
+        n -= take;
+        if (*fill < 64)
+            return;
+        blocks(h, buf, 1);
+        *fill = 0;
+    }
+    blocks(h, p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
+    memcpy(buf, p, n);
+    *fill = (uint32_t)n;
+}
+
+/* The padding (RFC 1321, FIPS 180-4): 0x80, zeros, the length in bits in 8 bytes, big-endian
+ * for SHA and little-endian for MD5; then nwords state words out in the same order. */
+static void md_final(uint32_t *h, uint8_t buf[64], uint32_t *fill, uint64_t *len,
+                     md_blocks_fn *blocks, bool big, unsigned nwords, uint8_t *out)
+{
+    uint64_t bits = *len * 8;
+    uint8_t pad[72] = {0x80};
+    size_t padlen = (*fill < 56 ? 56 : 120) - *fill;
+    for (unsigned i = 0; i < 8; i++)
+        pad[padlen + i] = (uint8_t)(bits >> (big ? 56 - 8 * i : 8 * i));
+    uint64_t keep = *len;
+    md_update(h, buf, fill, len, blocks, pad, padlen + 8);
+    *len = keep;
+    for (unsigned i = 0; i < 4 * nwords; i++)
+        out[i] = (uint8_t)(h[i / 4] >> (big ? 24 - 8 * (i % 4) : 8 * (i % 4)));
+}
+
+static void md5_blocks(uint32_t *h, const uint8_t *blk, size_t nblocks)
+{
+    for (size_t i = 0; i < nblocks; i++)
+        md5_block(h, blk + 64 * i);
+}
+
 void samples_md5_init(struct samples_md5 *m)
 {
     memset(m, 0, sizeof *m);
@@ -186,36 +233,12 @@ void samples_md5_init(struct samples_md5 *m)
 
 void samples_md5_update(struct samples_md5 *m, const uint8_t *p, size_t n)
 {
-    m->len += n;
-    if (m->fill) {
-        size_t take = 64 - m->fill < n ? 64 - m->fill : n;
-        memcpy(m->buf + m->fill, p, take);
-        m->fill += (uint32_t)take;
-        p += take;
-        n -= take;
-        if (m->fill < 64)
-            return;
-        md5_block(m->h, m->buf);
-        m->fill = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64)
-        md5_block(m->h, p);
-    memcpy(m->buf, p, n);
-    m->fill = (uint32_t)n;
+    md_update(m->h, m->buf, &m->fill, &m->len, md5_blocks, p, n);
 }
 
 void samples_md5_final(struct samples_md5 *m, uint8_t out[16])
 {
-    uint64_t bits = m->len * 8;
-    uint8_t pad[72] = {0x80};
-    size_t padlen = (m->fill < 56 ? 56 : 120) - m->fill;
-    for (unsigned i = 0; i < 8; i++)
-        pad[padlen + i] = (uint8_t)(bits >> (8 * i));
-    uint64_t len = m->len;
-    samples_md5_update(m, pad, padlen + 8);
-    m->len = len;
-    for (unsigned i = 0; i < 16; i++)
-        out[i] = (uint8_t)(m->h[i / 4] >> (8 * (i % 4)));
+    md_final(m->h, m->buf, &m->fill, &m->len, md5_blocks, false, 4, out);
 }
 
 /* --- SHA-256 with the SHA extensions (FIPS 180-4) ----------------------------------------- */
@@ -373,45 +396,35 @@ void samples_sha256_init(struct samples_sha256 *m)
     memcpy(m->h, h0, sizeof h0);
 }
 
+/* Without x86 the SHA extensions do not exist and samples.c uses OpenSSL: these do nothing. */
+#ifdef FH_X86
+static void sha256_blocks(uint32_t *h, const uint8_t *blk, size_t nblocks)
+{
+    sha_blocks(h, blk, nblocks);
+}
+
+static void sha1_blocks_any(uint32_t *h, const uint8_t *blk, size_t nblocks)
+{
+    sha1_blocks(h, blk, nblocks);
+}
+#else
+static void sha256_blocks(uint32_t *h, const uint8_t *blk, size_t nblocks)
+{
+    (void)h;
+    (void)blk;
+    (void)nblocks;
+}
+#define sha1_blocks_any sha256_blocks
+#endif
+
 void samples_sha256_update(struct samples_sha256 *m, const uint8_t *p, size_t n)
 {
-#ifdef FH_X86
-    m->len += n;
-    if (m->fill) {
-        size_t take = 64 - m->fill < n ? 64 - m->fill : n;
-        memcpy(m->buf + m->fill, p, take);
-        m->fill += (uint32_t)take;
-        p += take;
-        n -= take;
-        if (m->fill < 64)
-            return;
-        sha_blocks(m->h, m->buf, 1);
-        m->fill = 0;
-    }
-    sha_blocks(m->h, p, n / 64);
-    p += n / 64 * 64;
-    n %= 64;
-    memcpy(m->buf, p, n);
-    m->fill = (uint32_t)n;
-#else
-    (void)m;
-    (void)p;
-    (void)n;
-#endif
+    md_update(m->h, m->buf, &m->fill, &m->len, sha256_blocks, p, n);
 }
 
 void samples_sha256_final(struct samples_sha256 *m, uint8_t out[32])
 {
-    uint64_t bits = m->len * 8;
-    uint8_t pad[72] = {0x80};
-    size_t padlen = (m->fill < 56 ? 56 : 120) - m->fill;
-    for (unsigned i = 0; i < 8; i++)
-        pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-    uint64_t len = m->len;
-    samples_sha256_update(m, pad, padlen + 8);
-    m->len = len;
-    for (unsigned i = 0; i < 32; i++)
-        out[i] = (uint8_t)(m->h[i / 4] >> (24 - 8 * (i % 4)));
+    md_final(m->h, m->buf, &m->fill, &m->len, sha256_blocks, true, 8, out);
 }
 
 void samples_sha1_init(struct samples_sha1 *m)
@@ -423,43 +436,12 @@ void samples_sha1_init(struct samples_sha1 *m)
 
 void samples_sha1_update(struct samples_sha1 *m, const uint8_t *p, size_t n)
 {
-#ifdef FH_X86
-    m->len += n;
-    if (m->fill) {
-        size_t take = 64 - m->fill < n ? 64 - m->fill : n;
-        memcpy(m->buf + m->fill, p, take);
-        m->fill += (uint32_t)take;
-        p += take;
-        n -= take;
-        if (m->fill < 64)
-            return;
-        sha1_blocks(m->h, m->buf, 1);
-        m->fill = 0;
-    }
-    sha1_blocks(m->h, p, n / 64);
-    p += n / 64 * 64;
-    n %= 64;
-    memcpy(m->buf, p, n);
-    m->fill = (uint32_t)n;
-#else
-    (void)m;
-    (void)p;
-    (void)n;
-#endif
+    md_update(m->h, m->buf, &m->fill, &m->len, sha1_blocks_any, p, n);
 }
 
 void samples_sha1_final(struct samples_sha1 *m, uint8_t out[20])
 {
-    uint64_t bits = m->len * 8;
-    uint8_t pad[72] = {0x80};
-    size_t padlen = (m->fill < 56 ? 56 : 120) - m->fill;
-    for (unsigned i = 0; i < 8; i++)
-        pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-    uint64_t len = m->len;
-    samples_sha1_update(m, pad, padlen + 8);
-    m->len = len;
-    for (unsigned i = 0; i < 20; i++)
-        out[i] = (uint8_t)(m->h[i / 4] >> (24 - 8 * (i % 4)));
+    md_final(m->h, m->buf, &m->fill, &m->len, sha1_blocks_any, true, 5, out);
 }
 
 /* --- ssdeep ------------------------------------------------------------------------------- */
