@@ -10,6 +10,7 @@
  * same, since the back sees the same events in the same order. */
 #include "kansoku/ks_darknet.h"
 #include "core/cur.h"
+#include "core/spin.h"
 #include "kansoku/ks_hll.h"
 #include "kansoku/ks_table.h"
 #include "kansoku/ks_time.h"
@@ -1137,7 +1138,6 @@ static void emit_top(struct ks_darknet *d, int64_t day, int dim, struct topk *t)
 }
 
 /* The distributions and the summary of the current day. */
-static void backoff(unsigned *spins);
 
 static void emit_day(struct ks_darknet *d)
 {
@@ -1147,7 +1147,7 @@ static void emit_day(struct ks_darknet *d)
         seq = ++d->a_days;
         unsigned spins = 0;
         while (atomic_load_explicit(&d->b_ready, memory_order_acquire) < seq)
-            backoff(&spins);
+            ks_spin_backoff(&spins);
     } else {
         finish_sources(d);
     }
@@ -1346,21 +1346,6 @@ static inline __attribute__((always_inline)) void prefetch_ev(const struct ks_da
 
 /* --- the worker ---------------------------------------------------------------------------- */
 
-static void backoff(unsigned *spins)
-{
-    if (*spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    } else if (*spins < 256) {
-        sched_yield();
-    } else {
-        struct timespec ts = {0, 50000};
-        nanosleep(&ts, NULL);
-    }
-    (*spins)++;
-}
-
 static void ring_publish(struct ring *r)
 {
     atomic_store_explicit(&r->tail, r->p_tail, memory_order_release);
@@ -1387,7 +1372,7 @@ static struct ev *ring_slot(struct ks_darknet *d)
         unsigned spins = 0;
         while (r->p_tail - r->p_head_cache >= RING_SIZE) {
             ring_publish(r);
-            backoff(&spins);
+            ks_spin_backoff(&spins);
             r->p_head_cache = ring_head(d);
         }
     }
@@ -1409,7 +1394,7 @@ static void b_finish_day(struct ks_darknet *d)
     atomic_store_explicit(&d->b_ready, seq, memory_order_release);
     unsigned spins = 0; /* A emits the day from B's tables, then B starts the next */
     while (atomic_load_explicit(&d->a_done, memory_order_acquire) < seq)
-        backoff(&spins);
+        ks_spin_backoff(&spins);
     reset_b(d);
 }
 
@@ -1446,7 +1431,7 @@ static void run_worker(struct ks_darknet *d, bool b)
     for (;;) {
         uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (tail == head) {
-            backoff(&spins);
+            ks_spin_backoff(&spins);
             continue;
         }
         spins = 0;
@@ -1483,7 +1468,7 @@ static void run_worker(struct ks_darknet *d, bool b)
                         uint64_t want = ++d->a_flushes;
                         unsigned sp = 0;
                         while (atomic_load_explicit(&d->b_flushed, memory_order_acquire) < want)
-                            backoff(&sp);
+                            ks_spin_backoff(&sp);
                     }
                     d->snap.sources_evicted = d->b_evicted;
                     d->snap.as_dropped = d->b_as_dropped;
@@ -1549,7 +1534,7 @@ int ks_darknet_flush(struct ks_darknet *d, int64_t before_us)
     uint64_t want = ++d->flush_sent;
     unsigned spins = 0;
     while (atomic_load_explicit(&d->flush_done, memory_order_acquire) < want)
-        backoff(&spins);
+        ks_spin_backoff(&spins);
     return KS_OK;
 }
 

@@ -1,6 +1,7 @@
 /* The detector's public face: configuration, the reader side (events, sharding by
  * destination, single-producer/single-consumer rings to the workers), the worker threads and
  * the hand-back of finished attacks to the caller's thread. */
+#include "core/spin.h"
 #include "ddos_int.h"
 
 #include <sched.h>
@@ -112,21 +113,6 @@ static void drain(struct ks_ddos *d)
 
 /* --- rings --------------------------------------------------------------------------------- */
 
-static void backoff(unsigned *spins)
-{
-    if (*spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    } else if (*spins < 256) {
-        sched_yield();
-    } else {
-        struct timespec ts = {0, 50000};
-        nanosleep(&ts, NULL);
-    }
-    (*spins)++;
-}
-
 #define PUBLISH_EVERY 64
 
 static void ring_publish(struct ring *r)
@@ -142,7 +128,7 @@ static void ring_push(struct ks_ddos *d, struct ring *r, const struct ev *e)
         while (r->p_tail - r->p_head_cache > r->mask) {
             ring_publish(r);
             d->ring_waits++;
-            backoff(&spins);
+            ks_spin_backoff(&spins);
             r->p_head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
         }
     }
@@ -162,7 +148,7 @@ static void *worker(void *arg)
         uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (tail == head) {
             shard_drain(sh); /* idle: no event waits for its prefetch */
-            backoff(&spins);
+            ks_spin_backoff(&spins);
             continue;
         }
         spins = 0;
