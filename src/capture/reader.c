@@ -538,6 +538,26 @@ static int fail_src(struct ks_capture *c, int err, uint64_t packet, uint64_t off
     return err;
 }
 
+/* What every classic-pcap record goes through before decoding: its number, the BPF filter
+ * (false: filtered out, counted), its time and place. */
+static inline bool record_start(struct ks_capture *c, const uint8_t *data, uint32_t incl,
+                                uint32_t orig, uint32_t sec, uint32_t frac, uint64_t rec_off,
+                                struct ks_pkt *p)
+{
+    c->number++;
+    if (c->have_prog) {
+        struct pcap_pkthdr ph = {.caplen = incl, .len = orig};
+        if (!pcap_offline_filter(&c->prog, &ph, data)) {
+            c->st.filtered++;
+            return false;
+        }
+    }
+    p->ts_us = (int64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
+    p->number = c->number;
+    p->offset = rec_off;
+    return true;
+}
+
 static int next_pcap(struct ks_capture *c, struct ks_pkt *p)
 {
     for (;;) {
@@ -557,17 +577,8 @@ static int next_pcap(struct ks_capture *c, struct ks_pkt *p)
                 uint64_t rec_off = c->buf_off + c->start;
                 const uint8_t *data = h + 16;
                 c->start += 16 + (size_t)incl;
-                c->number++;
-                if (c->have_prog) {
-                    struct pcap_pkthdr ph = {.caplen = incl, .len = orig};
-                    if (!pcap_offline_filter(&c->prog, &ph, data)) {
-                        c->st.filtered++;
-                        continue;
-                    }
-                }
-                p->ts_us = (int64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
-                p->number = c->number;
-                p->offset = rec_off;
+                if (!record_start(c, data, incl, orig, sec, frac, rec_off, p))
+                    continue;
                 uint32_t wire = orig < incl ? incl : orig;
                 if (c->link == KS_LINK_ETHERNET && ks_pkt_decode_fast(data, incl, wire, p)) {
                     p->weight = c->cfg.sample_rate; /* take(), inline */
@@ -625,17 +636,8 @@ static int next_pcap(struct ks_capture *c, struct ks_pkt *p)
         }
         const uint8_t *data = c->buf + c->start + 16;
         c->start += 16 + (size_t)incl;
-        c->number++;
-        if (c->have_prog) {
-            struct pcap_pkthdr ph = {.caplen = incl, .len = orig};
-            if (!pcap_offline_filter(&c->prog, &ph, data)) {
-                c->st.filtered++;
-                continue;
-            }
-        }
-        p->ts_us = (int64_t)sec * 1000000 + (c->nsec ? frac / 1000 : frac);
-        p->number = c->number;
-        p->offset = rec_off;
+        if (!record_start(c, data, incl, orig, sec, frac, rec_off, p))
+            continue;
         if (take(c, data, incl, orig < incl ? incl : orig, p))
             return 1;
     }
