@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 /* The schema version this build knows (the last entry of the migration list). */
-#define KS_STORE_SCHEMA_VERSION 13
+#define KS_STORE_SCHEMA_VERSION 14
 
 /* Logical types of columns. */
 enum ks_store_type {
@@ -100,8 +100,9 @@ enum ks_store_table_id {
     KS_TBL_DNS_POISONING_ALERTS, /* dns: one row per spoofed-response alert (v11) */
     KS_TBL_ROLLUP_1M, /* rollups: per minute, of honeypot sessions (v13) */
     KS_TBL_ROLLUP_1H, /* rollups: per hour, of the report's large tables (v13) */
-    KS_TBL_ROLLUP_1D, /* rollups: per day, of series (v13) */
+    KS_TBL_ROLLUP_1D, /* rollups: per day, of series and sources (v13, v14) */
     KS_TBL_BGP_ALERTS, /* bgp: one row per prefix-hijack / MOAS alert (v12) */
+    KS_TBL_ROLLUP_15M, /* rollups: per 15 minutes, for zones of non-whole hours (v14) */
     KS_TBL_COUNT
 };
 

@@ -164,8 +164,99 @@ bool rq_has(struct rq *q, const char *table, const char *cols)
  * and months start on whole UTC hours (a zone offset of whole hours). */
 static bool rollup_h(struct rq *q)
 {
-    return q->tz % 3600 == 0 && rq_has(q, "rollup_1h", "ts,src,sensor,k1,k2,n,v");
+    if (q->tz % 3600 == 0)
+        return rq_has(q, "rollup_1h", "ts,src,sensor,k1,k2,n,v");
+    return q->tz % 900 == 0 && rq_has(q, "rollup_15m", "ts,src,sensor,k1,k2,n,v");
 }
+
+/* The rollup query text for the report's zone: as written (rollup_1h) when the zone's offset
+ * is whole hours; else the same over rollup_15m (schema 14: the same rollups per 15 minutes,
+ * whose buckets line up with the days of any zone whose offset is a multiple of 15 minutes,
+ * +05:30 or +05:45). A few rotating buffers: a call may pass two texts at once. */
+static const char *rt(const struct rq *q, const char *sql)
+{
+    static _Thread_local char buf[4][16384];
+    static _Thread_local unsigned next;
+    if (q->tz % 3600 == 0)
+        return sql;
+    char *out = buf[next++ % 4], *o = out;
+    static const char from[] = "rollup_1h", to[] = "rollup_15m";
+    for (const char *p = sql; *p;) {
+        if ((size_t)(o - out) + sizeof to >= sizeof buf[0])
+            return "too long for rt()"; /* not SQL: the query fails and says so */
+        if (strncmp(p, from, sizeof from - 1) == 0) {
+            memcpy(o, to, sizeof to - 1);
+            o += sizeof to - 1;
+            p += sizeof from - 1;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Period totals by a key with many values (source addresses, senders), from the rollups of
+ * schema 14 (`NAME` in rollup_1d and rollup_1h, docs/store.md): [a, b) is cut into its whole
+ * UTC days (?5..?6, rollup_1d), the whole hours at its ends (?4..?5 and ?6..?7, rollup_1h) and
+ * what is left of the first and last hour (?1..?4 and ?7..?2: raw rows; empty unless the zone
+ * is not whole hours). Parameters: p[0..2] as run() (a, b, sensors), p[3..6] the cuts. */
+static bool rollup_split(struct rq *q)
+{
+    return rq_has(q, "rollup_15m", "ts,src,sensor,k1,k2,n,v") &&
+           rq_has(q, "rollup_1d", "ts,src,sensor,k1,k2,n,v");
+}
+
+static int64_t ceil_to(int64_t t, int64_t unit)
+{
+    int64_t f = t / unit * unit;
+    if (f > t)
+        f -= unit;
+    return f == t ? t : f + unit;
+}
+
+static int64_t floor_to(int64_t t, int64_t unit)
+{
+    int64_t f = t / unit * unit;
+    return f > t ? f - unit : f;
+}
+
+static void split_params(const struct rq *q, int64_t a, int64_t b, struct ks_store_value p[7])
+{
+    int64_t h0 = ceil_to(a, KS_USEC_PER_HOUR), h1 = floor_to(b, KS_USEC_PER_HOUR);
+    if (h0 > h1)
+        h0 = h1 = b;
+    int64_t d0 = ceil_to(h0, KS_USEC_PER_DAY), d1 = floor_to(h1, KS_USEC_PER_DAY);
+    if (d0 > d1)
+        d0 = d1 = h1;
+    p[0] = p_i64(a);
+    p[1] = p_i64(b);
+    p[2] = p_text(q->sensors[0] ? q->sensors : NULL);
+    p[3] = p_i64(h0);
+    p[4] = p_i64(d0);
+    p[5] = p_i64(d1);
+    p[6] = p_i64(h1);
+}
+
+/* The rows of rollup NAME (key column K, count n) and of the raw table (key RK, one per row,
+ * rows matching RW) in the cut period, as (k, c); W = more conditions on both. */
+#define SPLIT_R(name, k, w)                                                                        \
+    "SELECT " k " AS k, n AS c FROM rollup_1d" OK_JOIN(                                            \
+        "rollup_1d") " WHERE src = '" name "' AND ts >= ?5 AND ts < ?6 AND " w                     \
+                     " UNION ALL SELECT " k ", n FROM rollup_1h" OK_JOIN(                          \
+                         "rollup_1h") " WHERE src = '" name                                        \
+                                      "' AND (ts >= ?4 AND ts < ?5 OR ts >= ?6 AND ts < ?7)"       \
+                                      " AND " w
+#define SPLIT_RAW(t, rk, rw)                                                                       \
+    " UNION ALL SELECT " rk ", 1 FROM " t OK_JOIN(t) " WHERE (ts >= ?1 AND ts < ?4 OR ts >= ?7"    \
+                                                     " AND ts < ?2) AND " rw
+#define CH_SPLIT_R(name, k, w)                                                                     \
+    "SELECT " k " AS k, n AS c FROM rollup_1d WHERE" CH_OK " AND src = '" name "' AND ts >= ?5"    \
+    " AND ts < ?6 AND " w " UNION ALL SELECT " k " AS k, n AS c FROM rollup_1h WHERE" CH_OK        \
+    " AND src = '" name "' AND (ts >= ?4 AND ts < ?5 OR ts >= ?6 AND ts < ?7) AND " w
+#define CH_SPLIT_RAW(t, rk, rw)                                                                    \
+    " UNION ALL SELECT " rk " AS k, toInt64(1) AS c FROM " t " WHERE" CH_OK " AND (ts >= ?1 AND"   \
+    " ts < ?4 OR ts >= ?7 AND ts < ?2) AND " rw
 
 /* --- generic collectors ---------------------------------------------------------------------- */
 
@@ -632,11 +723,13 @@ int q_darknet_ports(struct rq *q, struct rq_stack *d)
             return KS_ENOTFOUND;
         /* The hourly rollups when they line up with the report's days. */
         bool r = rollup_h(q);
-        if ((rc = topn_stack(q, d, r ? SQL2(r_top, chr_top) : SQL2(top_sql, ch_top),
-                             r ? SQL2(r_day, chr_day) : SQL2(day_sql, ch_day), 10, NAN)) != KS_OK)
+        if ((rc = topn_stack(q, d, r ? rt(q, SQL2(r_top, chr_top)) : SQL2(top_sql, ch_top),
+                             r ? rt(q, SQL2(r_day, chr_day)) : SQL2(day_sql, ch_day), 10, NAN)) !=
+            KS_OK)
             return rc;
         num_str(q, "darknet.ports.source", "honeypot_sessions");
-        run(q, r ? SQL2(r_sensors, chr_sensors) : SQL2(sensors_sql, ch_sensors), one_num, days);
+        run(q, r ? rt(q, SQL2(r_sensors, chr_sensors)) : SQL2(sensors_sql, ch_sensors), one_num,
+            days);
     }
     if (!(d->total > 0))
         return KS_ENOTFOUND;
@@ -1048,6 +1141,20 @@ int q_darknet_sources(struct rq *q, struct rq_slices *d)
         " GROUP BY source";
     static const char ch[] = "SELECT source, count(*) FROM honeypot_sessions WHERE" CH_OK
                              " AND ts >= ?1 AND ts < ?2 AND " CH_SENSOR_OK " GROUP BY source";
+    /* The same from the rollups of sources per day and hour (schema 14). */
+    static const char s_sql[] =
+        "SELECT k, sum(c) FROM (" SPLIT_R("honeypot_sessions:source", "k1", SENSOR_OK)
+            SPLIT_RAW("honeypot_sessions", "source", SENSOR_OK) ") GROUP BY k";
+    static const char s_ch[] =
+        "SELECT k, sum(c) FROM (" CH_SPLIT_R("honeypot_sessions:source", "k1", CH_SENSOR_OK)
+            CH_SPLIT_RAW("honeypot_sessions", "source", CH_SENSOR_OK) ") GROUP BY k";
+    /* All sensors: the rollups over all of them (one row per source, not per sensor). */
+    static const char a_sql[] =
+        "SELECT k, sum(c) FROM (" SPLIT_R("honeypot_sessions:source_all", "k1", "1")
+            SPLIT_RAW("honeypot_sessions", "source", "1") ") GROUP BY k";
+    static const char a_ch[] =
+        "SELECT k, sum(c) FROM (" CH_SPLIT_R("honeypot_sessions:source_all", "k1", "1")
+            CH_SPLIT_RAW("honeypot_sessions", "source", "1") ") GROUP BY k";
     struct agg *ca = calloc(1, sizeof *ca), *aa = calloc(1, sizeof *aa);
     char asns[512];
     memset(d, 0, sizeof *d);
@@ -1067,7 +1174,13 @@ int q_darknet_sources(struct rq *q, struct rq_slices *d)
         memset(ca, 0, sizeof *ca);
         memset(aa, 0, sizeof *aa);
         c = (struct src_ctx){q, ca, aa, 0, 0, 0, asns, 0, false};
-        run(q, SQL2(sql, ch), src_row, &c);
+        if (rollup_split(q)) {
+            struct ks_store_value p[7];
+            split_params(q, q->from_us, q->to_us, p);
+            run_p(q, q->sensors[0] ? SQL2(s_sql, s_ch) : SQL2(a_sql, a_ch), p, 7, src_row, &c);
+        } else {
+            run(q, SQL2(sql, ch), src_row, &c);
+        }
         if (c.domestic + c.foreign + c.unknown > 0) {
             num_str(q, "darknet.src.source", "honeypot_sessions");
             ret = KS_OK;
@@ -1295,8 +1408,8 @@ int q_sqli_daily(struct rq *q, struct rq_stack *d)
     if (!rq_has(q, "sqli_detections", "ts,source,signature"))
         return KS_ENOTFOUND;
     bool r = rollup_h(q);
-    int rc = topn_stack(q, d, r ? SQL2(r_top, chr_top) : SQL2(top_sql, ch_top),
-                        r ? SQL2(r_day, chr_day) : SQL2(day_sql, ch_day), 10, 0);
+    int rc = topn_stack(q, d, r ? rt(q, SQL2(r_top, chr_top)) : SQL2(top_sql, ch_top),
+                        r ? rt(q, SQL2(r_day, chr_day)) : SQL2(day_sql, ch_day), 10, 0);
     if (rc != KS_OK || !(d->total > 0))
         return rc == KS_OK ? KS_ENOTFOUND : rc;
     d->why = NULL;
@@ -1410,6 +1523,13 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
         "SELECT source, count(*) FROM sqli_detections" CH_SQLI_WHERE " GROUP BY source";
     static const char chr[] = "SELECT k1, sum(n) FROM rollup_1h WHERE" CH_OK " AND src ="
                               " 'sqli_detections:source' AND ts >= ?1 AND ts < ?2 GROUP BY k1";
+    static const char s_sql[] =
+        "SELECT k, sum(c) FROM (" SPLIT_R("sqli_detections:source", "k1", "1")
+            SPLIT_RAW("sqli_detections", "source", "1") ") "
+                                                        "GROUP BY k";
+    static const char s_ch[] =
+        "SELECT k, sum(c) FROM (" CH_SPLIT_R("sqli_detections:source", "k1", "1")
+            CH_SPLIT_RAW("sqli_detections", "source", "1") ") GROUP BY k";
     memset(d, 0, sizeof *d);
     d->why = "sqli";
     if (!rq_has(q, "sqli_detections", "ts,source,signature"))
@@ -1436,7 +1556,13 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
         run(q, SQL2(x_sql, x_ch), sqli_src_row, &sc);
         num_set(q, "sqli.src.excluded", sc.excluded, 0, NULL);
     } else {
-        run(q, rl ? SQL2(r_sql, chr) : SQL2(sql, ch), src_row, &c);
+        if (rollup_split(q)) { /* whole UTC days, whole hours, raw rows in between */
+            struct ks_store_value p[7];
+            split_params(q, q->from_us, q->to_us, p);
+            run_p(q, SQL2(s_sql, s_ch), p, 7, src_row, &c);
+        } else {
+            run(q, rl && q->tz % 3600 == 0 ? SQL2(r_sql, chr) : SQL2(sql, ch), src_row, &c);
+        }
     }
     /* One ring: countries (home included), top 10 and other. */
     char home[8];
@@ -1596,6 +1722,23 @@ int q_sqli_sources(struct rq *q, struct rq_slices *d)
                                                                                                                              " UNION ALL SELECT message_id, ts FROM mail_attachments WHERE" CH_OK                \
                                                                                                                              "))"
 
+/* Whether any message of the period has a URL (or, with atts, an attachment) row: without one,
+ * no spam is in the four classes and no sample comes from a spam URL, so the per-message
+ * joins (which read every spam message of the period) are skipped. */
+static bool spam_links(struct rq *q, bool atts)
+{
+    static const char sql[] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM mail_urls u" OK_JOIN(
+        "u") " WHERE ts >= ?1 AND ts < ?2 LIMIT 1)), (SELECT count(*) FROM (SELECT 1 FROM"
+             " mail_attachments a" OK_JOIN("a") " WHERE ts >= ?1 AND ts < ?2 LIMIT 1))";
+    static const char ch[] =
+        "SELECT (SELECT count() FROM mail_urls WHERE" CH_OK " AND ts >= ?1 AND ts < ?2), (SELECT"
+        " count() FROM mail_attachments WHERE" CH_OK " AND ts >= ?1 AND ts < ?2)";
+    double n[2] = {NAN, NAN};
+    if (run(q, SQL2(sql, ch), one_num, n) < 0 || !isfinite(n[0]) || !isfinite(n[1]))
+        return true; /* unknown: run the joins */
+    return n[0] > 0 || (atts && n[1] > 0);
+}
+
 int q_spam2mal_share(struct rq *q, struct rq_slices *d)
 {
     static const char sql[] =
@@ -1629,7 +1772,23 @@ int q_spam2mal_share(struct rq *q, struct rq_slices *d)
         !rq_has(q, "mail_attachments", "ts,message_id,sha256,flags") ||
         !rq_has(q, "sample_events", "via,name,sha256") || !rq_has(q, "samples", "sha256,av,tags"))
         return KS_ENOTFOUND;
-    run(q, SQL2(sql, ch), one_num, r);
+    if (spam_links(q, true)) {
+        run(q, SQL2(sql, ch), one_num, r);
+    } else { /* no class applies: the spam of the period only (from the rollups if any) */
+        static const char n_sql[] =
+            "SELECT count(*) FROM mail_messages" OK_JOIN("mail_messages") " WHERE ts >= ?1 AND"
+                                                                          " ts < ?2 AND verdict = "
+                                                                          "'spam'";
+        static const char n_ch[] = "SELECT count() FROM mail_messages" CH_SPAM_WHERE;
+        static const char r_sql[] =
+            "SELECT sum(n) FROM rollup_1h" OK_JOIN("rollup_1h") " WHERE src = 'mail_messages' AND"
+                                                                " ts >= ?1 AND ts < ?2 AND k1 = "
+                                                                "'spam'";
+        static const char r_ch[] = "SELECT sum(n) FROM rollup_1h WHERE" CH_OK " AND src ="
+                                   " 'mail_messages' AND ts >= ?1 AND ts < ?2 AND k1 = 'spam'";
+        r[0] = r[1] = r[2] = r[3] = r[5] = r[6] = 0;
+        run(q, rollup_h(q) ? rt(q, SQL2(r_sql, r_ch)) : SQL2(n_sql, n_ch), one_num, &r[4]);
+    }
     if (!(r[4] > 0))
         return KS_ENOTFOUND;
     double rest = r[4];
@@ -1688,6 +1847,8 @@ int q_spam2mal_types(struct rq *q, struct rq_slices *d)
         !rq_has(q, "sample_events", "via,name,sha256") || !rq_has(q, "samples", "sha256,av,tags"))
         return KS_ENOTFOUND;
     tc = (struct top_ctx){keys, vals, 0, 6};
+    if (!spam_links(q, false)) /* no URL in the period's mail: no sample from one */
+        return KS_ENOTFOUND;
     run(q, SQL2(sql, ch), top_row, &tc);
     double total = 0;
     for (size_t i = 0; i < tc.n; i++) {
@@ -1944,7 +2105,7 @@ int q_mail_weekly(struct rq *q, struct rq_stack *d, int64_t *week0_us)
              strcmp(q->lang, "ja") == 0 ? "迷惑メールの割合" : "Share of spam");
     d->colors[0] = 0;
     struct ks_store_value p[2] = {p_i64(w0), p_i64(w0 + (int64_t)nw * 7 * KS_USEC_PER_DAY)};
-    run_p(q, rollup_h(q) ? SQL2(r_sql, chr) : SQL2(sql, ch), p, 2, cols_row, d);
+    run_p(q, rollup_h(q) ? rt(q, SQL2(r_sql, chr)) : SQL2(sql, ch), p, 2, cols_row, d);
     double spam = 0, all = 0, peak = -1;
     size_t peak_i = 0;
     for (size_t i = 0; i < nw; i++) {
@@ -2000,7 +2161,7 @@ int q_mail_yoy(struct rq *q, double v[2], char labels[2][RQ_NAME])
     v[1] = atof(cur->json);
     if (ks_time_join(&a, q->tz, &ta) == KS_OK && ks_time_join(&b, q->tz, &tb) == KS_OK) {
         struct ks_store_value p[2] = {p_i64(ta), p_i64(tb)};
-        run_p(q, rollup_h(q) ? SQL2(r_sql, chr) : SQL2(sql, ch), p, 2, one_num, &v[0]);
+        run_p(q, rollup_h(q) ? rt(q, SQL2(r_sql, chr)) : SQL2(sql, ch), p, 2, one_num, &v[0]);
     }
     const char *src = "store";
     if (!isfinite(v[0])) {
@@ -2045,6 +2206,17 @@ int q_mail_countries(struct rq *q, struct rq_slices *d)
     static const char ch_ip[] = "SELECT count(*), uniqExact(sender) FROM mail_messages WHERE" CH_OK
                                 " AND ts >= ?1 AND ts < ?2 AND verdict = 'spam' AND sender IS NOT"
                                 " NULL";
+    /* The same from the rollups of senders per day and hour (schema 14): the sets of each
+     * day's and hour's senders, united (exact). */
+    static const char s_ip[] = "SELECT sum(c), count(DISTINCT k) FROM (" SPLIT_R(
+        "mail_messages:sender", "k2", "k1 = 'spam' AND k2 <> ''")
+        SPLIT_RAW("mail_messages", "sender",
+                  "verdict = 'spam' AND"
+                  " sender IS NOT NULL") ")";
+    static const char s_ch_ip[] = "SELECT sum(c), uniqExact(k) FROM (" CH_SPLIT_R(
+        "mail_messages:sender", "k2", "k1 = 'spam' AND k2 != ''")
+        CH_SPLIT_RAW("mail_messages", "assumeNotNull(sender)",
+                     "verdict = 'spam' AND sender IS NOT NULL") ")";
     char names[256][RQ_NAME];
     double vals[256];
     int64_t w0;
@@ -2055,7 +2227,7 @@ int q_mail_countries(struct rq *q, struct rq_slices *d)
         return KS_ENOTFOUND;
     struct ks_store_value p[2] = {p_i64(w0), p_i64(w0 + (int64_t)nw * 7 * KS_USEC_PER_DAY)};
     struct top_ctx tc = {names, vals, 0, 256};
-    run_p(q, rollup_h(q) ? SQL2(r_sql, chr) : SQL2(sql, ch), p, 2, top_row, &tc);
+    run_p(q, rollup_h(q) ? rt(q, SQL2(r_sql, chr)) : SQL2(sql, ch), p, 2, top_row, &tc);
     double total = 0, rest = 0;
     for (size_t i = 0; i < tc.n; i++)
         total += vals[i];
@@ -2104,7 +2276,13 @@ int q_mail_countries(struct rq *q, struct rq_slices *d)
         num_null(q, "mail.src.home_rank");
     }
     double ip[2] = {NAN, NAN};
-    run_p(q, SQL2(sql_ip, ch_ip), p, 2, one_num, ip);
+    if (rollup_split(q)) {
+        struct ks_store_value ps[7];
+        split_params(q, p[0].v.i64, p[1].v.i64, ps);
+        run_p(q, SQL2(s_ip, s_ch_ip), ps, 7, one_num, ip);
+    } else {
+        run_p(q, SQL2(sql_ip, ch_ip), p, 2, one_num, ip);
+    }
     num_set(q, "mail.msgs_per_ip", ip[1] > 0 ? ip[0] / ip[1] : NAN, 1, NULL);
     return KS_OK;
 }
@@ -2422,8 +2600,8 @@ int q_spf_monthly(struct rq *q, struct rq_stack *d, int64_t *month0_us)
     for (int i = 0; i < 16; i++)
         m = ks_time_bucket(m - 1, KS_BUCKET_MONTH, q->tz);
     *month0_us = m;
-    const char *q_spf = rl ? SQL2(r_spf, chr_spf) : SQL2(sql_spf, ch_spf);
-    const char *q_mail = rl ? SQL2(r_mail, chr_mail) : SQL2(sql_mail, ch_mail);
+    const char *q_spf = rl ? rt(q, SQL2(r_spf, chr_spf)) : SQL2(sql_spf, ch_spf);
+    const char *q_mail = rl ? rt(q, SQL2(r_mail, chr_mail)) : SQL2(sql_mail, ch_mail);
     const char *sql = q_spf, *source = "spf_results";
     if (have_spf) {
         double n[3] = {NAN, NAN, NAN};

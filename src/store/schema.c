@@ -297,22 +297,53 @@ static const struct ks_store_column rollup_cols[] = {
 #define MIN_US 60000000LL
 #define HOUR_US 3600000000LL
 #define DAY_US 86400000000LL
+#define M15_US 900000000LL
 static const struct ks_store_rollup rollups[] = {
-    {"series", KS_TBL_SERIES, KS_TBL_ROLLUP_1D, DAY_US, "ts", "sensor", "metric", "key", "value"},
+    {"series", KS_TBL_SERIES, KS_TBL_ROLLUP_1D, DAY_US, "ts", "sensor", "metric", "key", "value",
+     13},
     {"honeypot_sessions", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1M, MIN_US, "ts", "sensor",
-     "port", "proto", "bytes"},
+     "port", "proto", "bytes", 13},
     {"honeypot_sessions", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", "sensor",
-     "port", "proto", "bytes"},
+     "port", "proto", "bytes", 13},
     {"sqli_detections", KS_TBL_SQLI_DETECTIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL,
-     "signature", NULL, NULL},
+     "signature", NULL, NULL, 13},
     {"sqli_detections:source", KS_TBL_SQLI_DETECTIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL,
-     "source", NULL, NULL},
+     "source", NULL, NULL, 13},
     {"mail_messages", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL, "verdict",
-     "country", NULL},
+     "country", NULL, 13},
     {"mail_messages:spf", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL, "spf",
-     NULL, NULL},
+     NULL, NULL, 13},
     {"spf_results", KS_TBL_SPF_RESULTS, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL, "identity",
-     "result", NULL},
+     "result", NULL, 13},
+    /* v14: the hourly ones per 15 minutes too (zones such as +05:30 and +05:45); the sources
+     * per UTC day and per hour (a period is its whole UTC days plus whole hours at its ends);
+     * the senders of mail by verdict (distinct senders of spam). */
+    {"honeypot_sessions", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_15M, M15_US, "ts", "sensor",
+     "port", "proto", "bytes", 14},
+    {"sqli_detections", KS_TBL_SQLI_DETECTIONS, KS_TBL_ROLLUP_15M, M15_US, "ts", NULL,
+     "signature", NULL, NULL, 14},
+    {"mail_messages", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_15M, M15_US, "ts", NULL, "verdict",
+     "country", NULL, 14},
+    {"mail_messages:spf", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_15M, M15_US, "ts", NULL, "spf",
+     NULL, NULL, 14},
+    {"spf_results", KS_TBL_SPF_RESULTS, KS_TBL_ROLLUP_15M, M15_US, "ts", NULL, "identity",
+     "result", NULL, 14},
+    {"honeypot_sessions:source", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts",
+     "sensor", "source", NULL, NULL, 14},
+    {"honeypot_sessions:source", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1D, DAY_US, "ts",
+     "sensor", "source", NULL, NULL, 14},
+    /* the same over all sensors (a scanner hits every sensor: a report of all of them reads
+     * one row per source instead of one per sensor and source) */
+    {"honeypot_sessions:source_all", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1H, HOUR_US, "ts",
+     NULL, "source", NULL, NULL, 14},
+    {"honeypot_sessions:source_all", KS_TBL_HONEYPOT_SESSIONS, KS_TBL_ROLLUP_1D, DAY_US, "ts",
+     NULL, "source", NULL, NULL, 14},
+    {"sqli_detections:source", KS_TBL_SQLI_DETECTIONS, KS_TBL_ROLLUP_1D, DAY_US, "ts", NULL,
+     "source", NULL, NULL, 14},
+    {"mail_messages:sender", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_1H, HOUR_US, "ts", NULL,
+     "verdict", "sender", NULL, 14},
+    {"mail_messages:sender", KS_TBL_MAIL_MESSAGES, KS_TBL_ROLLUP_1D, DAY_US, "ts", NULL,
+     "verdict", "sender", NULL, 14},
 };
 
 #define COLS(a) a, (unsigned)(sizeof a / sizeof a[0])
@@ -323,7 +354,9 @@ static const struct ks_store_table tables[KS_TBL_COUNT] = {
     [KS_TBL_ROLLUP_1H] = {"rollup_1h", COLS(rollup_cols), 0, 13,
                           "rollups per hour: honeypot, SQLi, mail, SPF (the report reads these)"},
     [KS_TBL_ROLLUP_1D] = {"rollup_1d", COLS(rollup_cols), 0, 13,
-                          "rollups per day (UTC): series by sensor, metric, key"},
+                          "rollups per day (UTC): series; honeypot, SQLi and mail sources"},
+    [KS_TBL_ROLLUP_15M] = {"rollup_15m", COLS(rollup_cols), 0, 14,
+                           "rollups per 15 minutes: as rollup_1h, for zones like +05:30"},
     [KS_TBL_DNS_RESOLVER_AUDITS] = {"dns_resolver_audits", COLS(dns_resolver_audits_cols), 0, 11,
                                     "DNS queriers: port/TXID randomness, 0x20, porttest grade"},
     [KS_TBL_DNS_POISONING_ALERTS] = {"dns_poisoning_alerts", COLS(dns_poisoning_alerts_cols), 0,
@@ -379,6 +412,8 @@ static const struct ks_store_index indexes[] = {
     {KS_TBL_ROLLUP_1H, "rollup_1h_ts", "src, ts", 13},
     {KS_TBL_ROLLUP_1D, "rollup_1d_input", "input_id", 13},
     {KS_TBL_ROLLUP_1D, "rollup_1d_ts", "src, ts", 13},
+    {KS_TBL_ROLLUP_15M, "rollup_15m_input", "input_id", 14},
+    {KS_TBL_ROLLUP_15M, "rollup_15m_ts", "src, ts", 14},
     {KS_TBL_DNS_RESOLVER_AUDITS, "dns_resolver_audits_input", "input_id", 11},
     {KS_TBL_DNS_POISONING_ALERTS, "dns_poisoning_alerts_input", "input_id", 11},
     {KS_TBL_DNS_POISONING_ALERTS, "dns_poisoning_alerts_ts", "ts", 11},
@@ -437,6 +472,7 @@ static const struct ks_store_version versions[] = {
     {11, "DNS: resolver audits and poisoning alerts", NULL},
     {12, "BGP alerts and traffic anomalies", NULL},
     {13, "rollups per minute/hour/day for the report", NULL},
+    {14, "rollups per 15 minutes; sources and senders per hour and day", NULL},
 };
 
 _Static_assert(sizeof versions / sizeof versions[0] == KS_STORE_SCHEMA_VERSION,

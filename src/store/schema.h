@@ -25,12 +25,14 @@ struct ks_store_version {
 };
 
 /* A rollup (v13): rows of table `src` aggregated into `dst` (a rollup_* table) per bucket of
- * `bucket_us` by the key columns; NULL column names give '' (keys) or 0 (measure). */
+ * `bucket_us` by the key columns; NULL column names give '' (keys) or 0 (measure). `since`:
+ * the schema version that added it (migrating to it computes it for the rows stored). */
 struct ks_store_rollup {
     const char *name; /* the `src` column of its rows */
     int src, dst;     /* enum ks_store_table_id */
     int64_t bucket_us;
     const char *ts, *sensor, *k1, *k2, *measure;
+    int since;
 };
 
 const struct ks_store_rollup *store_schema_rollups(size_t *n);

@@ -226,7 +226,7 @@ static void col_def(struct sbuf *b, const struct ks_store_column *c)
                (c->flags & KS_COL_NULLABLE) ? "" : " NOT NULL");
 }
 
-/* A rollup table created by version v over a raw table that existed before: its rows are
+/* A rollup added by version v over a raw table that existed before: its rows are
  * computed from the raw rows already stored (per input, as the ingest would have), so that
  * readers find rollups for every input. Keys are the columns' text as the ingest makes it
  * (integers in decimal; the measure summed as REAL). */
@@ -237,7 +237,7 @@ static int backfill_rollups(struct ks_store *s, int v)
     for (size_t i = 0; i < n; i++) {
         const struct ks_store_table *src = ks_store_table(r[i].src);
         const struct ks_store_table *dst = ks_store_table(r[i].dst);
-        if (dst->since != v || src->since >= v)
+        if (r[i].since != v || src->since >= v)
             continue;
         struct sbuf b = {.n = 0};
         char bucket[32];

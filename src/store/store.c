@@ -16,7 +16,7 @@
 #define RU_CAP 131072u      /* entries (a power of two) */
 #define RU_ARENA (8u << 20) /* bytes of key text */
 #define RU_KEY_MAX 1024u    /* a longer key text is cut */
-#define RU_MAX_SPECS 16
+#define RU_MAX_SPECS 32
 
 struct ru_entry {
     uint64_t hash;

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kansoku/ks_ip.h"
 #include "kansoku/ks_store.h"
 
 struct fx {
@@ -476,7 +478,7 @@ static void migration_to_13_computes_the_rollups_of_stored_rows(void **state)
     assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
     assert_int_equal(sqlite3_exec(h,
                                   "DROP TABLE rollup_1m; DROP TABLE rollup_1h; DROP TABLE "
-                                  "rollup_1d",
+                                  "rollup_1d; DROP TABLE rollup_15m",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(h);
@@ -489,6 +491,152 @@ static void migration_to_13_computes_the_rollups_of_stored_rows(void **state)
     double got[2];
     rollup_sums(s, "rollup_1d", got);
     assert_true(got[0] == 10 && got[1] == 45);
+    ks_store_close(s);
+}
+
+/* v14 rollups: honeypot sessions and mail messages over two days, sources repeating. */
+static int write_v14_rows(struct ks_store *s, char id)
+{
+    struct ks_store_input in = input_of(id, 1000);
+    struct ks_ingest *ing = NULL;
+    int rc = ks_store_input_begin(s, &in, 0, &ing);
+    if (rc != KS_OK)
+        return rc;
+    const int64_t t0 = INT64_C(1212278400000000); /* 2008-06-01T00:00:00Z */
+    for (int i = 0; rc == KS_OK && i < 400; i++) {
+        struct ks_addr a;
+        ks_addr_from_v4(&a, 0xc0000200u + (uint32_t)(i * i % 37)); /* 192.0.2.0/24 */
+        int64_t ts = t0 + (int64_t)i * 450000000;                  /* 7.5 min: 2 days */
+        ks_store_row_begin(ing, KS_TBL_HONEYPOT_SESSIONS);
+        ks_store_put_time(ing, ts);
+        ks_store_put_time(ing, ts + 1);
+        ks_store_put_text(ing, i % 3 ? "s1" : "s2", 2);
+        ks_store_put_text(ing, "tcp", 3);
+        ks_store_put_addr(ing, &a);
+        ks_store_put_i64(ing, 1024);
+        ks_store_put_i64(ing, i % 2 ? 445 : 22);
+        ks_store_put_i64(ing, i);
+        ks_store_put_text(ing, "syn", 3);
+        ks_store_put_null(ing);
+        ks_store_put_null(ing);
+        ks_store_put_null(ing);
+        if ((rc = ks_store_row_end(ing)) != KS_OK)
+            break;
+        ks_store_row_begin(ing, KS_TBL_MAIL_MESSAGES);
+        ks_store_put_time(ing, ts);
+        ks_store_put_text(ing, "<m@x>", 5);
+        ks_store_put_text(ing, i % 4 ? "spam" : "ham", i % 4 ? 4 : 3);
+        ks_store_put_text(ing, "label", 5);
+        ks_store_put_null(ing);
+        if (i % 5)
+            ks_store_put_addr(ing, &a);
+        else
+            ks_store_put_null(ing);
+        for (int k = 0; k < 13; k++) /* helo .. time_source */
+            if (k == 2 || k == 6 || k == 7 || k == 10 || k == 11)
+                ks_store_put_i64(ing, 0);
+            else if (k == 8)
+                ks_store_put_null(ing);
+            else
+                ks_store_put_text(ing, "x", 1);
+        rc = ks_store_row_end(ing);
+    }
+    int end = ks_store_input_end(ing, rc == KS_OK);
+    return rc != KS_OK ? rc : end;
+}
+
+static int i64_cb(void *user, size_t ncols, const char *const *names,
+                  const struct ks_store_value *vals)
+{
+    (void)names;
+    assert_int_equal(ncols, 1);
+    *(int64_t *)user = vals[0].type == KS_TYPE_I64 ? vals[0].v.i64 : -1;
+    return 0;
+}
+
+/* Rows of the raw GROUP BY that the rollup lacks, plus the reverse (0: equal). */
+static int64_t rollup_diff(struct ks_store *s, const char *tbl, const char *src, int64_t bucket,
+                           const char *raw, const char *keys)
+{
+    char sql[2048], r[384], u[384];
+    snprintf(r, sizeof r, "SELECT ts - ts %% %" PRId64 ", %s, count(*) FROM %s GROUP BY 1, 2, 3, 4",
+             bucket, keys, raw);
+    snprintf(u, sizeof u,
+             "SELECT ts, sensor, k1, k2, sum(n) FROM %s WHERE src = '%s' GROUP BY 1, 2, 3, 4", tbl,
+             src);
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM (%s EXCEPT %s)) + (SELECT count(*) FROM (%s EXCEPT "
+             "%s)) + (SELECT count(*) = 0 FROM %s WHERE src = '%s')",
+             r, u, u, r, tbl, src);
+    int64_t n = -1;
+    assert_int_equal(ks_store_query(s, sql, NULL, 0, i64_cb, &n), KS_OK);
+    return n;
+}
+
+static void check_v14_rollups(struct ks_store *s)
+{
+    const int64_t h = INT64_C(3600000000), d = 24 * h, q = h / 4;
+    const char *hp = "sensor, CAST(port AS TEXT), proto";
+    assert_int_equal(rollup_diff(s, "rollup_15m", "honeypot_sessions", q, "honeypot_sessions", hp),
+                     0);
+    assert_int_equal(rollup_diff(s, "rollup_1h", "honeypot_sessions:source", h, "honeypot_sessions",
+                                 "sensor, source, ''"),
+                     0);
+    assert_int_equal(rollup_diff(s, "rollup_1d", "honeypot_sessions:source", d, "honeypot_sessions",
+                                 "sensor, source, ''"),
+                     0);
+    assert_int_equal(rollup_diff(s, "rollup_1d", "honeypot_sessions:source_all", d,
+                                 "honeypot_sessions", "'', source, ''"),
+                     0);
+    assert_int_equal(rollup_diff(s, "rollup_1h", "honeypot_sessions:source_all", h,
+                                 "honeypot_sessions", "'', source, ''"),
+                     0);
+    /* NULL senders are '' in the rollup. */
+    const char *ms = "'', verdict, coalesce(sender, '')";
+    assert_int_equal(rollup_diff(s, "rollup_1h", "mail_messages:sender", h, "mail_messages", ms),
+                     0);
+    assert_int_equal(rollup_diff(s, "rollup_1d", "mail_messages:sender", d, "mail_messages", ms),
+                     0);
+    assert_int_equal(
+        rollup_diff(s, "rollup_15m", "mail_messages", q, "mail_messages", "'', verdict, country"),
+        0);
+    /* The rollups of version 13 are still there, once. */
+    assert_int_equal(rollup_diff(s, "rollup_1h", "honeypot_sessions", h, "honeypot_sessions", hp),
+                     0);
+}
+
+static void source_rollups_equal_the_raw_rows_per_15m_hour_and_day(void **state)
+{
+    struct fx *f = *state;
+    struct ks_store *s = open_ok(f->db, 7); /* many batches */
+    assert_int_equal(write_v14_rows(s, 'a'), KS_OK);
+    check_v14_rollups(s);
+    ks_store_close(s);
+}
+
+static void migration_to_14_computes_the_new_rollups_of_stored_rows(void **state)
+{
+    struct fx *f = *state;
+    struct ks_store *s = open_ok(f->db, 0);
+    assert_int_equal(write_v14_rows(s, 'a'), KS_OK);
+    ks_store_close(s);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "DROP TABLE rollup_15m; DELETE FROM rollup_1h WHERE src IN "
+                                  "('honeypot_sessions:source', 'honeypot_sessions:source_all', "
+                                  "'mail_messages:sender'); DELETE "
+                                  "FROM rollup_1d WHERE src <> 'series'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    set_version(f->db, "13");
+    s = open_ok(f->db, 0);
+    int before, now;
+    ks_store_versions(s, &before, &now);
+    assert_int_equal(before, 13);
+    assert_int_equal(now, KS_STORE_SCHEMA_VERSION);
+    check_v14_rollups(s);
     ks_store_close(s);
 }
 
@@ -595,6 +743,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(migration_to_13_computes_the_rollups_of_stored_rows, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(source_rollups_equal_the_raw_rows_per_15m_hour_and_day,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_to_14_computes_the_new_rollups_of_stored_rows,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(query_reads_complete_inputs_and_refuses_writes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(inputs_are_listed, setup, teardown),
