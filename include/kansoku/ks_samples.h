@@ -164,6 +164,13 @@ KS_API void ks_samples_stats(const struct ks_samples *s, struct ks_samples_stats
  * decide what to hand to the registry. */
 KS_API bool ks_samples_find_executable(const void *buf, size_t len, size_t *offset);
 
+/* The ssdeep (spamsum) digest "BS:H1:H2" of len bytes, exactly as libfuzzy's fuzzy_hash_buf
+ * gives it, from the registry's hand-written one-pass code (several times faster; the mail
+ * module hashes every message body with it). out holds KS_SAMPLES_SSDEEP_MAX bytes; false
+ * (out empty) when len is beyond what ssdeep can hash. */
+#define KS_SAMPLES_SSDEEP_MAX 148
+KS_API bool ks_samples_ssdeep(const void *buf, size_t len, char out[KS_SAMPLES_SSDEEP_MAX]);
+
 /* Whether the named feature was built in: "tlsh", "md6", "clamav", "yara". */
 KS_API bool ks_samples_have(const char *feature);
 

@@ -11,7 +11,6 @@
 #include "walker.h"
 
 #include <errno.h>
-#include <fuzzy.h>
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <math.h>
@@ -59,7 +58,7 @@ struct ks_mail {
     size_t seen_cap;
     uint16_t seen_gen;
     unsigned warn; /* KS_MAIL_PROB_* from GMime's warnings */
-    char fuzzy[FUZZY_MAX_RESULT];
+    char fuzzy[KS_SAMPLES_SSDEEP_MAX];
     char subject_key[512];
     /* the hand-written walker (walker.c) and its own parser options */
     GMimeParserOptions *wopts;
@@ -1100,7 +1099,7 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
         g_object_unref(stream);
 
     if ((m->cfg.want & KS_MAIL_WANT_FUZZY) && m->blen >= 64) {
-        if (fuzzy_hash_buf((const unsigned char *)m->body, (uint32_t)m->blen, m->fuzzy) == 0)
+        if (ks_samples_ssdeep(m->body, m->blen, m->fuzzy))
             m->msg.fuzzy = m->fuzzy;
     }
     if (m->msg.sender.family && m->cfg.geo) {

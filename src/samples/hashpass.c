@@ -29,6 +29,8 @@
  * registry refuses samples above 1 GiB by default. */
 #include "hashpass.h"
 
+#include "kansoku/ks_samples.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -458,6 +460,19 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 static inline uint8_t fnv6(uint8_t h, uint8_t c)
 {
     return (uint8_t)(((h * SS_PRIME) ^ c) & 0x3f);
+}
+
+_Static_assert(KS_SAMPLES_SSDEEP_MAX == SAMPLES_SSDEEP_MAX, "one digest size");
+
+bool ks_samples_ssdeep(const void *buf, size_t len, char out[KS_SAMPLES_SSDEEP_MAX])
+{
+    struct samples_ssdeep s;
+    samples_ssdeep_init(&s);
+    samples_ssdeep_update(&s, buf, len);
+    if (samples_ssdeep_digest(&s, out) == 0)
+        return true;
+    out[0] = '\0';
+    return false;
 }
 
 void samples_ssdeep_init(struct samples_ssdeep *s)

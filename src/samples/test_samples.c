@@ -495,6 +495,10 @@ static void check_fuzzy_digests(const char *what, const uint8_t *p, size_t n, si
     assert_int_equal(EVP_Digest(p, n, sha1_want, &md5_len, EVP_sha1(), NULL), 1);
     assert_int_equal(EVP_Digest(p, n, sha256_want, &md5_len, EVP_sha256(), NULL), 1);
     assert_int_equal(fuzzy_hash_buf(p, (uint32_t)n, want), 0);
+    char pub[KS_SAMPLES_SSDEEP_MAX];
+    assert_true(ks_samples_ssdeep(p, n, pub)); /* the public one-shot (mail bodies) */
+    if (strcmp(pub, want) != 0)
+        fail_msg("%s: ks_samples_ssdeep %s, libfuzzy %s", what, pub, want);
 #ifdef KS_HAVE_LIBTLSH
     char twant[80], tgot[80];
     struct samples_libtlsh *lt = samples_libtlsh_new();
