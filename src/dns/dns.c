@@ -3,6 +3,7 @@
  * (by address), outstanding queries (by client, server, port, TXID, transport) and zones with
  * unmatched responses (by the hash of the zone's lower-case wire name). */
 #include "kansoku/ks_dns.h"
+#include "rand_int.h"
 #include "kansoku/ks_table.h"
 
 #include <libpsl.h>
@@ -358,13 +359,7 @@ static void lanes_flush(struct ks_dns_rand_acc *a, uint64_t lanes[2], uint32_t *
  * sixteen. */
 static inline void rand_add(struct ks_dns_rand_acc *a, uint64_t lanes[2], uint32_t *n, uint16_t v)
 {
-    if (a->n == 0 || v < a->min)
-        a->min = v;
-    if (a->n == 0 || v > a->max)
-        a->max = v;
-    a->n++;
-    a->sum += v;
-    a->sumsq += (uint64_t)v * v;
+    dns_rand_moments(a, v);
     lanes[0] += spread[v & 0xffu];
     lanes[1] += spread[v >> 8];
     if (++*n == 255)

@@ -3,18 +3,13 @@
  * R / sqrt(12), so log2(sd * sqrt 12) reads as "bits of randomness"; porttest calls a spread
  * of at least 3980 (about 13.7 bits) GREAT, at least 296 (about 10 bits) GOOD, less POOR. */
 #include "kansoku/ks_dns.h"
+#include "rand_int.h"
 
 #include <math.h>
 
 void ks_dns_rand_add(struct ks_dns_rand_acc *a, uint16_t v)
 {
-    if (a->n == 0 || v < a->min)
-        a->min = v;
-    if (a->n == 0 || v > a->max)
-        a->max = v;
-    a->n++;
-    a->sum += v;
-    a->sumsq += (uint64_t)v * v;
+    dns_rand_moments(a, v);
     for (unsigned b = 0; b < 16; b++)
         a->ones[b] += (uint32_t)(v >> b & 1u);
 }
