@@ -196,6 +196,10 @@ static bool read_headers(struct wstate *s, bool top)
         size_t e = (size_t)(nl - p);
         if (memchr(p + a, '\0', e - a))
             return false;
+        /* a CR that does not end the line: GMime's own rules apply (found by the fuzzer) */
+        const char *cr = memchr(p + a, '\r', e - a);
+        if (cr && cr != p + e - 1)
+            return false;
         if (e == a || (e == a + 1 && p[a] == '\r')) {
             if (have && !push_hdr(arr, n, cap, &cur))
                 return false;
@@ -395,7 +399,8 @@ static void multipart(struct wstate *s, GMimeContentType *ct, uint32_t depth)
             s->fail = true;
             break;
         }
-        memcpy(hs, s->w->phdrs, nh * sizeof *hs);
+        if (nh)
+            memcpy(hs, s->w->phdrs, nh * sizeof *hs);
         walk_part(s, hs, nh, depth + 1);
         if (hs != small)
             free(hs);
