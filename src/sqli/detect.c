@@ -1447,6 +1447,18 @@ static bool inert_bytes(const uint8_t *s, size_t len)
     return true;
 }
 
+/* Fills idx with the indices of the tokens that are not comments, idx[nc] = n; returns nc. */
+static size_t index_tokens(const struct ks_sqli_token *t, size_t n, uint32_t *idx)
+{
+    size_t nc = 0;
+    for (size_t j = 0; j < n; j++) {
+        idx[nc] = (uint32_t)j;
+        nc += t[j].type != KS_SQLI_T_COMMENT;
+    }
+    idx[nc] = (uint32_t)n;
+    return nc;
+}
+
 int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, uint32_t *idx, size_t cap,
                  int threshold, uint8_t *ctx, uint32_t *start, uint32_t *end, bool *overflow,
                  bool *inert)
@@ -1468,8 +1480,7 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, uint32
         *inert = true;
         return 0;
     }
-    size_t nc;
-    size_t n = sqli_tokenize_indexed(s, len, KS_SQLI_CTX_BARE, tok, cap, &rest, idx, &nc);
+    size_t n = ks_sqli_tokenize(s, len, KS_SQLI_CTX_BARE, tok, cap, &rest);
     if (rest < len)
         *overflow = true;
     /* Words and numbers without any keyword, operator or punctuation carry no evidence in the
@@ -1483,6 +1494,7 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, uint32
         *inert = true;
         return 0;
     }
+    size_t nc = index_tokens(tok, n, idx);
     for (int m = M_BARE; m <= M_AFTER; m++) {
         int sc = run(s, rest, tok, n, idx, nc, (enum mode)m, 0, &a, &b);
         if (sc > best) {
@@ -1496,9 +1508,10 @@ int sqli_generic(const uint8_t *s, size_t len, struct ks_sqli_token *tok, uint32
     for (int q = 0; q < 3; q++) {
         if (!memchr(s, quotes[q], len))
             continue;
-        n = sqli_tokenize_indexed(s, len, qctx[q], tok, cap, &rest, idx, &nc);
+        n = ks_sqli_tokenize(s, len, qctx[q], tok, cap, &rest);
         if (rest < len)
             *overflow = true;
+        nc = index_tokens(tok, n, idx);
         int sc = run(s, rest, tok, n, idx, nc, M_QUOTE, quotes[q], &a, &b);
         if (sc > best) {
             best = sc;

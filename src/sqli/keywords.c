@@ -597,18 +597,13 @@ static int htab_ready;
  * missing bytes zero: a word of up to 16 bytes is then compared with two integer compares.
  * SWAR: a byte b < 0x80 is a lower-case letter when b | 0x80 minus 'a' keeps its top bit and
  * minus '{' loses it. */
-/* The first n (<= 8) bytes of w upper-cased, little-endian in a word; avail >= n bytes may be
- * read from w. With 8 readable the word is one load and a mask instead of a loop whose
- * length the branch predictor cannot know. */
-static inline uint64_t upper8(const uint8_t *w, size_t n, size_t avail)
+static inline uint64_t upper8(const uint8_t *w, size_t n)
 {
     const uint64_t hi = 0x8080808080808080ull;
     uint64_t x = 0;
-    if (avail >= 8) {
+    if (n == 8)
         memcpy(&x, w, 8);
-        if (n < 8)
-            x &= (1ull << (8 * n)) - 1;
-    } else
+    else
         for (size_t i = 0; i < n; i++)
             x |= (uint64_t)w[i] << (8 * i);
     uint64_t a = x | hi;
@@ -616,10 +611,10 @@ static inline uint64_t upper8(const uint8_t *w, size_t n, size_t avail)
     return x - (lower >> 2);
 }
 
-static inline uint32_t keys(const uint8_t *w, size_t len, size_t avail, uint64_t *k1, uint64_t *k2)
+static inline uint32_t keys(const uint8_t *w, size_t len, uint64_t *k1, uint64_t *k2)
 {
-    *k1 = upper8(w, len < 8 ? len : 8, avail);
-    *k2 = len > 8 ? upper8(w + len - 8, 8, 8) : 0;
+    *k1 = upper8(w, len < 8 ? len : 8);
+    *k2 = len > 8 ? upper8(w + len - 8, 8) : 0;
     uint64_t h = (*k1 * 0x9e3779b97f4a7c15ull) ^ (*k2 * 0xc2b2ae3d27d4eb4full) ^ len;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -638,7 +633,7 @@ static struct slot *slot_for(const char *name)
     if (len < 64)
         flt[letter((uint8_t)name[0])][letter((uint8_t)name[len - 1])] |= 1ull << len;
     uint64_t k1, k2;
-    uint32_t i = keys((const uint8_t *)name, len, len, &k1, &k2) & (HSIZE - 1);
+    uint32_t i = keys((const uint8_t *)name, len, &k1, &k2) & (HSIZE - 1);
     while (htab[i].name && strcmp(htab[i].name, name) != 0)
         i = (i + 1) & (HSIZE - 1);
     if (!htab[i].name) {
@@ -664,7 +659,7 @@ static void htab_build(void)
     __atomic_store_n(&htab_ready, 1, __ATOMIC_RELEASE);
 }
 
-static const struct slot *lookup(const uint8_t *w, size_t len, size_t avail)
+static const struct slot *lookup(const uint8_t *w, size_t len)
 {
     if (len == 0 || len > 40)
         return NULL;
@@ -673,7 +668,7 @@ static const struct slot *lookup(const uint8_t *w, size_t len, size_t avail)
     if (!((flt[letter(w[0])][letter(w[len - 1])] >> len) & 1))
         return NULL;
     uint64_t k1, k2;
-    uint32_t i = keys(w, len, avail, &k1, &k2) & (HSIZE - 1);
+    uint32_t i = keys(w, len, &k1, &k2) & (HSIZE - 1);
     for (; htab[i].name; i = (i + 1) & (HSIZE - 1)) {
         const struct slot *sl = &htab[i];
         if (sl->len != len || sl->k1 != k1 || sl->k2 != k2)
@@ -693,9 +688,9 @@ static const struct slot *lookup(const uint8_t *w, size_t len, size_t avail)
     return NULL;
 }
 
-const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, size_t avail, uint16_t *func_flags)
+const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, uint16_t *func_flags)
 {
-    const struct slot *sl = lookup(w, len, avail);
+    const struct slot *sl = lookup(w, len);
     uint8_t f = sl ? sl->flags : 0;
     *func_flags = (uint16_t)((f & WF_FUNC ? KS_SQLI_TF_KNOWN_FUNC : 0) |
                              (f & WF_DANGEROUS ? KS_SQLI_TF_DANGEROUS_FUNC : 0) |
@@ -705,25 +700,25 @@ const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, size_t avail, uint
 
 const struct sqli_kw *sqli_kw_find(const uint8_t *w, size_t len)
 {
-    const struct slot *sl = lookup(w, len, len);
+    const struct slot *sl = lookup(w, len);
     return sl && sl->kw >= 0 ? &kw_table[sl->kw] : NULL;
 }
 
 bool sqli_func_known(const uint8_t *w, size_t len)
 {
-    const struct slot *sl = lookup(w, len, len);
+    const struct slot *sl = lookup(w, len);
     return sl && (sl->flags & WF_FUNC);
 }
 
 bool sqli_func_dangerous(const uint8_t *w, size_t len)
 {
-    const struct slot *sl = lookup(w, len, len);
+    const struct slot *sl = lookup(w, len);
     return sl && (sl->flags & WF_DANGEROUS);
 }
 
 bool sqli_func_info(const uint8_t *w, size_t len)
 {
-    const struct slot *sl = lookup(w, len, len);
+    const struct slot *sl = lookup(w, len);
     return sl && (sl->flags & WF_INFO);
 }
 

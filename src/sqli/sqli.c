@@ -941,19 +941,22 @@ static const hs_database_t *class_db(struct ks_sqli *s, const struct ks_sqli_val
         unsigned k = 0;
         while (k < s->nsubs && s->sub_keys[k] != key)
             k++;
-        hs_compile_error_t *cerr = NULL;
-        if (k < s->nsubs)
+        if (k < s->nsubs) {
             db = s->subs[k];
-        else if (s->nsubs < sizeof s->subs / sizeof s->subs[0] &&
-                 build_db(s, pats, flags, ids, n, &s->subs[k], &cerr) == KS_OK) {
-            s->sub_keys[k] = key;
-            db = s->subs[s->nsubs++];
-        } else if (k < sizeof s->subs / sizeof s->subs[0] && s->subs[k]) {
-            hs_free_database(s->subs[k]); /* scratch could not grow: stay with the main one */
-            s->subs[k] = NULL;
+        } else if (k < sizeof s->subs / sizeof s->subs[0]) {
+            /* on any failure the class stays with the main database */
+            hs_database_t *sub = NULL;
+            hs_compile_error_t *cerr = NULL;
+            if (build_db(s, pats, flags, ids, n, &sub, &cerr) == KS_OK) {
+                s->subs[s->nsubs] = sub;
+                s->sub_keys[s->nsubs++] = key;
+                db = sub;
+            } else if (sub) {
+                hs_free_database(sub);
+            }
+            if (cerr)
+                hs_free_compile_error(cerr);
         }
-        if (cerr)
-            hs_free_compile_error(cerr);
     }
     s->cls[v->method][v->field].ready = true;
     s->cls[v->method][v->field].db = db;

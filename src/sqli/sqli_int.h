@@ -166,9 +166,8 @@ struct sqli_kw {
 
 /* Looks a word up (any case, len < 32) in the sorted keyword table; NULL if absent. */
 const struct sqli_kw *sqli_kw_find(const uint8_t *w, size_t len);
-/* Both lookups at once: the keyword (or NULL) and whether the word names a SQL function.
- * avail >= len bytes may be read from w (the rest of the value: lets the lookup load words). */
-const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, size_t avail, uint16_t *func_flags);
+/* Both lookups at once: the keyword (or NULL) and whether the word names a SQL function. */
+const struct sqli_kw *sqli_word(const uint8_t *w, size_t len, uint16_t *func_flags);
 /* Whether a word (any case) is in the sorted table of SQL function names. */
 bool sqli_func_known(const uint8_t *w, size_t len);
 /* Whether a known function is one attackers use for timing, error or file/system access. */
@@ -177,12 +176,6 @@ bool sqli_func_dangerous(const uint8_t *w, size_t len);
 bool sqli_func_info(const uint8_t *w, size_t len);
 /* For tests: are the tables sorted and free of duplicates? */
 bool sqli_tables_sorted(void);
-
-/* ks_sqli_tokenize that also fills idx (cap + 1 entries) with the indices of the tokens
- * that are not comments, idx[*nc] = the token count (idx may be NULL). */
-size_t sqli_tokenize_indexed(const uint8_t *s, size_t len, enum ks_sqli_ctx ctx,
-                             struct ks_sqli_token *out, size_t cap, size_t *rest, uint32_t *idx,
-                             size_t *nc);
 
 /* The generic detector: returns the evidence score of the best context (>= threshold means
  * injection), and fills *ctx, *start and *end with that context and the span decided on. tok

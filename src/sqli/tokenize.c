@@ -47,8 +47,6 @@ struct tz {
     size_t cap, n;
     uint16_t space; /* KS_SQLI_TF_SPACE_BEFORE pending */
     bool bang;      /* inside a MySQL executable comment */
-    uint32_t *idx;  /* if not NULL: indices of the tokens that are not comments */
-    size_t nc;
 };
 
 static bool emit(struct tz *z, uint8_t type, uint8_t sub, uint16_t flags, size_t off, size_t end,
@@ -64,10 +62,6 @@ static bool emit(struct tz *z, uint8_t type, uint8_t sub, uint16_t flags, size_t
     t->flags = (uint16_t)(flags | z->space);
     t->kw = kw;
     z->space = 0;
-    if (z->idx) {
-        z->idx[z->nc] = (uint32_t)(z->n - 1);
-        z->nc += type != KS_SQLI_T_COMMENT;
-    }
     return true;
 }
 
@@ -226,7 +220,7 @@ static bool word(struct tz *z)
         j++;
     bool call = j < len && s[j] == '(';
     uint16_t ff = 0;
-    const struct sqli_kw *k = sqli_word(s + start, e - start, len - start, &ff);
+    const struct sqli_kw *k = sqli_word(s + start, e - start, &ff);
     /* LEFT( TEXT( INT( are calls; WHEN( EXISTS( IN( keep their grammatical role */
     bool fn =
         call && k && ((k->flags & SQLI_KWF_FUNC) || (k->cls == KS_SQLI_KW_OTHER && k->id == KW_X));
@@ -412,17 +406,10 @@ static bool step(struct tz *z)
 size_t ks_sqli_tokenize(const uint8_t *s, size_t len, enum ks_sqli_ctx ctx,
                         struct ks_sqli_token *out, size_t cap, size_t *rest)
 {
-    return sqli_tokenize_indexed(s, len, ctx, out, cap, rest, NULL, NULL);
-}
-
-size_t sqli_tokenize_indexed(const uint8_t *s, size_t len, enum ks_sqli_ctx ctx,
-                             struct ks_sqli_token *out, size_t cap, size_t *rest, uint32_t *idx,
-                             size_t *nc)
-{
     cls_init();
     if (len > UINT32_MAX)
         len = UINT32_MAX;
-    struct tz z = {.s = s, .len = len, .out = out, .cap = cap, .idx = idx};
+    struct tz z = {.s = s, .len = len, .out = out, .cap = cap};
     if (ctx != KS_SQLI_CTX_BARE) {
         uint8_t q = ctx == KS_SQLI_CTX_SQUOTE ? '\'' : ctx == KS_SQLI_CTX_DQUOTE ? '"' : '`';
         bool open = false;
@@ -443,10 +430,6 @@ size_t sqli_tokenize_indexed(const uint8_t *s, size_t len, enum ks_sqli_ctx ctx,
     }
     if (rest)
         *rest = z.i;
-    if (idx) {
-        idx[z.nc] = (uint32_t)z.n;
-        *nc = z.nc;
-    }
     return z.n;
 }
 
