@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/fsutil.h"
+#include "kansoku/ks_core.h"
 
 static char top[64];
 
@@ -72,12 +75,36 @@ static void mkdirs_refuses_empty_and_too_long_paths(void **state)
     free(p);
 }
 
+static void write_all_and_read_full_round_trip_and_report_short_files(void **state)
+{
+    (void)state;
+    char p[256];
+    snprintf(p, sizeof p, "%s/data", top);
+    int fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    static uint8_t big[300000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    assert_int_equal(ks_write_all(fd, big, sizeof big), KS_OK);
+    close(fd);
+    static uint8_t back[sizeof big + 10];
+    fd = open(p, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(ks_read_full(fd, back, sizeof back), (long long)sizeof big); /* EOF */
+    assert_memory_equal(back, big, sizeof big);
+    assert_int_equal(ks_read_full(fd, back, 10), 0);
+    close(fd);
+    assert_int_equal(ks_write_all(fd, big, 10), KS_EIO); /* closed descriptor */
+    assert_int_equal(ks_read_full(fd, back, 10), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mkdirs_makes_missing_parents),
         cmocka_unit_test(mkdirs_fails_on_a_file_in_the_way),
         cmocka_unit_test(mkdirs_refuses_empty_and_too_long_paths),
+        cmocka_unit_test(write_all_and_read_full_round_trip_and_report_short_files),
     };
     return cmocka_run_group_tests(tests, make_top, remove_top);
 }

@@ -50,20 +50,6 @@ static int prepare(struct ks_samples *s, const char *sha256, char rel[80], char 
     return KS_OK;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? KS_ENOSPC : KS_EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return KS_OK;
-}
-
 /* Copies from src_fd (or mem) into a temporary file, checks the SHA-256, and renames it into
  * place read-only. */
 static int keep(struct ks_samples *s, int src_fd, const uint8_t *mem, size_t len,
@@ -94,7 +80,7 @@ static int keep(struct ks_samples *s, int src_fd, const uint8_t *mem, size_t len
     }
     if (mem) {
         EVP_DigestUpdate(ctx, mem, len);
-        if ((rc = write_all(out, mem, len)) != KS_OK)
+        if ((rc = ks_write_all(out, mem, len)) != KS_OK)
             goto out;
     } else {
         for (;;) {
@@ -108,7 +94,7 @@ static int keep(struct ks_samples *s, int src_fd, const uint8_t *mem, size_t len
             if (n == 0)
                 break;
             EVP_DigestUpdate(ctx, s->buf, (size_t)n);
-            if ((rc = write_all(out, s->buf, (size_t)n)) != KS_OK)
+            if ((rc = ks_write_all(out, s->buf, (size_t)n)) != KS_OK)
                 goto out;
         }
     }

@@ -1,6 +1,7 @@
 /* The sample registry: one streaming pass for every hash and byte histogram, then the
  * classifiers (libmagic, libclamav, libyara) over what was read. Samples are data here: they
  * are read, never mapped executable, never run. */
+#include "core/fsutil.h"
 #include "kansoku/ks_samples.h"
 
 #include "kansoku/ks_md6.h"
@@ -386,22 +387,6 @@ int ks_samples_analyze_mem(struct ks_samples *s, const void *buf, size_t len,
 }
 
 /* Reads up to n bytes (less only at the end of the file). */
-static ssize_t read_full(int fd, uint8_t *buf, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 int ks_samples_analyze_file(struct ks_samples *s, const char *path, struct ks_sample_info *info)
 {
     struct digest d = {0};
@@ -426,7 +411,7 @@ int ks_samples_analyze_file(struct ks_samples *s, const char *path, struct ks_sa
 #endif
     if ((rc = digest_init(&d, s->cfg.md6, s->cfg.fuzzy)) != KS_OK)
         goto out;
-    ssize_t head_len = read_full(fd, s->head, HEAD_SIZE);
+    ssize_t head_len = (ssize_t)ks_read_full(fd, s->head, HEAD_SIZE);
     if (head_len < 0) {
         rc = KS_EIO;
         goto out;
@@ -436,7 +421,7 @@ int ks_samples_analyze_file(struct ks_samples *s, const char *path, struct ks_sa
     digest_feed(&d, &pe, s->head, (size_t)head_len);
     if ((size_t)head_len == HEAD_SIZE) {
         for (;;) {
-            ssize_t n = read_full(fd, s->buf, CHUNK_SIZE);
+            ssize_t n = (ssize_t)ks_read_full(fd, s->buf, CHUNK_SIZE);
             if (n < 0) {
                 rc = KS_EIO;
                 goto out;

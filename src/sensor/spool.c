@@ -223,21 +223,6 @@ void spool_counts(struct spool *sp, uint64_t *files, uint64_t *bytes, int64_t *o
     pthread_mutex_unlock(&sp->mu);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return errno == ENOSPC || errno == EDQUOT ? KS_ENOSPC : KS_EIO;
-        b += w;
-        n -= (size_t)w;
-    }
-    return KS_OK;
-}
-
 int spool_write(struct spool *sp, const char *sensor, uint64_t boot, uint64_t seq, int64_t now_us,
                 const struct sbatch *b)
 {
@@ -269,13 +254,13 @@ int spool_write(struct spool *sp, const char *sensor, uint64_t boot, uint64_t se
     uint8_t tail[16];
     memcpy(tail, TRAILER, 8);
     put_u64(tail + 8, b->rows);
-    int rc = write_all(fd, head, sizeof head);
+    int rc = ks_write_all(fd, head, sizeof head);
     if (rc == KS_OK)
-        rc = write_all(fd, header, (size_t)hn);
+        rc = ks_write_all(fd, header, (size_t)hn);
     if (rc == KS_OK && b->len)
-        rc = write_all(fd, b->buf, b->len);
+        rc = ks_write_all(fd, b->buf, b->len);
     if (rc == KS_OK)
-        rc = write_all(fd, tail, sizeof tail);
+        rc = ks_write_all(fd, tail, sizeof tail);
     if (rc == KS_OK && fsync(fd) != 0)
         rc = KS_EIO;
     close(fd);

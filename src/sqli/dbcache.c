@@ -50,32 +50,6 @@ static void db_path(char *out, size_t cap, const char *dir, uint64_t key)
     snprintf(out, cap, "%s/sqli-%016llx.hsdb", dir, (unsigned long long)key);
 }
 
-static bool read_all(int fd, void *buf, size_t len)
-{
-    for (size_t got = 0; got < len;) {
-        ssize_t r = read(fd, (char *)buf + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        got += (size_t)r;
-    }
-    return true;
-}
-
-static bool write_all(int fd, const void *buf, size_t len)
-{
-    for (size_t put = 0; put < len;) {
-        ssize_t w = write(fd, (const char *)buf + put, len - put);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        put += (size_t)w;
-    }
-    return true;
-}
-
 bool sqli_db_load(const char *dir, uint64_t key, hs_database_t **db)
 {
     char path[4096];
@@ -88,11 +62,13 @@ bool sqli_db_load(const char *dir, uint64_t key, hs_database_t **db)
     struct db_file_head h;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < sizeof h ||
-        (uint64_t)st.st_size > MAX_DB_FILE + sizeof h || !read_all(fd, &h, sizeof h))
+        (uint64_t)st.st_size > MAX_DB_FILE + sizeof h ||
+        ks_read_full(fd, &h, sizeof h) != (long long)sizeof h)
         goto out;
     if (memcmp(h.magic, db_magic, sizeof db_magic) != 0 || h.key != key ||
         h.len != (uint64_t)st.st_size - sizeof h || !(bytes = malloc(h.len ? h.len : 1)) ||
-        !read_all(fd, bytes, h.len) || ks_hash_bytes(bytes, h.len, key) != h.sum)
+        ks_read_full(fd, bytes, h.len) != (long long)h.len ||
+        ks_hash_bytes(bytes, h.len, key) != h.sum)
         goto out;
     ok = hs_deserialize_database(bytes, h.len, db) == HS_SUCCESS;
 out:
@@ -118,7 +94,8 @@ bool sqli_db_store(const char *dir, uint64_t key, const hs_database_t *db)
     struct db_file_head h = {.key = key, .len = len, .sum = ks_hash_bytes(bytes, len, key)};
     memcpy(h.magic, db_magic, sizeof db_magic);
     /* written under a temporary name and renamed: readers see a whole file or none */
-    ok = write_all(fd, &h, sizeof h) && write_all(fd, bytes, len) && close(fd) == 0;
+    ok = ks_write_all(fd, &h, sizeof h) == KS_OK && ks_write_all(fd, bytes, len) == KS_OK &&
+         close(fd) == 0;
     fd = -1;
     ok = ok && rename(tmp, path) == 0;
     if (!ok)
