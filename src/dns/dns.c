@@ -2,6 +2,7 @@
  * (include/kansoku/ks_dns.h says what; this file says how). Three bounded tables: queriers
  * (by address), outstanding queries (by client, server, port, TXID, transport) and zones with
  * unmatched responses (by the hash of the zone's lower-case wire name). */
+#include "core/hash.h"
 #include "kansoku/ks_dns.h"
 #include "rand_int.h"
 #include "kansoku/ks_table.h"
@@ -160,17 +161,6 @@ static inline uint64_t lc8(uint64_t x)
     return x | swar_range(x, 'A', 'Z') >> 2;
 }
 
-/* 8 bytes, the first in the low byte (on any host). */
-static inline uint64_t load64le(const uint8_t *b)
-{
-    uint64_t v;
-    memcpy(&v, b, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 /* n < 8 bytes, likewise, zero-filled above. */
 static inline uint64_t load_short(const uint8_t *b, unsigned n)
 {
@@ -202,8 +192,8 @@ static void name_lower(const struct ks_dns_name *n, struct ks_dns_name *out)
 static inline void name_key(const struct ks_dns_name *n, uint64_t *head, uint64_t *tail)
 {
     if (n->len >= 8) {
-        *head = lc8(load64le(n->wire));
-        *tail = lc8(load64le(n->wire + n->len - 8));
+        *head = lc8(ks_load64le(n->wire));
+        *tail = lc8(ks_load64le(n->wire + n->len - 8));
     } else {
         *head = *tail = lc8(load_short(n->wire, n->len));
     }
@@ -226,9 +216,9 @@ static inline void count_letters(const uint8_t *w, unsigned len, unsigned *up, u
     uint64_t all = 0, upper = 0;
     unsigned i = 0;
     for (; i + 8 <= len; i += 8)
-        letters8(load64le(w + i), &all, &upper);
+        letters8(ks_load64le(w + i), &all, &upper);
     if (i < len) /* the last 8 bytes, without those already counted */
-        letters8(len >= 8 ? load64le(w + len - 8) >> (8 * (8 - (len - i))) : load_short(w, len),
+        letters8(len >= 8 ? ks_load64le(w + len - 8) >> (8 * (8 - (len - i))) : load_short(w, len),
                  &all, &upper);
     unsigned a = (unsigned)(all * BYTES(1) >> 56), u = (unsigned)(upper * BYTES(1) >> 56);
     *up = u;
