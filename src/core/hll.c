@@ -140,8 +140,18 @@ double ks_hll_estimate(const struct ks_hll *h)
 {
     unsigned q = 64 - h->p;
     uint32_t c[66] = {0};
-    for (uint32_t i = 0; i < h->m; i++)
-        c[h->reg[i] <= q + 1 ? h->reg[i] : q + 1]++;
+    /* The sketches of small sets are mostly zero registers: eight at a time when they are
+     * (m is a power of two >= 16, so the words cover it). */
+    for (uint32_t i = 0; i < h->m; i += 8) {
+        uint64_t w;
+        memcpy(&w, h->reg + i, 8);
+        if (!w) {
+            c[0] += 8;
+            continue;
+        }
+        for (uint32_t j = i; j < i + 8; j++)
+            c[h->reg[j] <= q + 1 ? h->reg[j] : q + 1]++;
+    }
     double m = h->m;
     if (c[0] == h->m)
         return 0.0;

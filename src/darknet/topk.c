@@ -11,9 +11,8 @@ int topk_init(struct topk *t, uint32_t k)
     if (k == 0 || k > (1u << 29))
         return KS_EINVAL;
     t->k = k;
-    t->last = UINT32_MAX;
     uint32_t slots = 8;
-    while (slots < 2 * k)
+    while (slots < 4 * k) /* at most a quarter full: short probes */
         slots <<= 1;
     t->imask = slots - 1;
     if (getrandom(&t->seed, sizeof t->seed, GRND_NONBLOCK) != (ssize_t)sizeof t->seed) {
@@ -22,22 +21,23 @@ int topk_init(struct topk *t, uint32_t k)
         t->seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)t;
     }
     t->e = calloc(k, sizeof *t->e);
-    t->heap = calloc(k, sizeof *t->heap);
-    t->pos = calloc(k, sizeof *t->pos);
+    t->b = calloc(k, sizeof *t->b);
+    t->free_b = calloc(k, sizeof *t->free_b);
     t->order = calloc(k, sizeof *t->order);
     t->idx = calloc(slots, sizeof *t->idx);
-    if (!t->e || !t->heap || !t->pos || !t->order || !t->idx) {
+    if (!t->e || !t->b || !t->free_b || !t->order || !t->idx) {
         topk_fini(t);
         return KS_ENOMEM;
     }
+    topk_reset(t);
     return KS_OK;
 }
 
 void topk_fini(struct topk *t)
 {
     free(t->e);
-    free(t->heap);
-    free(t->pos);
+    free(t->b);
+    free(t->free_b);
     free(t->order);
     free(t->idx);
     memset(t, 0, sizeof *t);
@@ -46,19 +46,23 @@ void topk_fini(struct topk *t)
 void topk_reset(struct topk *t)
 {
     t->n = 0;
-    t->last = UINT32_MAX;
+    t->last = TOPK_NONE;
+    t->min_b = TOPK_NONE;
+    t->nfree_b = t->k;
+    for (uint32_t i = 0; i < t->k; i++) /* popped from the end: buckets 0, 1, ... */
+        t->free_b[i] = t->k - 1 - i;
     memset(t->idx, 0, ((size_t)t->imask + 1) * sizeof *t->idx);
 }
 
 /* Two multiplications of the address words (the index is small and seeded at random). */
-static inline uint32_t home_of(const struct topk *t, const struct ks_addr *a)
+static inline uint32_t hash_of(const struct topk *t, const struct ks_addr *a)
 {
     uint64_t w0, w1;
     memcpy(&w0, a->b, 8);
     memcpy(&w1, a->b + 8, 8);
     uint64_t h = (w0 ^ t->seed) * UINT64_C(0x9e3779b97f4a7c15) ^
                  (w1 + a->family + (t->seed >> 17)) * UINT64_C(0xc2b2ae3d27d4eb4f);
-    return (uint32_t)(h >> 32 ^ h) & t->imask;
+    return (uint32_t)(h >> 32 ^ h);
 }
 
 static inline bool same_addr(const struct ks_addr *a, const struct ks_addr *b)
@@ -66,13 +70,15 @@ static inline bool same_addr(const struct ks_addr *a, const struct ks_addr *b)
     return a->family == b->family && memcmp(a->b, b->b, sizeof a->b) == 0;
 }
 
-/* The index slot holding a's entry, or the empty slot where it would go. */
-static uint32_t idx_probe(const struct topk *t, const struct ks_addr *a)
+/* The index slot holding a's entry (hash hh), or the empty slot where it would go. */
+static uint32_t idx_probe(const struct topk *t, const struct ks_addr *a, uint32_t hh)
 {
-    uint32_t i = home_of(t, a);
-    while (t->idx[i] && !same_addr(&t->e[t->idx[i] - 1].key, a))
-        i = (i + 1) & t->imask;
-    return i;
+    uint32_t i = hh & t->imask;
+    for (;; i = (i + 1) & t->imask) {
+        uint64_t s = t->idx[i];
+        if (!s || ((uint32_t)(s >> 32) == hh && same_addr(&t->e[(uint32_t)s - 1].key, a)))
+            return i;
+    }
 }
 
 /* Backward-shift deletion (Knuth, TAOCP 6.4, Algorithm R), as in ks_table. */
@@ -85,7 +91,7 @@ static void idx_delete(struct topk *t, uint32_t i)
             j = (j + 1) & t->imask;
             if (!t->idx[j])
                 return;
-            uint32_t home = home_of(t, &t->e[t->idx[j] - 1].key);
+            uint32_t home = (uint32_t)(t->idx[j] >> 32) & t->imask;
             bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays)
                 break;
@@ -94,83 +100,110 @@ static void idx_delete(struct topk *t, uint32_t i)
         i = j;
     }
 }
-static inline void swap_at(struct topk *t, uint32_t i, uint32_t j)
+
+static inline uint64_t idx_slot(uint32_t hh, uint32_t ei)
 {
-    struct topk_item a = t->heap[i], b = t->heap[j];
-    t->heap[i] = b;
-    t->heap[j] = a;
-    t->pos[b.e] = i;
-    t->pos[a.e] = j;
+    return (uint64_t)hh << 32 | (ei + 1);
 }
 
-/* A count only grows, so an entry only moves down the heap. */
-static void sift_down(struct topk *t, uint32_t i)
+/* Takes entry ei out of its bucket's list; frees the bucket when that leaves it empty and
+ * returns the last bucket before it (TOPK_NONE if none), else returns the bucket itself. */
+static uint32_t detach(struct topk *t, uint32_t ei)
 {
-    const struct topk_item *h = t->heap;
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        if (l < t->n && h[l].count < h[m].count)
-            m = l;
-        if (l + 1 < t->n && h[l + 1].count < h[m].count)
-            m = l + 1;
-        if (m == i)
-            return;
-        swap_at(t, i, m);
-        i = m;
+    struct topk_entry *e = &t->e[ei];
+    uint32_t bi = e->bucket;
+    struct topk_bucket *b = &t->b[bi];
+    if (e->prev != TOPK_NONE)
+        t->e[e->prev].next = e->next;
+    else
+        b->first = e->next;
+    if (e->next != TOPK_NONE)
+        t->e[e->next].prev = e->prev;
+    if (b->first != TOPK_NONE)
+        return bi;
+    uint32_t before = b->prev;
+    if (before != TOPK_NONE)
+        t->b[before].next = b->next;
+    else
+        t->min_b = b->next;
+    if (b->next != TOPK_NONE)
+        t->b[b->next].prev = before;
+    t->free_b[t->nfree_b++] = bi;
+    return before;
+}
+
+/* Puts entry ei (its count set) into the bucket of its count, looking from the bucket after
+ * `after` (a bucket of a smaller count, or TOPK_NONE for the first one) and making the bucket
+ * if there is none. */
+static void settle(struct topk *t, uint32_t ei, uint32_t after)
+{
+    struct topk_entry *e = &t->e[ei];
+    uint32_t bi = after == TOPK_NONE ? t->min_b : t->b[after].next;
+    while (bi != TOPK_NONE && t->b[bi].count < e->count) {
+        after = bi;
+        bi = t->b[bi].next;
     }
-}
-
-static void sift_up(struct topk *t, uint32_t i)
-{
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (t->heap[parent].count <= t->heap[i].count)
-            return;
-        swap_at(t, i, parent);
-        i = parent;
+    if (bi == TOPK_NONE || t->b[bi].count != e->count) { /* a new bucket between after and bi */
+        uint32_t nb = t->free_b[--t->nfree_b];           /* buckets <= entries <= k */
+        t->b[nb] = (struct topk_bucket){e->count, TOPK_NONE, after, bi};
+        if (after != TOPK_NONE)
+            t->b[after].next = nb;
+        else
+            t->min_b = nb;
+        if (bi != TOPK_NONE)
+            t->b[bi].prev = nb;
+        bi = nb;
     }
+    struct topk_bucket *b = &t->b[bi];
+    e->bucket = bi;
+    e->prev = TOPK_NONE;
+    e->next = b->first;
+    if (b->first != TOPK_NONE)
+        t->e[b->first].prev = ei;
+    b->first = ei;
 }
 
-/* Entry e's count grew by w. */
-static inline void grow(struct topk *t, uint32_t e, uint64_t w)
+/* Entry ei's count grows by w. */
+static void grow(struct topk *t, uint32_t ei, uint64_t w)
 {
-    t->e[e].count += w;
-    t->heap[t->pos[e]].count = t->e[e].count;
-    sift_down(t, t->pos[e]);
+    if (!w)
+        return;
+    uint32_t after = detach(t, ei);
+    t->e[ei].count += w;
+    settle(t, ei, after);
 }
 
 void topk_add(struct topk *t, const struct ks_addr *a, uint64_t w)
 {
-    uint32_t e;
-    if (t->last != UINT32_MAX && same_addr(&t->e[t->last].key, a)) {
+    uint32_t ei;
+    if (t->last != TOPK_NONE && same_addr(&t->e[t->last].key, a)) {
         grow(t, t->last, w);
         return;
     }
-    uint32_t i = idx_probe(t, a);
+    uint32_t hh = hash_of(t, a);
+    uint32_t i = idx_probe(t, a, hh);
     if (t->idx[i]) {
-        e = t->idx[i] - 1;
-        grow(t, e, w);
+        ei = (uint32_t)t->idx[i] - 1;
+        grow(t, ei, w);
     } else if (t->n < t->k) {
-        e = t->n++;
-        t->e[e].key = *a;
-        t->e[e].count = w;
-        t->e[e].error = 0;
-        t->heap[e] = (struct topk_item){w, e};
-        t->pos[e] = e;
-        sift_up(t, e);
-        t->idx[i] = e + 1;
+        ei = t->n++;
+        t->e[ei].key = *a;
+        t->e[ei].hash = hh;
+        t->e[ei].count = w;
+        t->e[ei].error = 0;
+        settle(t, ei, TOPK_NONE);
+        t->idx[i] = idx_slot(hh, ei);
     } else {
-        /* the smallest counter takes the new key and keeps its count as the error */
-        e = t->heap[0].e;
-        idx_delete(t, idx_probe(t, &t->e[e].key));
-        t->e[e].key = *a;
-        t->e[e].error = t->e[e].count;
-        t->e[e].count += w;
-        t->heap[0].count = t->e[e].count;
-        sift_down(t, 0);
-        t->idx[idx_probe(t, a)] = e + 1;
+        /* a smallest counter takes the new key and keeps its count as the error */
+        ei = t->b[t->min_b].first;
+        idx_delete(t, idx_probe(t, &t->e[ei].key, t->e[ei].hash));
+        t->e[ei].key = *a;
+        t->e[ei].hash = hh;
+        t->e[ei].error = t->e[ei].count;
+        grow(t, ei, w);
+        t->idx[idx_probe(t, a, hh)] = idx_slot(hh, ei); /* the deletion may have moved slots */
     }
-    t->last = e;
+    t->last = ei;
 }
 
 static int by_count_desc(const void *pa, const void *pb, void *user)

@@ -1,8 +1,14 @@
 /* Space-saving top-K over IP addresses (Metwally, Agrawal, El Abbadi, "Efficient computation of
  * frequent and top-k elements in data streams", ICDT 2005). K counters; a new key when all are
- * taken replaces the smallest counter and inherits its count as its error, so every count
+ * taken replaces a smallest counter and inherits its count as its error, so every count
  * overestimates the true one by at most its error, and any key whose true count exceeds the
- * smallest counter is present. A min-heap over the counters makes each update O(log K).
+ * smallest counter is present.
+ *
+ * The counters are kept in the paper's "stream summary": buckets of equal counts in a list
+ * sorted by count, each holding its entries in a list. A smallest counter is the first entry of
+ * the first bucket, and an entry whose count grows by w moves forward past at most
+ * min(w, buckets) buckets: constant work per unit of weight, where a heap sifted each new key
+ * through all its levels once the smallest counts tie (as one-off sources make them do).
  * Internal to the darknet module. */
 #ifndef KS_DARKNET_TOPK_H
 #define KS_DARKNET_TOPK_H
@@ -11,30 +17,38 @@
 
 #include <stdint.h>
 
+#define TOPK_NONE UINT32_MAX
+
 struct topk_entry {
     struct ks_addr key;
     uint64_t count, error;
+    uint32_t hash;       /* of the key, as in the index */
+    uint32_t bucket;     /* its bucket */
+    uint32_t prev, next; /* neighbours in the bucket's list, TOPK_NONE at the ends */
 };
 
-/* A heap item carries its entry's count, so that sifting reads no entry. */
-struct topk_item {
+struct topk_bucket {
     uint64_t count;
-    uint32_t e;
+    uint32_t first;      /* the bucket's first entry */
+    uint32_t prev, next; /* neighbouring buckets by count, TOPK_NONE at the ends */
 };
 
 struct topk {
     uint32_t k, n;
     struct topk_entry *e;
-    struct topk_item *heap; /* min count at heap[0] */
-    uint32_t *pos;          /* pos[entry] = its index in heap */
-    uint32_t *order;        /* scratch for topk_sorted */
-    /* address -> entry: open addressing with linear probing, at most half full, entry + 1 in
-     * each slot (0 empty); seeded at random, since the results do not depend on the layout
-     * and colliding keys cannot then be aimed at it */
-    uint32_t *idx;
+    struct topk_bucket *b; /* k buckets at most (one per entry) */
+    uint32_t *free_b;      /* unused bucket indices */
+    uint32_t nfree_b;
+    uint32_t min_b;  /* the bucket of the smallest count, TOPK_NONE when empty */
+    uint32_t *order; /* scratch for topk_sorted */
+    /* address -> entry: open addressing with linear probing, at most half full, the key's
+     * hash << 32 | entry + 1 in each slot (0 empty), so that probes compare addresses only on
+     * equal hashes and moves need no rehashing; seeded at random, since the results do not
+     * depend on the layout and colliding keys cannot then be aimed at it */
+    uint64_t *idx;
     uint32_t imask;
     uint64_t seed;
-    uint32_t last; /* entry of the last key added (fast path), UINT32_MAX if none */
+    uint32_t last; /* entry of the last key added (fast path), TOPK_NONE if none */
 };
 
 int topk_init(struct topk *t, uint32_t k);

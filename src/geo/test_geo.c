@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <maxminddb.h>
 
 static struct ks_addr A(const char *s) {
     struct ks_addr a;
@@ -475,6 +476,215 @@ static void unreadable_csv_is_eio(void **state)
                      KS_EIO);
 }
 
+/* ---- the IPv4 tree walk against libmaxminddb's -------------------------------------------- */
+
+static bool special_v4(uint32_t ip)
+{
+    struct ks_addr a = {.family = 4};
+    a.b[0] = (uint8_t)(ip >> 24), a.b[1] = (uint8_t)(ip >> 16), a.b[2] = (uint8_t)(ip >> 8);
+    a.b[3] = (uint8_t)ip;
+    uint8_t o = a.b[0];
+    return o == 0 || o == 10 || o == 127 || o >= 224 || (o == 100 && (a.b[1] & 0xc0) == 64) ||
+           (o == 169 && a.b[1] == 254) || (o == 172 && (a.b[1] & 0xf0) == 16) ||
+           (o == 192 && (a.b[1] == 168 || a.b[1] == 0)) || (o == 198 && (a.b[1] & 0xfe) == 18) ||
+           (o == 198 && a.b[1] == 51) || (o == 203 && a.b[1] == 0);
+}
+
+/* The country code libmaxminddb itself finds, "--" when none. */
+static void mmdb_country(MMDB_s *m, uint32_t ip, char cc[3])
+{
+    char text[16];
+    snprintf(text, sizeof text, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+             ip & 255);
+    int gai = 0, merr = 0;
+    MMDB_lookup_result_s r = MMDB_lookup_string(m, text, &gai, &merr);
+    assert_int_equal(gai, 0);
+    assert_int_equal(merr, MMDB_SUCCESS);
+    strcpy(cc, "--");
+    MMDB_entry_data_s d;
+    if (r.found_entry && MMDB_get_value(&r.entry, &d, "country_code", NULL) == MMDB_SUCCESS &&
+        d.has_data && d.data_size == 2)
+        memcpy(cc, d.utf8_string, 2);
+}
+
+/* ks_geo_lookup and libmaxminddb agree on n addresses from the generator (plus both ends of
+ * every /8 and /16 edge taken). */
+static void compare_walks(struct ks_geo *g, const char *mmdb_path, uint32_t n, uint64_t x)
+{
+    MMDB_s m;
+    assert_int_equal(MMDB_open(mmdb_path, MMDB_MODE_MMAP, &m), MMDB_SUCCESS);
+    uint32_t checked = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t ip = (uint32_t)(x >> 32);
+        if (i % 4 == 1)
+            ip |= 0xffff; /* the last address of its /16 */
+        else if (i % 4 == 2)
+            ip &= 0xffff0000u;
+        if (special_v4(ip))
+            continue;
+        char want[3];
+        mmdb_country(&m, ip, want);
+        struct ks_addr a = {.family = 4};
+        a.b[0] = (uint8_t)(ip >> 24), a.b[1] = (uint8_t)(ip >> 16), a.b[2] = (uint8_t)(ip >> 8);
+        a.b[3] = (uint8_t)ip;
+        struct ks_geo_result r;
+        assert_int_equal(ks_geo_lookup(g, &a, &r), KS_OK);
+        if (strcmp(r.country, want) != 0)
+            fail_msg("%u.%u.%u.%u: %s, libmaxminddb %s", ip >> 24, (ip >> 16) & 255,
+                     (ip >> 8) & 255, ip & 255, r.country, want);
+        checked++;
+    }
+    assert_true(checked > n / 2);
+    MMDB_close(&m);
+}
+
+static void real_ipv4_walk_agrees_with_libmaxminddb(void **state)
+{
+    struct ks_geo *g = real_geo();
+    if (!g)
+        skip();
+    compare_walks(g, ks_geo_file(g, KS_GEO_COUNTRY)->path, 300000, 0x9e3779b97f4a7c15ull);
+    ks_geo_free(g);
+}
+
+/* A small MaxMind DB, written here: an IPv4 tree (0/1 -> 00/2 "AA", 01/2 nothing; 10/2 "BB";
+ * 110/3 "AA", 111/3 -> 1110/4 "CC", 1111/4 "BB"), then `pad` bytes of data before the three
+ * records, so that the data pointers need more than 24 bits when pad is large. */
+struct buf {
+    uint8_t *p;
+    size_t n;
+};
+
+static void put(struct buf *b, const void *data, size_t n)
+{
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void put_str(struct buf *b, const char *s)
+{
+    uint8_t c = (uint8_t)(0x40 | strlen(s)); /* type 2, UTF-8 string, length < 29 */
+    put(b, &c, 1);
+    put(b, s, strlen(s));
+}
+
+static void put_uint(struct buf *b, unsigned type, uint64_t v, unsigned bytes)
+{
+    uint8_t c[2];
+    if (type < 8) {
+        c[0] = (uint8_t)(type << 5 | bytes);
+        put(b, c, 1);
+    } else { /* extended type */
+        c[0] = (uint8_t)bytes;
+        c[1] = (uint8_t)(type - 7);
+        put(b, c, 2);
+    }
+    for (unsigned i = bytes; i-- > 0;) {
+        uint8_t byte = (uint8_t)(v >> (8 * i));
+        put(b, &byte, 1);
+    }
+}
+
+static void put_record(uint8_t *node, unsigned size, unsigned bit, uint32_t v)
+{
+    if (size == 24) {
+        node += bit * 3;
+        node[0] = (uint8_t)(v >> 16), node[1] = (uint8_t)(v >> 8), node[2] = (uint8_t)v;
+    } else if (size == 28) {
+        uint8_t *r = bit ? node + 4 : node;
+        r[0] = (uint8_t)(v >> 16), r[1] = (uint8_t)(v >> 8), r[2] = (uint8_t)v;
+        node[3] = bit ? (uint8_t)((node[3] & 0xf0) | (v >> 24 & 0x0f))
+                      : (uint8_t)((node[3] & 0x0f) | (v >> 24 & 0x0f) << 4);
+    } else {
+        node += bit * 4;
+        node[0] = (uint8_t)(v >> 24), node[1] = (uint8_t)(v >> 16), node[2] = (uint8_t)(v >> 8);
+        node[3] = (uint8_t)v;
+    }
+}
+
+static void write_small_mmdb(const char *path, unsigned record_size, size_t pad)
+{
+    enum { NODES = 5 };
+    size_t nb = record_size / 4; /* bytes a node */
+    struct buf b = {calloc(1, NODES * nb + 16 + pad + 4096), 0};
+    assert_non_null(b.p);
+    /* data: pad bytes, then "AA", "BB", "CC" maps */
+    uint8_t *data = b.p + NODES * nb + 16;
+    struct buf d = {data + pad, 0};
+    uint32_t off[3];
+    static const char *const codes[3] = {"AA", "BB", "CC"};
+    for (int i = 0; i < 3; i++) {
+        off[i] = (uint32_t)(pad + d.n);
+        uint8_t map1 = 0xe1; /* type 7, map of one pair */
+        put(&d, &map1, 1);
+        put_str(&d, "country_code");
+        put_str(&d, codes[i]);
+    }
+    uint32_t none = NODES, A = NODES + 16 + off[0], B = NODES + 16 + off[1],
+             C = NODES + 16 + off[2];
+    uint32_t rec[NODES][2] = {{1, 2}, {A, none}, {B, 3}, {A, 4}, {C, B}};
+    for (uint32_t i = 0; i < NODES; i++)
+        for (unsigned bit = 0; bit < 2; bit++)
+            put_record(b.p + i * nb, record_size, bit, rec[i][bit]);
+    b.n = NODES * nb + 16 + pad + d.n;
+    put(&b, "\xab\xcd\xefMaxMind.com", 14);
+    uint8_t map = 0xe0 | 9, empty_array[2] = {0x00, 11 - 7}, empty_map = 0xe0;
+    put(&b, &map, 1);
+    put_str(&b, "languages");
+    put(&b, empty_array, 2);
+    put_str(&b, "description");
+    put(&b, &empty_map, 1);
+    put_str(&b, "binary_format_major_version");
+    put_uint(&b, 5, 2, 1);
+    put_str(&b, "binary_format_minor_version");
+    put_uint(&b, 5, 0, 0);
+    put_str(&b, "build_epoch");
+    put_uint(&b, 9, 1700000000, 4);
+    put_str(&b, "database_type");
+    put_str(&b, "kansoku-test");
+    put_str(&b, "ip_version");
+    put_uint(&b, 5, 4, 1);
+    put_str(&b, "node_count");
+    put_uint(&b, 6, NODES, 1);
+    put_str(&b, "record_size");
+    put_uint(&b, 5, record_size, 1);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b.p, 1, b.n, f), b.n);
+    fclose(f);
+    free(b.p);
+}
+
+static void ipv4_walk_reads_24_28_and_32_bit_records(void **state)
+{
+    static const unsigned sizes[3] = {24, 28, 32};
+    for (int i = 0; i < 3; i++) {
+        char *dir = temp_dir();
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, KS_GEO_COUNTRY_FILE);
+        /* past 2^24 bytes of data, a 28-bit record uses its shared nibble */
+        write_small_mmdb(path, sizes[i], sizes[i] == 24 ? 100 : ((size_t)1 << 24) + 100);
+        struct ks_geo *g = NULL;
+        assert_int_equal(ks_geo_open(dir, &g), KS_ENOTFOUND); /* no AS table */
+        assert_int_equal(ks_geo_file(g, KS_GEO_COUNTRY)->status, KS_OK);
+        static const char *const ip[] = {"1.2.3.4",   "64.0.0.1",  "130.1.1.1",
+                                         "193.1.1.1", "230.0.0.1", "233.1.1.1"};
+        static const char *const want[] = {"AA", "--", "BB", "AA", "--", "--"};
+        for (int j = 0; j < 4; j++) {
+            struct ks_addr a = A(ip[j]);
+            struct ks_geo_result r;
+            assert_int_equal(ks_geo_lookup(g, &a, &r), KS_OK);
+            assert_string_equal(r.country, want[j]);
+        }
+        compare_walks(g, path, 20000, 77 + (uint64_t)i);
+        ks_geo_free(g);
+        remove_dir(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +693,8 @@ int main(void)
         cmocka_unit_test(real_ipv6_iij_address_is_jp_as2497),
         cmocka_unit_test(real_ipv4_mapped_ipv6_is_looked_up_as_ipv4),
         cmocka_unit_test(real_private_addresses_are_unknown),
+        cmocka_unit_test(real_ipv4_walk_agrees_with_libmaxminddb),
+        cmocka_unit_test(ipv4_walk_reads_24_28_and_32_bit_records),
         cmocka_unit_test(real_files_describe_themselves),
         cmocka_unit_test(missing_dir_says_not_found_and_lookups_are_unknown),
         cmocka_unit_test(garbage_mmdb_is_corrupt_and_named),
