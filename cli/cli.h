@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kansoku/ks_capture.h"
 #include "kansoku/ks_core.h"
 
 enum { KS_EXIT_OK = 0, KS_EXIT_FAIL = 1, KS_EXIT_USAGE = 2 };
@@ -51,6 +52,9 @@ void ks_cli_init(struct ks_cli *cli, const char *cmd, const char *usage, const c
  * the option is the subcommand's own, or -1 after printing help (exit 0) or usage (exit 2):
  * then *exit_code holds the code to return. */
 int ks_cli_common_opt(struct ks_cli *cli, int opt, const char *arg, int *exit_code);
+/* The arg to give ks_cli_common_opt: the option's argument (also for "--db=PATH"), or for an
+ * unknown option the word that named it. */
+#define KS_CLI_OPT_ARG(opt, argv) ((opt) == '?' ? (argv)[optind - 1] : optarg)
 
 /* Prints "kansoku CMD: MSG" and the usage to stderr; returns KS_EXIT_USAGE. */
 int ks_cli_usage_error(const struct ks_cli *cli, const char *fmt, ...) KS_PRINTF(2, 3);
@@ -92,6 +96,49 @@ int ks_cli_store_end(struct ks_cli *cli, struct ks_store *st, struct ks_ingest *
  * error. */
 int ks_cli_capture_identity(struct ks_cli *cli, const char *const *files, size_t n,
                             const char *iface, const char *salt, struct ks_store_input *in);
+
+/* Packet input, the same for every capture command: -r/--read FILE (repeatable, and bare
+ * operands; '-' is stdin), and where live capture makes sense -i/--interface IFACE, --filter
+ * EXPR, --snaplen N, --promisc. Option codes 0x180.. are kept for it. */
+enum { KS_CLI_OPT_FILTER = 0x180, KS_CLI_OPT_SNAPLEN, KS_CLI_OPT_PROMISC };
+#define KS_CLI_INPUT_OPTS                                                                          \
+    {"read", required_argument, NULL, 'r'}, {"interface", required_argument, NULL, 'i'},           \
+        {"filter", required_argument, NULL, KS_CLI_OPT_FILTER},                                    \
+        {"snaplen", required_argument, NULL, KS_CLI_OPT_SNAPLEN},                                  \
+    {                                                                                              \
+        "promisc", no_argument, NULL, KS_CLI_OPT_PROMISC                                           \
+    }
+#define KS_CLI_INPUT_SHORT "r:i:"
+#define KS_CLI_INPUT_HELP                                                                          \
+    "  -r, --read FILE        a capture file (pcap or pcapng, told by its content), '-' for\n"     \
+    "                         stdin; repeatable, bare FILEs too; several are read in time order\n" \
+    "  -i, --interface IFACE  capture live (needs root or CAP_NET_RAW); stop with Ctrl-C\n"        \
+    "      --filter EXPR      BPF filter (pcap-filter(7)), live and offline\n"                     \
+    "      --snaplen N        live: bytes per packet (default 262144)\n"                           \
+    "      --promisc          live: promiscuous mode (default off)\n"
+
+struct ks_cli_input {
+    const char **files; /* -r FILE and the operands, in order */
+    size_t nfiles;
+    const char *iface; /* -i, or NULL */
+    bool live;         /* the command takes -i */
+    struct ks_capture_config cfg;
+};
+/* Sets up the input of a command line of argc words (live: -i is allowed). KS_OK or
+ * KS_ENOMEM. */
+int ks_cli_input_init(struct ks_cli_input *in, int argc, bool live);
+/* Handles an input option returned by getopt_long: 1 if it was one, 0 if not, -1 after a
+ * usage error (bad value), with *exit_code set. */
+int ks_cli_input_opt(struct ks_cli *cli, struct ks_cli_input *in, int opt, const char *arg,
+                     int *exit_code);
+/* After the options: the operands are files too; then exactly one kind of input must be
+ * there. 0, or -1 after a usage error, with *exit_code set. */
+int ks_cli_input_finish(struct ks_cli *cli, struct ks_cli_input *in, int argc, char **argv,
+                        int *exit_code);
+/* Opens the input, diagnostics through the CLI's printer; KS_OK, or an error already
+ * reported. */
+int ks_cli_input_open(struct ks_cli *cli, struct ks_cli_input *in, struct ks_capture **cap);
+void ks_cli_input_free(struct ks_cli_input *in);
 
 /* A progress bar on stderr for work of known size: drawn only when stderr is a terminal and
  * not with -q, at most 5 redraws a second, cleared by ks_progress_done. */

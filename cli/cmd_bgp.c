@@ -176,7 +176,7 @@ static int cmd_dump(int argc, char **argv)
     static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
     int opt, code = KS_EXIT_OK;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r == 0)
@@ -465,7 +465,7 @@ int ks_bgp_cli_watch(int argc, char **argv, const char *usage, const char *help)
     ks_bgp_watch_config_default(&wcfg);
     int opt, code = KS_EXIT_OK;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r == 1)

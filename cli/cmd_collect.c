@@ -499,7 +499,7 @@ int ks_cmd_collect(int argc, char **argv)
         goto out;
     }
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:", opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, optarg, &code);
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (c < 0)
             goto out;
         if (c > 0) {

@@ -40,15 +40,12 @@ static const char darknet_help[] =
     "day's distribution instead ({\"day\",\"sensor\",\"by\",\"key\",\"name\",\"sources\",\n"
     "\"packets\",\"share\",\"domestic\"}).\n"
     "\n"
-    "Options:\n"
-    "  -r, --read FILE       read a pcap or pcapng file (repeatable; '-' is stdin)\n"
-    "  -i, --interface IF    capture live on IF (needs CAP_NET_RAW); Ctrl-C ends it\n"
+    "Input:\n" KS_CLI_INPUT_HELP "Options:\n"
     "      --sensor NAME     name of this sensor (required)\n"
     "      --monitored P     a monitored prefix, ADDR[/LEN] (repeatable, or comma-separated)\n"
     "      --by WHAT         print sources by country, as, talker or victim\n"
     "      --home CC         home country for 'domestic' (default JP)\n"
     "      --tz-offset OFF   draw days at +HH:MM east of UTC (default +00:00)\n"
-    "      --filter BPF      only packets matching the pcap-filter(7) expression\n"
     "      --no-store        do not write to the store\n"
     "      --force           replace captures ingested before\n"
     "      --max-cells N     cells held at once (default 65536; more are counted as dropped)\n"
@@ -100,7 +97,6 @@ enum {
     OPT_BY,
     OPT_HOME,
     OPT_TZ,
-    OPT_FILTER,
     OPT_NO_STORE,
     OPT_FORCE,
     OPT_MAX_CELLS,
@@ -465,14 +461,12 @@ int ks_cmd_darknet(int argc, char **argv)
     ks_cli_init(&cli, "darknet", darknet_usage, darknet_help);
     static const struct option opts[] = {
         KS_CLI_COMMON_OPTS,
-        {"read", required_argument, NULL, 'r'},
-        {"interface", required_argument, NULL, 'i'},
+        KS_CLI_INPUT_OPTS,
         {"sensor", required_argument, NULL, OPT_SENSOR},
         {"monitored", required_argument, NULL, OPT_MONITORED},
         {"by", required_argument, NULL, OPT_BY},
         {"home", required_argument, NULL, OPT_HOME},
         {"tz-offset", required_argument, NULL, OPT_TZ},
-        {"filter", required_argument, NULL, OPT_FILTER},
         {"no-store", no_argument, NULL, OPT_NO_STORE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"max-cells", required_argument, NULL, OPT_MAX_CELLS},
@@ -481,10 +475,10 @@ int ks_cmd_darknet(int argc, char **argv)
         {0},
     };
     int exit_code = KS_EXIT_OK, opt;
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    struct ks_cli_input in;
+    int in_rc = ks_cli_input_init(&in, argc, true);
     char **prefixes = calloc((size_t)argc * 8 + 1, sizeof *prefixes);
-    size_t nfiles = 0, nprefixes = 0;
-    const char *iface = NULL, *filter = NULL;
+    size_t nprefixes = 0;
     bool no_store = false, force = false;
     struct ks_darknet_config cfg;
     ks_darknet_config_default(&cfg);
@@ -495,24 +489,21 @@ int ks_cmd_darknet(int argc, char **argv)
     struct ks_darknet *d = NULL;
     struct ks_capture *cap = NULL;
     struct ks_store *store = NULL;
-    if (!files || !prefixes) {
+    if (in_rc != KS_OK || !prefixes) {
         ks_cli_error(&cli, "out of memory");
         exit_code = KS_EXIT_FAIL;
         goto out;
     }
-    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:i:", opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, argv[optind - 1], &exit_code);
+    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT KS_CLI_INPUT_SHORT, opts, NULL)) !=
+           -1) {
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &exit_code);
+        if (c == 0)
+            c = ks_cli_input_opt(&cli, &in, opt, optarg, &exit_code);
         if (c < 0)
             goto out;
         if (c > 0)
             continue;
         switch (opt) {
-        case 'r':
-            files[nfiles++] = optarg;
-            break;
-        case 'i':
-            iface = optarg;
-            break;
         case OPT_SENSOR:
             cfg.sensor = optarg;
             break;
@@ -559,9 +550,6 @@ int ks_cmd_darknet(int argc, char **argv)
                 goto out;
             }
             break;
-        case OPT_FILTER:
-            filter = optarg;
-            break;
         case OPT_NO_STORE:
             no_store = true;
             break;
@@ -603,8 +591,6 @@ int ks_cmd_darknet(int argc, char **argv)
             goto out;
         }
     }
-    for (int i = optind; i < argc; i++)
-        files[nfiles++] = argv[i];
     if (!cfg.sensor) {
         exit_code = ks_cli_usage_error(&cli, "--sensor NAME is required");
         goto out;
@@ -613,11 +599,8 @@ int ks_cmd_darknet(int argc, char **argv)
         exit_code = ks_cli_usage_error(&cli, "at least one --monitored PREFIX is required");
         goto out;
     }
-    if ((nfiles == 0) == (iface == NULL)) {
-        exit_code = ks_cli_usage_error(&cli, "give capture files (-r FILE) or one interface "
-                                             "(-i IFACE), not both");
+    if (ks_cli_input_finish(&cli, &in, argc, argv, &exit_code) != 0)
         goto out;
-    }
     run.sensor = cfg.sensor;
     run.tz = cfg.tz_offset_s;
 
@@ -657,32 +640,26 @@ int ks_cmd_darknet(int argc, char **argv)
         }
     }
 
-    struct ks_capture_config cc;
-    ks_capture_config_default(&cc);
-    cc.filter = filter;
-    cc.diag = &cli.diag;
-    int rc = iface ? ks_capture_open_live(iface, &cc, &cap)
-                   : ks_capture_open_files(files, nfiles, &cc, &cap);
+    int rc = ks_cli_input_open(&cli, &in, &cap);
     if (rc != KS_OK) {
-        ks_cli_error(&cli, "%s", ks_capture_errmsg(NULL));
         exit_code = KS_EXIT_FAIL;
         goto out;
     }
 
     if (!no_store) {
-        struct ks_store_input in = {.name = iface ? iface : files[0], .kind = "darknet"};
-        if (iface) {
+        struct ks_store_input si = {.name = in.iface ? in.iface : in.files[0], .kind = "darknet"};
+        if (in.iface) {
             char id[256];
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            snprintf(id, sizeof id, "live %s %s %lld.%09ld", iface, cfg.sensor,
+            snprintf(id, sizeof id, "live %s %s %lld.%09ld", in.iface, cfg.sensor,
                      (long long)ts.tv_sec, ts.tv_nsec);
             char *one[1] = {id};
-            if (run_identity(&cli, cfg.sensor, one, 1, NULL, 0, &in) != KS_EXIT_OK) {
+            if (run_identity(&cli, cfg.sensor, one, 1, NULL, 0, &si) != KS_EXIT_OK) {
                 exit_code = KS_EXIT_FAIL;
                 goto out;
             }
-        } else if (run_identity(&cli, cfg.sensor, prefixes, nprefixes, files, nfiles, &in) !=
+        } else if (run_identity(&cli, cfg.sensor, prefixes, nprefixes, in.files, in.nfiles, &si) !=
                    KS_EXIT_OK) {
             exit_code = KS_EXIT_FAIL;
             goto out;
@@ -693,9 +670,9 @@ int ks_cmd_darknet(int argc, char **argv)
             exit_code = KS_EXIT_FAIL;
             goto out;
         }
-        rc = ks_store_input_begin(store, &in, force ? KS_STORE_FORCE : 0, &run.ing);
+        rc = ks_store_input_begin(store, &si, force ? KS_STORE_FORCE : 0, &run.ing);
         if (rc == KS_EEXIST) {
-            ks_cli_warn(&cli, "%s: %s", in.name, ks_store_errmsg(store));
+            ks_cli_warn(&cli, "%s: %s", si.name, ks_store_errmsg(store));
             run.ing = NULL;
         } else if (rc != KS_OK) {
             ks_cli_error(&cli, "%s", ks_store_errmsg(store));
@@ -704,7 +681,7 @@ int ks_cmd_darknet(int argc, char **argv)
         }
     }
 
-    if (iface) {
+    if (in.iface) {
         live_capture = cap;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
@@ -782,7 +759,7 @@ out:
     ks_geo_free(geo);
     free(run.cells);
     free(run.srcs);
-    free(files);
+    ks_cli_input_free(&in);
     free(prefixes);
     return exit_code;
 }
@@ -943,7 +920,7 @@ static int darknet_stats(int argc, char **argv)
     struct stats_run sr = {.cli = &cli};
     struct ks_store *store = NULL;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, argv[optind - 1], &exit_code);
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &exit_code);
         if (c < 0)
             goto out;
         if (c > 0)

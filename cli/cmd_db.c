@@ -72,7 +72,7 @@ static int common_only(struct ks_cli *cli, int argc, char **argv)
     static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
     int opt, code = KS_EXIT_OK;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r == 0)
@@ -220,7 +220,7 @@ static int db_import(int argc, char **argv)
     ks_store_config_default(&cfg);
     ks_cli_init(&cli, "db import", import_usage, import_help);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

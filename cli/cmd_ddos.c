@@ -47,12 +47,7 @@ static const char detect_help[] =
     "top sources and ports, source dispersion and the vector in force each minute. Scans are\n"
     "not attacks (counted, not reported).\n"
     "\n"
-    "Input (pcap or pcapng, sniffed from the content; several files are read in time order):\n"
-    "  -r, --read FILE        a capture file, '-' for stdin (repeatable; bare FILEs too)\n"
-    "  -i, --interface IFACE  capture live (needs root or CAP_NET_RAW); stop with Ctrl-C\n"
-    "      --filter EXPR      BPF filter (pcap-filter(7)), live and offline\n"
-    "      --snaplen N        live: bytes per packet (default 262144)\n"
-    "      --promisc          live: promiscuous mode (default off)\n"
+    "Input:\n" KS_CLI_INPUT_HELP
     "      --sample-rate N    the capture is sampled 1:N: each packet counts N times\n"
     "Thresholds (per second and target; a config file sets them too, options win):\n"
     "      --config FILE      thresholds file: global keys and [prefix A/L] sections\n"
@@ -329,10 +324,7 @@ static int by_start(const void *x, const void *y)
 /* --- options ----------------------------------------------------------------------------- */
 
 enum {
-    OPT_FILTER = 0x200,
-    OPT_SNAPLEN,
-    OPT_PROMISC,
-    OPT_SAMPLE,
+    OPT_SAMPLE = 0x200,
     OPT_CONFIG,
     OPT_TPPS,
     OPT_TBPS,
@@ -359,11 +351,7 @@ static int cmd_detect(int argc, char **argv)
     ks_cli_init(&cli, "ddos detect", detect_usage, detect_help);
     static const struct option opts[] = {
         KS_CLI_COMMON_OPTS,
-        {"read", required_argument, NULL, 'r'},
-        {"interface", required_argument, NULL, 'i'},
-        {"filter", required_argument, NULL, OPT_FILTER},
-        {"snaplen", required_argument, NULL, OPT_SNAPLEN},
-        {"promisc", no_argument, NULL, OPT_PROMISC},
+        KS_CLI_INPUT_OPTS,
         {"sample-rate", required_argument, NULL, OPT_SAMPLE},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"threshold-pps", required_argument, NULL, OPT_TPPS},
@@ -391,21 +379,21 @@ static int cmd_detect(int argc, char **argv)
         uint64_t v;
     } set[64];
     size_t nset = 0;
-    char **files = calloc((size_t)argc + 1, sizeof *files);
-    size_t nfiles = 0;
-    const char *iface = NULL, *config = NULL;
+    struct ks_cli_input in;
+    const char *config = NULL;
     bool db = false, timeline = false, force = false;
-    struct ks_capture_config ccfg;
-    ks_capture_config_default(&ccfg);
     int opt, code = KS_EXIT_OK;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     uint64_t workers = nproc > 1 ? (uint64_t)nproc - 1 : 0;
-    if (!files)
+    if (ks_cli_input_init(&in, argc, true) != KS_OK)
         return KS_EXIT_FAIL;
-    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:i:", opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, optarg, &code);
+    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT KS_CLI_INPUT_SHORT, opts, NULL)) !=
+           -1) {
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
+        if (c == 0)
+            c = ks_cli_input_opt(&cli, &in, opt, optarg, &code);
         if (c < 0) {
-            free(files);
+            ks_cli_input_free(&in);
             return code;
         }
         if (c > 0) {
@@ -415,18 +403,6 @@ static int cmd_detect(int argc, char **argv)
         }
         uint64_t v = 0;
         switch (opt) {
-        case 'r':
-            files[nfiles++] = optarg;
-            break;
-        case 'i':
-            iface = optarg;
-            break;
-        case OPT_FILTER:
-            ccfg.filter = optarg;
-            break;
-        case OPT_PROMISC:
-            ccfg.promisc = true;
-            break;
         case OPT_CONFIG:
             config = optarg;
             break;
@@ -442,32 +418,23 @@ static int cmd_detect(int argc, char **argv)
             break;
         default:
             if (!ks_cli_parse_metric(optarg, UINT64_MAX, &v) ||
-                ((opt == OPT_SNAPLEN || opt == OPT_SAMPLE || opt == OPT_MAXT) && v == 0) ||
+                ((opt == OPT_SAMPLE || opt == OPT_MAXT) && v == 0) ||
                 (opt == OPT_SAMPLE && v > 65535) || (opt == OPT_WORKERS && v > 64) ||
-                ((opt == OPT_START || opt == OPT_END || opt == OPT_SNAPLEN || opt == OPT_MAXT) &&
-                 v > UINT32_MAX)) {
-                free(files);
+                ((opt == OPT_START || opt == OPT_END || opt == OPT_MAXT) && v > UINT32_MAX)) {
+                ks_cli_input_free(&in);
                 return ks_cli_usage_error(&cli, "bad value '%s' for %s", optarg, argv[optind - 1]);
             }
-            if (opt == OPT_SNAPLEN)
-                ccfg.snaplen = (uint32_t)v;
-            else if (opt == OPT_SAMPLE)
-                ccfg.sample_rate = (uint32_t)v;
+            if (opt == OPT_SAMPLE)
+                in.cfg.sample_rate = (uint32_t)v;
             else if (opt == OPT_WORKERS)
                 workers = v;
             else if (nset < 64)
                 set[nset++] = (struct setting){opt, v};
         }
     }
-    for (int i = optind; i < argc; i++)
-        files[nfiles++] = argv[i];
-    if (iface && nfiles) {
-        free(files);
-        return ks_cli_usage_error(&cli, "give either -i IFACE or files, not both");
-    }
-    if (!iface && !nfiles) {
-        free(files);
-        return ks_cli_usage_error(&cli, "no input: give -r FILE (or '-' for stdin) or -i IFACE");
+    if (ks_cli_input_finish(&cli, &in, argc, argv, &code) != 0) {
+        ks_cli_input_free(&in);
+        return code;
     }
 
     struct ks_ddos_config cfg;
@@ -476,7 +443,7 @@ static int cmd_detect(int argc, char **argv)
     struct ks_capture *cap = NULL;
     struct ks_ddos *d = NULL;
     struct ks_store *st = NULL;
-    struct run r = {.cli = &cli, .stream = iface != NULL, .timeline = timeline};
+    struct run r = {.cli = &cli, .stream = in.iface != NULL, .timeline = timeline};
     int rc;
     if (config) {
         rc = ks_ddos_config_load(config, &cfg, &rules, &cli.diag);
@@ -539,24 +506,17 @@ static int cmd_detect(int argc, char **argv)
     cfg.on_attack = on_attack;
     cfg.user = &r;
 
-    ccfg.diag = &cli.diag;
-    if (iface)
-        rc = ks_capture_open_live(iface, &ccfg, &cap);
-    else
-        rc = ks_capture_open_files((const char *const *)files, nfiles, &ccfg, &cap);
-    if (rc != KS_OK) {
-        ks_cli_error(&cli, "%s", ks_capture_errmsg(NULL));
+    if (ks_cli_input_open(&cli, &in, &cap) != KS_OK) {
         code = KS_EXIT_FAIL;
         goto out;
     }
     if (db) {
-        struct ks_store_input in = {.name = iface ? iface : files[0], .kind = "ddos"};
-        if (ks_cli_capture_identity(&cli, (const char *const *)files, nfiles, iface, NULL, &in) !=
-            KS_OK) {
+        struct ks_store_input si = {.name = in.iface ? in.iface : in.files[0], .kind = "ddos"};
+        if (ks_cli_capture_identity(&cli, in.files, in.nfiles, in.iface, NULL, &si) != KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }
-        if (ks_cli_store_begin(&cli, &in, force, &st, &r.ing) != KS_OK) {
+        if (ks_cli_store_begin(&cli, &si, force, &st, &r.ing) != KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }
@@ -645,7 +605,7 @@ out:
     for (size_t i = 0; i < r.n; i++)
         free(r.a[i]);
     free(r.a);
-    free(files);
+    ks_cli_input_free(&in);
     return code;
 }
 
@@ -803,7 +763,7 @@ static int cmd_stats(int argc, char **argv)
     static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
     int opt, code = KS_EXIT_OK;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, optarg, &code);
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (c < 0)
             return code;
         if (c == 0)

@@ -35,13 +35,7 @@ static const char dns_help[] =
     "\n" KS_CLI_COMMON_HELP;
 
 #define INPUT_HELP                                                                                 \
-    "Input (pcap or pcapng, sniffed from the content; several files are read in time order):\n"    \
-    "  -r, --read FILE        a capture file, '-' for stdin (repeatable; bare FILEs too)\n"        \
-    "  -i, --interface IFACE  capture live (needs root or CAP_NET_RAW); stop with Ctrl-C\n"        \
-    "      --duration S       live: stop after S seconds\n"                                        \
-    "      --filter EXPR      BPF filter (pcap-filter(7)), live and offline\n"                     \
-    "      --snaplen N        live: bytes per packet (default 262144)\n"                           \
-    "      --promisc          live: promiscuous mode (default off)\n"                              \
+    "Input:\n" KS_CLI_INPUT_HELP "      --duration S       live: stop after S seconds\n"           \
     "      --force            with --db, store an input ingested before again\n"
 
 static const char audit_usage[] =
@@ -392,10 +386,7 @@ static void print_audit(struct run *r, const struct ks_dns_audit *a)
 /* --- the verbs ----------------------------------------------------------------------------- */
 
 enum {
-    OPT_FILTER = 0x200,
-    OPT_SNAPLEN,
-    OPT_PROMISC,
-    OPT_DURATION,
+    OPT_DURATION = 0x200,
     OPT_FORCE,
     OPT_RESOLVER,
     OPT_MINQ,
@@ -418,12 +409,8 @@ static int run_verb(int argc, char **argv, bool audit)
         ks_cli_init(&cli, "dns poisoning", poison_usage, poison_help);
     static const struct option audit_opts[] = {
         KS_CLI_COMMON_OPTS,
-        {"read", required_argument, NULL, 'r'},
-        {"interface", required_argument, NULL, 'i'},
+        KS_CLI_INPUT_OPTS,
         {"duration", required_argument, NULL, OPT_DURATION},
-        {"filter", required_argument, NULL, OPT_FILTER},
-        {"snaplen", required_argument, NULL, OPT_SNAPLEN},
-        {"promisc", no_argument, NULL, OPT_PROMISC},
         {"force", no_argument, NULL, OPT_FORCE},
         {"resolver", required_argument, NULL, OPT_RESOLVER},
         {"min-queries", required_argument, NULL, OPT_MINQ},
@@ -432,12 +419,8 @@ static int run_verb(int argc, char **argv, bool audit)
     };
     static const struct option poison_opts[] = {
         KS_CLI_COMMON_OPTS,
-        {"read", required_argument, NULL, 'r'},
-        {"interface", required_argument, NULL, 'i'},
+        KS_CLI_INPUT_OPTS,
         {"duration", required_argument, NULL, OPT_DURATION},
-        {"filter", required_argument, NULL, OPT_FILTER},
-        {"snaplen", required_argument, NULL, OPT_SNAPLEN},
-        {"promisc", no_argument, NULL, OPT_PROMISC},
         {"force", no_argument, NULL, OPT_FORCE},
         {"min-responses", required_argument, NULL, OPT_MINR},
         {"min-peak-pps", required_argument, NULL, OPT_MINPEAK},
@@ -448,14 +431,12 @@ static int run_verb(int argc, char **argv, bool audit)
         {"max-zones", required_argument, NULL, OPT_MAXZONES},
         {0},
     };
-    char **files = calloc((size_t)argc + 1, sizeof *files);
+    struct ks_cli_input in;
+    int in_rc = ks_cli_input_init(&in, argc, true);
     struct ks_addr *resolvers = calloc((size_t)argc + 1, sizeof *resolvers);
-    size_t nfiles = 0, nres = 0;
-    const char *iface = NULL;
+    size_t nres = 0;
     bool db = false, force = false;
     uint64_t duration = 0;
-    struct ks_capture_config ccfg;
-    ks_capture_config_default(&ccfg);
     struct ks_dns_config cfg;
     ks_dns_config_default(&cfg);
     cfg.audit = audit;
@@ -465,14 +446,16 @@ static int run_verb(int argc, char **argv, bool audit)
     struct ks_store *st = NULL;
     struct run r = {.cli = &cli, .audit = audit};
     int opt, code = KS_EXIT_OK, rc;
-    if (!files || !resolvers) {
+    if (in_rc != KS_OK || !resolvers) {
         ks_cli_error(&cli, "out of memory");
         code = KS_EXIT_FAIL;
         goto out;
     }
-    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:i:",
+    while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT KS_CLI_INPUT_SHORT,
                               audit ? audit_opts : poison_opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, optarg, &code);
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
+        if (c == 0)
+            c = ks_cli_input_opt(&cli, &in, opt, optarg, &code);
         if (c < 0)
             goto out;
         if (c > 0) {
@@ -482,18 +465,6 @@ static int run_verb(int argc, char **argv, bool audit)
         }
         uint64_t v = 0;
         switch (opt) {
-        case 'r':
-            files[nfiles++] = optarg;
-            break;
-        case 'i':
-            iface = optarg;
-            break;
-        case OPT_FILTER:
-            ccfg.filter = optarg;
-            break;
-        case OPT_PROMISC:
-            ccfg.promisc = true;
-            break;
         case OPT_FORCE:
             force = true;
             break;
@@ -513,9 +484,6 @@ static int run_verb(int argc, char **argv, bool audit)
                 goto out;
             }
             switch (opt) {
-            case OPT_SNAPLEN:
-                ccfg.snaplen = (uint32_t)v;
-                break;
             case OPT_DURATION:
                 duration = v;
                 break;
@@ -549,16 +517,8 @@ static int run_verb(int argc, char **argv, bool audit)
             }
         }
     }
-    for (int i = optind; i < argc; i++)
-        files[nfiles++] = argv[i];
-    if (iface && nfiles) {
-        code = ks_cli_usage_error(&cli, "give either -i IFACE or files, not both");
+    if (ks_cli_input_finish(&cli, &in, argc, argv, &code) != 0)
         goto out;
-    }
-    if (!iface && !nfiles) {
-        code = ks_cli_usage_error(&cli, "no input: give -r FILE (or '-' for stdin) or -i IFACE");
-        goto out;
-    }
     if (cfg.max_queriers > (1u << 24)) {
         code = ks_cli_usage_error(&cli, "--max-queriers is at most %u", 1u << 24);
         goto out;
@@ -568,27 +528,20 @@ static int run_verb(int argc, char **argv, bool audit)
     cfg.on_alert = on_alert;
     cfg.user = &r;
     cfg.diag = &cli.diag;
-    r.stream = iface != NULL && !audit;
+    r.stream = in.iface != NULL && !audit;
 
-    ccfg.diag = &cli.diag;
-    if (iface)
-        rc = ks_capture_open_live(iface, &ccfg, &cap);
-    else
-        rc = ks_capture_open_files((const char *const *)files, nfiles, &ccfg, &cap);
-    if (rc != KS_OK) {
-        ks_cli_error(&cli, "%s", ks_capture_errmsg(NULL));
+    if (ks_cli_input_open(&cli, &in, &cap) != KS_OK) {
         code = KS_EXIT_FAIL;
         goto out;
     }
     if (db) {
-        struct ks_store_input in = {.name = iface ? iface : files[0],
+        struct ks_store_input si = {.name = in.iface ? in.iface : in.files[0],
                                     .kind = audit ? "dns audit" : "dns poisoning"};
-        if (ks_cli_capture_identity(&cli, (const char *const *)files, nfiles, iface, NULL, &in) !=
-            KS_OK) {
+        if (ks_cli_capture_identity(&cli, in.files, in.nfiles, in.iface, NULL, &si) != KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }
-        if (ks_cli_store_begin(&cli, &in, force, &st, &r.ing) != KS_OK) {
+        if (ks_cli_store_begin(&cli, &si, force, &st, &r.ing) != KS_OK) {
             code = KS_EXIT_FAIL;
             goto out;
         }
@@ -607,7 +560,7 @@ static int run_verb(int argc, char **argv, bool audit)
     sigaction(SIGTERM, &sa, NULL);
     /* libpcap's read timeout need not expire when no packet arrives (pcap(3PCAP)): a timer
      * breaks the capture instead. */
-    if (iface && duration) {
+    if (in.iface && duration) {
         sigaction(SIGALRM, &sa, NULL);
         alarm(duration > 86400 * 365 ? 86400 * 365 : (unsigned)duration);
     }
@@ -705,7 +658,7 @@ out:
         free(r.alerts[i]);
     free(r.alerts);
     free(r.aud);
-    free(files);
+    ks_cli_input_free(&in);
     free(resolvers);
     return code;
 }

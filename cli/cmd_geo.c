@@ -223,7 +223,7 @@ static int cmd_build(int argc, char **argv)
     char *out_alloc = NULL;
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "o:", opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, argv[optind - 1], &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -285,7 +285,7 @@ int ks_cmd_geo(int argc, char **argv)
     bool info = false;
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, argv[optind - 1], &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

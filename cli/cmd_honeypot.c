@@ -211,7 +211,7 @@ int ks_cmd_honeypot(int argc, char **argv)
     cli.diag.fn = print_diag;
     cli.diag.user = &cli;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

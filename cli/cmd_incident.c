@@ -99,7 +99,7 @@ static int inc_add(int argc, char **argv)
     int opt, code = KS_EXIT_OK;
     ks_cli_init(&cli, "incident add", add_usage, add_help);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -217,7 +217,7 @@ static int inc_list_or_export(int argc, char **argv, bool export)
     else
         ks_cli_init(&cli, "incident list", list_usage, list_help);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -271,7 +271,7 @@ static int inc_import(int argc, char **argv)
     int opt, code = KS_EXIT_OK;
     ks_cli_init(&cli, "incident import", import_usage, import_help);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

@@ -381,7 +381,7 @@ int ks_cmd_md6sum(int argc, char **argv)
     int opt, code;
     unsigned long v;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "d:L:r:K:cw", opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&m.cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&m.cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

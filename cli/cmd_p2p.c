@@ -230,9 +230,10 @@ static int p2p_residue(int argc, char **argv)
         {0},
     };
     int exit_code = KS_EXIT_OK, opt;
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    struct ks_cli_input in;
+    int in_rc = ks_cli_input_init(&in, argc, false);
     const char **hosts = calloc((size_t)argc + 1, sizeof *hosts);
-    size_t nfiles = 0, nhosts = 0;
+    size_t nhosts = 0;
     int64_t stopped = 0;
     bool no_store = false, force = false;
     struct ks_p2p_config cfg;
@@ -242,13 +243,13 @@ static int p2p_residue(int argc, char **argv)
     struct ks_store *store = NULL;
     struct series_writer w = {0};
     struct ks_p2p_result *res = NULL;
-    if (!files || !hosts) {
+    if (in_rc != KS_OK || !hosts) {
         ks_cli_error(&cli, "out of memory");
         exit_code = KS_EXIT_FAIL;
         goto out;
     }
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:", opts, NULL)) != -1) {
-        int c = ks_cli_common_opt(&cli, opt, argv[optind - 1], &exit_code);
+        int c = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &exit_code);
         if (c < 0)
             goto out;
         if (c > 0)
@@ -257,7 +258,7 @@ static int p2p_residue(int argc, char **argv)
         unsigned long v;
         switch (opt) {
         case 'r':
-            files[nfiles++] = optarg;
+            ks_cli_input_opt(&cli, &in, opt, optarg, &exit_code);
             break;
         case OPT_HOST:
             hosts[nhosts++] = optarg;
@@ -294,12 +295,8 @@ static int p2p_residue(int argc, char **argv)
             goto out;
         }
     }
-    for (int i = optind; i < argc; i++)
-        files[nfiles++] = argv[i];
-    if (nfiles == 0) {
-        exit_code = ks_cli_usage_error(&cli, "no capture file (-r FILE)");
+    if (ks_cli_input_finish(&cli, &in, argc, argv, &exit_code) != 0)
         goto out;
-    }
     if (nhosts == 0) {
         exit_code = ks_cli_usage_error(&cli, "at least one --host ADDR is required");
         goto out;
@@ -333,11 +330,7 @@ static int p2p_residue(int argc, char **argv)
             goto out;
         }
     }
-    struct ks_capture_config cc;
-    ks_capture_config_default(&cc);
-    cc.diag = &cli.diag;
-    if (ks_capture_open_files(files, nfiles, &cc, &cap) != KS_OK) {
-        ks_cli_error(&cli, "%s", ks_capture_errmsg(NULL));
+    if (ks_cli_input_open(&cli, &in, &cap) != KS_OK) {
         exit_code = KS_EXIT_FAIL;
         goto out;
     }
@@ -367,8 +360,8 @@ static int p2p_residue(int argc, char **argv)
 
     if (!no_store && exit_code == KS_EXIT_OK) {
         /* identity: SHA-256 of the files' hashes, the hosts with their stops and the bin */
-        struct ks_store_input in = {.name = files[0], .kind = "p2p"};
-        if (run_identity(&cli, files, nfiles, res, n, cfg.bin_s, &in) != KS_EXIT_OK) {
+        struct ks_store_input si = {.name = in.files[0], .kind = "p2p"};
+        if (run_identity(&cli, in.files, in.nfiles, res, n, cfg.bin_s, &si) != KS_EXIT_OK) {
             exit_code = KS_EXIT_FAIL;
             goto out;
         }
@@ -377,9 +370,9 @@ static int p2p_residue(int argc, char **argv)
             exit_code = KS_EXIT_FAIL;
             goto out;
         }
-        rc = ks_store_input_begin(store, &in, force ? KS_STORE_FORCE : 0, &w.ing);
+        rc = ks_store_input_begin(store, &si, force ? KS_STORE_FORCE : 0, &w.ing);
         if (rc == KS_EEXIST) {
-            ks_cli_warn(&cli, "%s: %s", in.name, ks_store_errmsg(store));
+            ks_cli_warn(&cli, "%s: %s", si.name, ks_store_errmsg(store));
             w.ing = NULL;
         } else if (rc != KS_OK) {
             ks_cli_error(&cli, "%s", ks_store_errmsg(store));
@@ -483,7 +476,7 @@ out:
     ks_capture_free(cap);
     ks_p2p_free(p);
     free(res);
-    free(files);
+    ks_cli_input_free(&in);
     free(hosts);
     return exit_code;
 }

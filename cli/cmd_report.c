@@ -68,7 +68,7 @@ int ks_cmd_report(int argc, char **argv)
     ks_cli_init(&cli, "report", report_usage, report_help);
     ks_report_config_default(&cfg);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "o:", opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             goto done;
         if (r > 0)

@@ -321,7 +321,7 @@ static int samples_add(int argc, char **argv)
     cli.diag.fn = print_diag;
     cli.diag.user = &cli;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -679,7 +679,7 @@ static int samples_stats(int argc, char **argv)
     int opt, code = KS_EXIT_OK;
     ks_cli_init(&cli, "samples stats", stats_usage, stats_help);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -852,7 +852,7 @@ static int samples_show(int argc, char **argv)
     int opt, code = KS_EXIT_OK;
     ks_cli_init(&cli, "samples show", show_usage, show_help);
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r == 0)

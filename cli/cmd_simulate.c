@@ -135,7 +135,7 @@ int ks_cmd_simulate(int argc, char **argv)
     int opt, code = KS_EXIT_OK;
     uint64_t v;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "o:", opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, opt == '?' ? argv[optind - 1] : optarg, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

@@ -170,7 +170,7 @@ static int cmd_check(int argc, char **argv)
     bool to_store = false;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
         to_store |= opt == OPT_DB;
-        int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -492,7 +492,7 @@ static int cmd_policyd(int argc, char **argv)
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
         to_store |= opt == OPT_DB;
-        int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -814,7 +814,7 @@ static int cmd_survey(int argc, char **argv)
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
         to_store |= opt == OPT_DB;
-        int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)
@@ -1091,7 +1091,7 @@ static int cmd_stats(int argc, char **argv)
     static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r == 0)
@@ -1255,7 +1255,7 @@ static int cmd_test_suite(int argc, char **argv)
     static const struct option opts[] = {KS_CLI_COMMON_OPTS, {0}};
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, optind > 0 ? argv[optind - 1] : NULL, &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r == 0)

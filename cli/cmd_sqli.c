@@ -246,7 +246,7 @@ static int check_main(int argc, char **argv)
     struct ks_sqli_value v = {.method = KS_SQLI_M_GET, .field = KS_SQLI_F_QUERY};
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, argv[optind - 1], &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

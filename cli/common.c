@@ -325,3 +325,77 @@ int ks_cli_store_end(struct ks_cli *cli, struct ks_store *st, struct ks_ingest *
     ks_cli_error(cli, "store: %s", ks_store_errmsg(st));
     return store_rc != KS_OK ? store_rc : rc;
 }
+
+int ks_cli_input_init(struct ks_cli_input *in, int argc, bool live)
+{
+    memset(in, 0, sizeof *in);
+    in->live = live;
+    ks_capture_config_default(&in->cfg);
+    in->files = calloc((size_t)argc + 1, sizeof *in->files);
+    return in->files ? KS_OK : KS_ENOMEM;
+}
+
+int ks_cli_input_opt(struct ks_cli *cli, struct ks_cli_input *in, int opt, const char *arg,
+                     int *exit_code)
+{
+    uint64_t v;
+    switch (opt) {
+    case 'r':
+        in->files[in->nfiles++] = arg;
+        return 1;
+    case 'i':
+        in->iface = arg;
+        return 1;
+    case KS_CLI_OPT_FILTER:
+        in->cfg.filter = arg;
+        return 1;
+    case KS_CLI_OPT_PROMISC:
+        in->cfg.promisc = true;
+        return 1;
+    case KS_CLI_OPT_SNAPLEN:
+        if (!ks_cli_parse_metric(arg, UINT32_MAX, &v) || v == 0) {
+            *exit_code = ks_cli_usage_error(cli, "bad value '%s' for --snaplen", arg);
+            return -1;
+        }
+        in->cfg.snaplen = (uint32_t)v;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ks_cli_input_finish(struct ks_cli *cli, struct ks_cli_input *in, int argc, char **argv,
+                        int *exit_code)
+{
+    for (int i = optind; i < argc; i++)
+        in->files[in->nfiles++] = argv[i];
+    if (in->iface && in->nfiles) {
+        *exit_code = ks_cli_usage_error(cli, "give either -i IFACE or files, not both");
+        return -1;
+    }
+    if (!in->iface && !in->nfiles) {
+        *exit_code = ks_cli_usage_error(cli, in->live ? "no input: give -r FILE (or '-' for "
+                                                        "stdin) or -i IFACE"
+                                                      : "no input: give -r FILE (or '-' for "
+                                                        "stdin)");
+        return -1;
+    }
+    return 0;
+}
+
+int ks_cli_input_open(struct ks_cli *cli, struct ks_cli_input *in, struct ks_capture **cap)
+{
+    in->cfg.diag = &cli->diag;
+    int rc = in->iface ? ks_capture_open_live(in->iface, &in->cfg, cap)
+                       : ks_capture_open_files(in->files, in->nfiles, &in->cfg, cap);
+    if (rc != KS_OK)
+        ks_cli_error(cli, "%s", ks_capture_errmsg(NULL));
+    return rc;
+}
+
+void ks_cli_input_free(struct ks_cli_input *in)
+{
+    free(in->files);
+    in->files = NULL;
+    in->nfiles = 0;
+}

@@ -661,7 +661,7 @@ int ks_sqli_scan_main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT "r:i:", opts, NULL)) != -1) {
         if (opt == 0x101)
             use_db = true;
-        int r = ks_cli_common_opt(&cli, opt, argv[optind - 1], &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0) {
             free(files);
             free(pcaps);
@@ -958,7 +958,7 @@ int ks_sqli_stats_main(int argc, char **argv)
     ks_sqli_campaign_config_default(&ccfg);
     int opt, code;
     while ((opt = getopt_long(argc, argv, KS_CLI_COMMON_SHORT, opts, NULL)) != -1) {
-        int r = ks_cli_common_opt(&cli, opt, argv[optind - 1], &code);
+        int r = ks_cli_common_opt(&cli, opt, KS_CLI_OPT_ARG(opt, argv), &code);
         if (r < 0)
             return code;
         if (r > 0)

@@ -12,6 +12,12 @@ else not_ok "missing data gives --" "stdout: $(cat "$TMP/.out")"; fi
 check_err "missing data named in --info" 1 "no geolocation data" \
     "$KANSOKU" geo --info --geo-dir "$TMP/nogeo"
 check_exit 2 "unknown option is a usage error" "$KANSOKU" geo --no-such-option
+check_err "an unknown option is named" 2 "unknown option '--no-such-option'" \
+    "$KANSOKU" geo --no-such-option
+check_err "--geo-dir=DIR is DIR, as --geo-dir DIR" 1 "geo: $TMP/nogeo: no geolocation data" \
+    "$KANSOKU" geo --geo-dir="$TMP/nogeo" 202.232.2.1
+check_err "the same in a capture command" 2 "unknown option '--no-such-option'" \
+    "$KANSOKU" ddos detect --no-such-option
 check_grep "help" "kansoku geo" "$KANSOKU" geo --help
 
 # A damaged country file is named.
