@@ -67,6 +67,10 @@ KS_API const struct ks_geo_file *ks_geo_file(const struct ks_geo *g, enum ks_geo
  * not 4 or 6; r says unknown) or KS_ECORRUPT (the country file's data section is damaged at
  * the record found; r's country says unknown). Thread-safe; no allocation. */
 KS_API int ks_geo_lookup(const struct ks_geo *g, const struct ks_addr *a, struct ks_geo_result *r);
+/* ks_geo_lookup of n addresses into r[0..n): the same results, faster for many IPv4 addresses
+ * (their tree walks overlap in memory). Returns the first error, or KS_OK. */
+KS_API int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *a, size_t n,
+                              struct ks_geo_result *r);
 
 /* Building the AS table from the ip-location-db CSV files ("first,last,asn,org" per line,
  * IPv4 or IPv6 dotted/colon text, org optionally quoted with "" for a quote). */

@@ -559,14 +559,54 @@ static void account(struct ks_darknet *d, const struct acct *s, const struct geo
         v->org = asn ? r->org : "";
 }
 
+static void geo_res_of(const struct ks_geo_result *r, struct geo_res *out)
+{
+    out->cc = (uint16_t)cc_index(r->country);
+    out->asn = r->asn;
+    out->org = r->org;
+}
+
 static void geo_of(const struct ks_darknet *d, const struct ks_addr *a, struct geo_res *out)
 {
     struct ks_geo_result r = {"--", 0, ""};
     if (d->cfg.geo)
         ks_geo_lookup(d->cfg.geo, a, &r);
-    out->cc = (uint16_t)cc_index(r.country);
-    out->asn = r.asn;
-    out->org = r.org;
+    geo_res_of(&r, out);
+}
+
+/* Looks up the logged sources whose indices are the low halves of sa[0..m) (sorted by
+ * address), each distinct address once and GEO_BATCH at a time (ks_geo_lookup_many overlaps
+ * their walks), copying the result to the repeats. */
+#define GEO_BATCH 256
+static void geo_batch(struct ks_darknet *d, const struct ks_addr *const *addr, const uint32_t *at,
+                      struct ks_geo_result *r, uint32_t k)
+{
+    ks_geo_lookup_many(d->cfg.geo, addr, k, r);
+    for (uint32_t q = 0; q < k; q++)
+        geo_res_of(&r[q], &d->res[at[q]]);
+}
+
+static void geo_sorted(struct ks_darknet *d, const uint64_t *sa, uint32_t m)
+{
+    const struct ks_addr *addr[GEO_BATCH];
+    uint32_t at[GEO_BATCH];
+    struct ks_geo_result r[GEO_BATCH];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < m; j++) {
+        if (j > 0 && sa[j] >> 32 == sa[j - 1] >> 32)
+            continue; /* a repeat: copied below */
+        at[k] = (uint32_t)sa[j];
+        addr[k] = &d->log[at[k]].a;
+        if (++k == GEO_BATCH) {
+            geo_batch(d, addr, at, r, k);
+            k = 0;
+        }
+    }
+    if (k)
+        geo_batch(d, addr, at, r, k);
+    for (uint32_t j = 1; j < m; j++)
+        if (sa[j] >> 32 == sa[j - 1] >> 32)
+            d->res[(uint32_t)sa[j]] = d->res[(uint32_t)sa[j - 1]];
 }
 
 /* LSD radix sort of n keys by their upper 32 bits (11 + 11 + 10 bits); the result is in *a. */
@@ -611,13 +651,7 @@ static void drain_log(struct ks_darknet *d)
     }
     uint64_t *sa = d->sort_a, *sb = d->sort_b;
     radix_sort_hi32(&sa, &sb, m);
-    for (uint32_t j = 0; j < m; j++) {
-        uint32_t i = (uint32_t)sa[j];
-        if (j > 0 && sa[j] >> 32 == sa[j - 1] >> 32)
-            d->res[i] = d->res[(uint32_t)sa[j - 1]];
-        else
-            geo_of(d, &d->log[i].a, &d->res[i]);
-    }
+    geo_sorted(d, sa, m);
     for (uint32_t i = 0; i < n; i++)
         account(d, &d->log[i], &d->res[i]);
     d->nlog = 0;

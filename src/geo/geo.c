@@ -141,19 +141,20 @@ static int open_v4_walk(struct ks_geo *g)
     return KS_OK;
 }
 
+/* The record after the first V4_TOP_BITS bits of ip, walked and remembered. */
+static uint32_t v4_record_top(const struct ks_geo *g, uint32_t ip)
+{
+    uint32_t rec = walk_v4(g, g->v4_start, ip, 0, V4_TOP_BITS);
+    if (rec != UINT32_MAX) /* racing walkers store the same value */
+        atomic_store_explicit(&g->v4_top[ip >> (32 - V4_TOP_BITS)], rec + 1, memory_order_relaxed);
+    return rec;
+}
+
 /* The search tree's record for an IPv4 address (host order). */
 static uint32_t v4_record(const struct ks_geo *g, uint32_t ip)
 {
-    _Atomic uint32_t *slot = &g->v4_top[ip >> (32 - V4_TOP_BITS)];
-    uint32_t top = atomic_load_explicit(slot, memory_order_relaxed);
-    uint32_t rec;
-    if (top) {
-        rec = top - 1;
-    } else { /* racing walkers store the same value */
-        rec = walk_v4(g, g->v4_start, ip, 0, V4_TOP_BITS);
-        if (rec != UINT32_MAX)
-            atomic_store_explicit(slot, rec + 1, memory_order_relaxed);
-    }
+    uint32_t top = atomic_load_explicit(&g->v4_top[ip >> (32 - V4_TOP_BITS)], memory_order_relaxed);
+    uint32_t rec = top ? top - 1 : v4_record_top(g, ip);
     return walk_v4(g, rec, ip, V4_TOP_BITS, 32);
 }
 
@@ -292,45 +293,10 @@ static bool upper2(const char *s)
     return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
 }
 
-static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char cc[3])
+/* The country code of a data entry, through the cache of codes by data offset. */
+static int cc_of_entry(const struct ks_geo *g, const MMDB_entry_s *entry, char cc[3])
 {
-    MMDB_entry_s entry;
-    if (a->family == 4 && g->v4_walk) {
-        uint32_t rec = v4_record(g, (uint32_t)a->b[0] << 24 | (uint32_t)a->b[1] << 16 |
-                                        (uint32_t)a->b[2] << 8 | a->b[3]);
-        uint32_t nodes = g->mmdb.metadata.node_count;
-        if (rec == nodes)
-            return KS_OK;
-        /* a data pointer: past the 16-byte separator that follows the tree */
-        if (rec < nodes + 16 || rec - nodes - 16 >= g->mmdb.data_section_size)
-            return KS_ECORRUPT;
-        entry = (MMDB_entry_s){.mmdb = &g->mmdb, .offset = rec - nodes - 16};
-    } else {
-        union {
-            struct sockaddr sa;
-            struct sockaddr_in in4;
-            struct sockaddr_in6 in6;
-        } u;
-        memset(&u, 0, sizeof u);
-        if (a->family == 4) {
-            u.in4.sin_family = AF_INET;
-            memcpy(&u.in4.sin_addr, a->b, 4);
-        } else {
-            u.in6.sin6_family = AF_INET6;
-            memcpy(&u.in6.sin6_addr, a->b, 16);
-        }
-        int merr = MMDB_SUCCESS;
-        /* MMDB_s is only read by lookups (libmaxminddb documents them as thread-safe). */
-        MMDB_lookup_result_s res = MMDB_lookup_sockaddr((MMDB_s *)&g->mmdb, &u.sa, &merr);
-        if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
-            return KS_OK;
-        if (merr != MMDB_SUCCESS)
-            return KS_ECORRUPT;
-        if (!res.found_entry)
-            return KS_OK;
-        entry = res.entry;
-    }
-    uint64_t key = (uint64_t)entry.offset + 1;
+    uint64_t key = (uint64_t)entry->offset + 1;
     _Atomic uint64_t *slot = &g->cc_cache[(key * 0x9e3779b97f4a7c15ull) >> 54];
     uint64_t e = atomic_load_explicit(slot, memory_order_relaxed);
     if (e >> 16 == key) {
@@ -339,7 +305,7 @@ static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char 
         return KS_OK;
     }
     MMDB_entry_data_s d;
-    int s = MMDB_get_value(&entry, &d, "country_code", NULL);
+    int s = MMDB_get_value((MMDB_entry_s *)entry, &d, "country_code", NULL);
     if (s == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR)
         return KS_OK;
     if (s != MMDB_SUCCESS)
@@ -352,6 +318,48 @@ static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char 
     e = key << 16 | (uint64_t)(uint8_t)cc[0] << 8 | (uint8_t)cc[1];
     atomic_store_explicit(slot, e, memory_order_relaxed);
     return KS_OK;
+}
+
+/* The country code of the search tree's record for an address (the IPv4 walk's end). */
+static int cc_of_record(const struct ks_geo *g, uint32_t rec, char cc[3])
+{
+    uint32_t nodes = g->mmdb.metadata.node_count;
+    if (rec == nodes)
+        return KS_OK;
+    /* a data pointer: past the 16-byte separator that follows the tree */
+    if (rec < nodes + 16 || rec - nodes - 16 >= g->mmdb.data_section_size)
+        return KS_ECORRUPT;
+    MMDB_entry_s entry = {.mmdb = (MMDB_s *)&g->mmdb, .offset = rec - nodes - 16};
+    return cc_of_entry(g, &entry, cc);
+}
+
+static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char cc[3])
+{
+    if (a->family == 4 && g->v4_walk)
+        return cc_of_record(g, v4_record(g, ks_addr_v4(a)), cc);
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } u;
+    memset(&u, 0, sizeof u);
+    if (a->family == 4) {
+        u.in4.sin_family = AF_INET;
+        memcpy(&u.in4.sin_addr, a->b, 4);
+    } else {
+        u.in6.sin6_family = AF_INET6;
+        memcpy(&u.in6.sin6_addr, a->b, 16);
+    }
+    int merr = MMDB_SUCCESS;
+    /* MMDB_s is only read by lookups (libmaxminddb documents them as thread-safe). */
+    MMDB_lookup_result_s res = MMDB_lookup_sockaddr((MMDB_s *)&g->mmdb, &u.sa, &merr);
+    if (merr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
+        return KS_OK;
+    if (merr != MMDB_SUCCESS)
+        return KS_ECORRUPT;
+    if (!res.found_entry)
+        return KS_OK;
+    return cc_of_entry(g, &res.entry, cc);
 }
 
 /* Special-purpose addresses (RFC 6890 and the IANA registries it set up: private, shared,
@@ -379,23 +387,91 @@ static bool special_purpose(const struct ks_addr *a)
            (memcmp(b, "\x01\x00\0\0\0\0\0\0", 8) == 0);                      /* 100::/64 discard */
 }
 
-int ks_geo_lookup(const struct ks_geo *g, const struct ks_addr *addr, struct ks_geo_result *r)
+/* Sets r to "unknown" and a to the address to look up; false when there is nothing to look
+ * up (no address: *err = KS_EINVAL; a special-purpose one). */
+static bool lookup_start(const struct ks_addr *addr, struct ks_addr *a, struct ks_geo_result *r,
+                         int *err)
 {
     r->country[0] = '-';
     r->country[1] = '-';
     r->country[2] = '\0';
     r->asn = 0;
     r->org = "";
-    if (!addr || (addr->family != 4 && addr->family != 6))
-        return KS_EINVAL;
-    struct ks_addr a = *addr;
-    ks_addr_unmap(&a);
-    if (special_purpose(&a))
-        return KS_OK;
-    int err = KS_OK;
+    *err = KS_OK;
+    if (!addr || (addr->family != 4 && addr->family != 6)) {
+        *err = KS_EINVAL;
+        return false;
+    }
+    *a = *addr;
+    ks_addr_unmap(a);
+    return !special_purpose(a);
+}
+
+int ks_geo_lookup(const struct ks_geo *g, const struct ks_addr *addr, struct ks_geo_result *r)
+{
+    struct ks_addr a;
+    int err;
+    if (!lookup_start(addr, &a, r, &err))
+        return err;
     if (g->have_country)
         err = lookup_country(g, &a, r->country);
     if (g->asn)
         ks_asn_table_lookup(g->asn, &a, &r->asn, &r->org);
     return err;
+}
+
+/* Lookups of many IPv4 addresses are bound by the latency of the tree's nodes (a random
+ * address misses the cache at nearly every level): GEO_LANES walks go down the tree side by
+ * side, so that their node loads are in flight together. */
+#define GEO_LANES 8
+
+int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *addrs, size_t n,
+                       struct ks_geo_result *r)
+{
+    int first_err = KS_OK;
+    for (size_t base = 0; base < n; base += GEO_LANES) {
+        size_t m = n - base < GEO_LANES ? n - base : GEO_LANES;
+        uint32_t ip[GEO_LANES], rec[GEO_LANES];
+        bool walk[GEO_LANES];
+        struct ks_addr a[GEO_LANES];
+        for (size_t l = 0; l < m; l++) {
+            int err;
+            walk[l] = false;
+            if (!lookup_start(addrs[base + l], &a[l], &r[base + l], &err)) {
+                if (err != KS_OK && first_err == KS_OK)
+                    first_err = err;
+                continue;
+            }
+            if (a[l].family == 4 && g->have_country && g->v4_walk) {
+                walk[l] = true;
+                ip[l] = ks_addr_v4(&a[l]);
+                __builtin_prefetch(&g->v4_top[ip[l] >> (32 - V4_TOP_BITS)]);
+            } else { /* IPv6, or no IPv4 walk: one at a time */
+                err = ks_geo_lookup(g, &a[l], &r[base + l]);
+                if (err != KS_OK && first_err == KS_OK)
+                    first_err = err;
+            }
+        }
+        for (size_t l = 0; l < m; l++)
+            if (walk[l]) {
+                uint32_t top = atomic_load_explicit(&g->v4_top[ip[l] >> (32 - V4_TOP_BITS)],
+                                                    memory_order_relaxed);
+                rec[l] = top ? top - 1 : v4_record_top(g, ip[l]);
+            }
+        uint32_t nodes = g->mmdb.metadata.node_count;
+        for (unsigned i = V4_TOP_BITS; i < 32; i++)
+            for (size_t l = 0; l < m; l++)
+                if (walk[l] && rec[l] < nodes)
+                    rec[l] = tree_record(g, rec[l], (ip[l] >> (31 - i)) & 1);
+        for (size_t l = 0; l < m; l++) {
+            if (!walk[l])
+                continue;
+            int err = cc_of_record(g, rec[l], r[base + l].country);
+            if (err != KS_OK && first_err == KS_OK)
+                first_err = err;
+            if (g->asn)
+                ks_asn_table_lookup(g->asn, &a[l], &r[base + l].asn, &r[base + l].org);
+        }
+    }
+    return first_err;
 }

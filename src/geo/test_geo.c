@@ -541,6 +541,48 @@ static void compare_walks(struct ks_geo *g, const char *mmdb_path, uint32_t n, u
     MMDB_close(&m);
 }
 
+/* ks_geo_lookup_many answers as ks_geo_lookup one by one, whatever the mix of addresses. */
+static void check_many(struct ks_geo *g, uint64_t x)
+{
+    enum { N = 5003 };
+    static struct ks_addr addr[N];
+    static const struct ks_addr *ptr[N];
+    static struct ks_geo_result many[N];
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memset(&addr[i], 0, sizeof addr[i]);
+        switch (i % 7) {
+        case 0: /* IPv6 */
+            addr[i].family = 6;
+            memcpy(addr[i].b, &x, 8);
+            addr[i].b[0] = 0x20;
+            break;
+        case 1: /* IPv4-mapped */
+            addr[i].family = 6;
+            addr[i].b[10] = addr[i].b[11] = 0xff;
+            memcpy(addr[i].b + 12, &x, 4);
+            break;
+        case 2: /* special-purpose */
+            addr[i] = A(i % 2 ? "10.1.2.3" : "192.168.7.7");
+            break;
+        default:
+            addr[i].family = 4;
+            memcpy(addr[i].b, &x, 4);
+        }
+        ptr[i] = i == 3 ? NULL : &addr[i]; /* no address: KS_EINVAL, unknown */
+    }
+    assert_int_equal(ks_geo_lookup_many(g, ptr, N, many), KS_EINVAL);
+    for (int i = 0; i < N; i++) {
+        struct ks_geo_result one;
+        ks_geo_lookup(g, ptr[i], &one);
+        assert_string_equal(many[i].country, one.country);
+        assert_int_equal(many[i].asn, one.asn);
+        assert_string_equal(many[i].org, one.org);
+    }
+}
+
 static void real_ipv4_walk_agrees_with_libmaxminddb(void **state)
 {
     struct ks_geo *g = real_geo();
@@ -680,9 +722,18 @@ static void ipv4_walk_reads_24_28_and_32_bit_records(void **state)
             assert_string_equal(r.country, want[j]);
         }
         compare_walks(g, path, 20000, 77 + (uint64_t)i);
+        check_many(g, 99 + (uint64_t)i);
         ks_geo_free(g);
         remove_dir(dir);
     }
+}
+static void real_lookup_many_is_lookup_one_by_one(void **state)
+{
+    struct ks_geo *g = real_geo();
+    if (!g)
+        skip();
+    check_many(g, 12345);
+    ks_geo_free(g);
 }
 
 int main(void)
@@ -694,6 +745,7 @@ int main(void)
         cmocka_unit_test(real_ipv4_mapped_ipv6_is_looked_up_as_ipv4),
         cmocka_unit_test(real_private_addresses_are_unknown),
         cmocka_unit_test(real_ipv4_walk_agrees_with_libmaxminddb),
+        cmocka_unit_test(real_lookup_many_is_lookup_one_by_one),
         cmocka_unit_test(ipv4_walk_reads_24_28_and_32_bit_records),
         cmocka_unit_test(real_files_describe_themselves),
         cmocka_unit_test(missing_dir_says_not_found_and_lookups_are_unknown),
