@@ -3,6 +3,7 @@
 #define KS_CORE_HASH_H
 
 #include "kansoku/ks_core.h"
+#include "kansoku/ks_ip.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,16 @@ static inline uint64_t ks_hash_absorb(uint64_t h, uint64_t w)
     w *= KS_HASH_K1;
     h ^= w;
     return ks_rotl64(h, 27) * 5 + 0x52dce729u;
+}
+
+/* ks_addr_hash (ks_ip.h) in the caller: the per-packet paths hash every source. */
+static inline uint64_t ks_addr_hash_inline(const struct ks_addr *a, uint64_t seed)
+{
+    uint64_t w0, w1;
+    memcpy(&w0, a->b, 8);
+    memcpy(&w1, a->b + 8, 8);
+    uint64_t h = ks_mix64(seed ^ ((uint64_t)a->family << 56) ^ w0);
+    return ks_mix64(h ^ w1 ^ 0x9e3779b97f4a7c15ull);
 }
 
 /* ks_hash_bytes (ks_core.h) in the caller: with a constant len the loop unrolls. */

@@ -85,11 +85,7 @@ int ks_addr_cmp(const struct ks_addr *a, const struct ks_addr *b)
 
 uint64_t ks_addr_hash(const struct ks_addr *a, uint64_t seed)
 {
-    uint64_t w0, w1;
-    memcpy(&w0, a->b, 8);
-    memcpy(&w1, a->b + 8, 8);
-    uint64_t h = ks_mix64(seed ^ ((uint64_t)a->family << 56) ^ w0);
-    return ks_mix64(h ^ w1 ^ 0x9e3779b97f4a7c15ull);
+    return ks_addr_hash_inline(a, seed);
 }
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -10,6 +10,7 @@
  * same, since the back sees the same events in the same order. */
 #include "kansoku/ks_darknet.h"
 #include "core/cur.h"
+#include "core/hash.h"
 #include "core/spin.h"
 #include "kansoku/ks_hll.h"
 #include "kansoku/ks_table.h"
@@ -1600,7 +1601,7 @@ int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
         else if (p->proto == 6 || p->proto == 17)
             e->port = bs ? p->sport : p->dport;
     }
-    e->h = ks_addr_hash(&p->src, SRC_SEED);
+    e->h = ks_addr_hash_inline(&p->src, SRC_SEED);
     e->a = p->src;
     if (bs && is_icmp_error(p) && p->payload && p->payload_len >= 20)
         quoted_victim(p, &e->a);
