@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define BUF_SIZE (4u << 20)
+#define READ_CHUNK (128u << 10)
 #define MAX_RECORD (256u << 10) /* libpcap's largest snapshot length */
 
 enum fmt { FMT_PCAP, FMT_PCAPNG };
@@ -137,7 +138,11 @@ static ssize_t fill(struct ks_capture *c, size_t need)
         c->start = 0;
     }
     while (c->end - c->start < need && !c->eof) {
-        ssize_t n = read(c->fd, c->buf + c->end, BUF_SIZE - c->end);
+        /* a chunk at a time: the buffer's first READ_CHUNK bytes are used again and again
+         * and stay in the cache, where the kernel's copy and the decoder meet */
+        size_t room = BUF_SIZE - c->end, want = need - (c->end - c->start);
+        ssize_t n = read(c->fd, c->buf + c->end,
+                         room < READ_CHUNK || want > READ_CHUNK ? room : READ_CHUNK);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
