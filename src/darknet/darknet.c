@@ -35,6 +35,7 @@
 #define NCC (27 * 27) /* two letters A-Z, or '-' as the 27th symbol */
 #define FRONT_SIZE ((size_t)2 * 4 * 65536)
 #define FRONT_DROPPED UINT32_MAX
+#define FRONT_NONE UINT32_MAX
 /* Scanning sources wait this many packets before their table update, so that the update's
  * bucket, prefetched when the packet arrived, is in the cache by then: with a million one-off
  * sources a day the table is far larger than the cache and every update would miss. */
@@ -133,6 +134,7 @@ struct ev {
     uint16_t port;
     int32_t day; /* EV_FLUSH: emit days before this one */
     uint32_t wire_len, weight;
+    uint32_t front; /* the cell's index in the day's direct index, FRONT_NONE if it has none */
 };
 
 struct ring {
@@ -1248,22 +1250,15 @@ static void flush_days(struct ks_darknet *d, int32_t before)
 /* The cell of k: through the current day's direct index for TCP, UDP, ICMP and ICMPv6 (no
  * hashing on the hot path), else the table. NULL when no cell is free (counted by the caller;
  * the front index remembers it until the next flush). */
-static struct cell *cell_for(struct ks_darknet *d, const struct cell_key *k)
+static struct cell *cell_for(struct ks_darknet *d, const struct cell_key *k, uint32_t front)
 {
     uint32_t *slot = NULL;
-    if (k->day == d->day) {
-        int pc = k->proto == 6    ? 0
-                 : k->proto == 17 ? 1
-                 : k->proto == 1  ? 2
-                 : k->proto == 58 ? 3
-                                  : -1;
-        if (pc >= 0) {
-            slot = &d->front[((size_t)(k->kind * 4 + pc) << 16) | k->port];
-            if (*slot == FRONT_DROPPED)
-                return NULL;
-            if (*slot)
-                return &d->cell_pool[*slot - 1];
-        }
+    if (k->day == d->day && front != FRONT_NONE) {
+        slot = &d->front[front];
+        if (*slot == FRONT_DROPPED)
+            return NULL;
+        if (*slot)
+            return &d->cell_pool[*slot - 1];
     }
     bool is_new = false;
     uint32_t *ci = ks_table_upsert(d->cells, k, 0, &is_new);
@@ -1310,7 +1305,9 @@ static void process(struct ks_darknet *d, const struct ev *e, bool with_b)
         } else {
             d->day_scan_pk += w;
             hll_add(d->day_scan.reg, d->cfg.hll_p, e->h);
-            if (with_b)
+            if (with_b && d->threaded) /* the worker prefetched its bucket (prefetch_ev) */
+                srct_add(d, &e->a, e->h, d->clock, w);
+            else if (with_b)
                 count_source(d, &e->a, e->h, w);
         }
     }
@@ -1320,7 +1317,7 @@ static void process(struct ks_darknet *d, const struct ev *e, bool with_b)
         d->st.scan += w;
 
     struct cell_key k = {.day = day, .port = e->port, .proto = e->proto, .kind = e->kind};
-    struct cell *c = cell_for(d, &k);
+    struct cell *c = cell_for(d, &k, e->front);
     if (!c) {
         d->st.cells_dropped += w;
         if (day == d->day)
@@ -1333,10 +1330,16 @@ static void process(struct ks_darknet *d, const struct ev *e, bool with_b)
 }
 
 /* The slot of the current day's index for the event's cell, or NULL (another protocol). */
-static const uint32_t *front_slot(const struct ks_darknet *d, const struct ev *e)
+static inline const uint32_t *front_slot(const struct ks_darknet *d, const struct ev *e)
 {
-    int pc = e->proto == 6 ? 0 : e->proto == 17 ? 1 : e->proto == 1 ? 2 : e->proto == 58 ? 3 : -1;
-    return pc < 0 ? NULL : &d->front[((size_t)(e->kind * 4 + pc) << 16) | e->port];
+    return e->front == FRONT_NONE ? NULL : &d->front[e->front];
+}
+
+/* The direct index of TCP, UDP, ICMP and ICMPv6 cells: kind x protocol x port. */
+static inline uint32_t front_of(uint8_t kind, uint8_t proto, uint16_t port)
+{
+    int pc = proto == 6 ? 0 : proto == 17 ? 1 : proto == 1 ? 2 : proto == 58 ? 3 : -1;
+    return pc < 0 ? FRONT_NONE : ((uint32_t)(kind * 4 + pc) << 16) | port;
 }
 
 /* Hints for a worker, which sees the events to come: each loads what a later stage or the
@@ -1601,6 +1604,7 @@ int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
         else if (p->proto == 6 || p->proto == 17)
             e->port = bs ? p->sport : p->dport;
     }
+    e->front = front_of(e->kind, e->proto, e->port);
     e->h = ks_addr_hash_inline(&p->src, SRC_SEED);
     e->a = p->src;
     if (bs && is_icmp_error(p) && p->payload && p->payload_len >= 20)
