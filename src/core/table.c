@@ -2,6 +2,7 @@
  * approximate-LRU eviction over a bounded sample. */
 #include "kansoku/ks_table.h"
 #include "hash.h"
+#include "mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,10 @@ static int alloc_slots(struct ks_table *t, size_t n)
     if (bytes < MAP_MIN) {
         t->slots = calloc(n, t->slot_size);
         t->mask = t->max_mask;
-        return t->slots ? KS_OK : KS_ENOMEM;
+        if (!t->slots)
+            return KS_ENOMEM;
+        ks_touch_pages(t->slots, bytes);
+        return KS_OK;
     }
     size_t len = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     t->region[0] = map_region(len);
@@ -148,6 +152,7 @@ static int alloc_slots(struct ks_table *t, size_t n)
     while (start * 2 * t->slot_size <= HUGE_PAGE && start * 2 <= n)
         start *= 2;
     t->mask = start - 1;
+    ks_touch_pages(t->slots, start * t->slot_size);
     return KS_OK;
 }
 
@@ -292,6 +297,7 @@ static void grow(struct ks_table *t)
 {
     size_t old_n = t->mask + 1, new_mask = 2 * t->mask + 1;
     uint8_t *old = t->slots, *dst = t->region[t->cur ^ 1];
+    ks_touch_pages(dst, (new_mask + 1) * t->slot_size);
     for (size_t i = 0; i < old_n; i++) {
         const struct slot_hdr *s = (const struct slot_hdr *)(const void *)(old + i * t->slot_size);
         if (!(s->hash & USED))

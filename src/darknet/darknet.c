@@ -11,6 +11,7 @@
 #include "kansoku/ks_darknet.h"
 #include "core/cur.h"
 #include "core/hash.h"
+#include "core/mem.h"
 #include "core/spin.h"
 #include "kansoku/ks_hll.h"
 #include "kansoku/ks_table.h"
@@ -44,7 +45,7 @@
  * (neighbouring addresses share the lookup's path through the data: about 3x fewer cache
  * misses than in arrival order), then are accounted in arrival order. */
 #define LOG_SIZE 65536
-#define RING_SIZE 8192   /* events between the front and a worker (a power of two) */
+#define RING_SIZE 262144 /* events between the front and a worker (a power of two) */
 #define PUBLISH_EVERY 64 /* the front publishes its position every this many events */
 /* A worker prefetches for the events this far ahead (see prefetch_ev). */
 #define AHEAD0 24
@@ -323,6 +324,7 @@ static int srct_init(struct src_tab *t, uint32_t cap)
             return KS_ENOMEM;
         t->b = (struct src_bucket *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
         t->mask = t->max_mask;
+        ks_touch_pages(t->b, nb * sizeof *t->b);
         return KS_OK;
     }
     /* Larger: both regions reserved now, used from SB_START buckets, doubled by srct_grow as
@@ -337,6 +339,7 @@ static int srct_init(struct src_tab *t, uint32_t cap)
     }
     t->b = t->region[0];
     t->mask = SB_START - 1;
+    ks_touch_pages(t->b, (size_t)SB_START * sizeof *t->b);
     return KS_OK;
 }
 
@@ -469,6 +472,7 @@ static void srct_grow(struct ks_darknet *d)
     t->cur ^= 1;
     t->b = t->region[t->cur];
     t->mask = 2 * t->mask + 1;
+    ks_touch_pages(t->b, ((size_t)t->mask + 1) * sizeof *t->b);
     memset(t->ovf, 0, (size_t)t->mask + 1);
     t->count = 0;
     for (uint32_t bi = 0; bi < old_n; bi++)
@@ -782,6 +786,8 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
     d->cell_pool = malloc((size_t)cfg->max_cells * sizeof *d->cell_pool);
     d->cell_free = malloc((size_t)cfg->max_cells * sizeof *d->cell_free);
     d->front = calloc(FRONT_SIZE, sizeof *d->front);
+    if (d->front) /* read before written (cell_for): see ks_touch_pages */
+        ks_touch_pages(d->front, FRONT_SIZE * sizeof *d->front);
     if (!d->cell_pool || !d->cell_free || !d->front)
         goto out;
     for (uint32_t i = 0; i < cfg->max_cells; i++)
