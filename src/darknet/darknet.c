@@ -977,7 +977,8 @@ uint64_t ks_darknet_monitored(const struct ks_darknet *d)
     return d->monitored;
 }
 
-bool ks_darknet_is_backscatter(const struct ks_pkt *p)
+/* ks_darknet_is_backscatter, inline for the front. */
+static inline bool is_backscatter(const struct ks_pkt *p)
 {
     if (!(p->flags & KS_PKT_L4))
         return false;
@@ -1004,6 +1005,11 @@ bool ks_darknet_is_backscatter(const struct ks_pkt *p)
     default:
         return false;
     }
+}
+
+bool ks_darknet_is_backscatter(const struct ks_pkt *p)
+{
+    return is_backscatter(p);
 }
 
 static bool is_icmp_error(const struct ks_pkt *p)
@@ -1395,7 +1401,6 @@ static void ring_publish(struct ring *r)
     atomic_store_explicit(&r->tail, r->p_tail, memory_order_release);
 }
 
-/* The next free slot of the ring (waits for the worker when the ring is full). */
 /* How far every running worker has read. */
 static uint64_t ring_head(const struct ks_darknet *d)
 {
@@ -1408,18 +1413,25 @@ static uint64_t ring_head(const struct ks_darknet *d)
     return h;
 }
 
-static struct ev *ring_slot(struct ks_darknet *d)
+/* The producer has caught up with the slowest worker: waits for room. */
+static void ring_wait_room(struct ks_darknet *d)
 {
     struct ring *r = &d->ring;
-    if (r->p_tail - r->p_head_cache >= RING_SIZE) {
+    r->p_head_cache = ring_head(d);
+    unsigned spins = 0;
+    while (r->p_tail - r->p_head_cache >= RING_SIZE) {
+        ring_publish(r);
+        ks_spin_backoff(&spins);
         r->p_head_cache = ring_head(d);
-        unsigned spins = 0;
-        while (r->p_tail - r->p_head_cache >= RING_SIZE) {
-            ring_publish(r);
-            ks_spin_backoff(&spins);
-            r->p_head_cache = ring_head(d);
-        }
     }
+}
+
+/* The next free slot of the ring (waits for the workers when the ring is full). */
+static inline struct ev *ring_slot(struct ks_darknet *d)
+{
+    struct ring *r = &d->ring;
+    if (r->p_tail - r->p_head_cache >= RING_SIZE)
+        ring_wait_room(d);
     return &r->slots[r->p_tail & (RING_SIZE - 1)];
 }
 
@@ -1600,7 +1612,7 @@ int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
         d->fr_end = d->fr_start + KS_USEC_PER_DAY;
     }
     e->day = d->fr_day;
-    bool bs = ks_darknet_is_backscatter(p);
+    bool bs = is_backscatter(p);
     e->kind = bs ? KS_DARKNET_BACKSCATTER : KS_DARKNET_SCAN;
     e->proto = p->proto;
     e->port = 0;
