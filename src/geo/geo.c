@@ -459,10 +459,15 @@ int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *addr
                 rec[l] = top ? top - 1 : v4_record_top(g, ip[l]);
             }
         uint32_t nodes = g->mmdb.metadata.node_count;
-        for (unsigned i = V4_TOP_BITS; i < 32; i++)
+        bool more = true; /* a lane still inside the tree */
+        for (unsigned i = V4_TOP_BITS; i < 32 && more; i++) {
+            more = false;
             for (size_t l = 0; l < m; l++)
-                if (walk[l] && rec[l] < nodes)
+                if (walk[l] && rec[l] < nodes) {
                     rec[l] = tree_record(g, rec[l], (ip[l] >> (31 - i)) & 1);
+                    more |= rec[l] < nodes;
+                }
+        }
         for (size_t l = 0; l < m; l++) {
             if (!walk[l])
                 continue;
