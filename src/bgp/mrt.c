@@ -801,6 +801,19 @@ static const char *origin_name(int origin, size_t *n)
 }
 
 /* "ASPATH|ORIGIN|" */
+/* "PEER|AS|PREFIX/LEN", the start of every legacy line, each address as IPv6 or IPv4 text. */
+static char *put_peer_prefix(char *o, bool peer6, const uint8_t *peer, uint32_t as, bool pfx6,
+                             const uint8_t *pfx, unsigned len)
+{
+    o = peer6 ? put_ipv6(o, peer) : put_ipv4(o, peer);
+    *o++ = '|';
+    o = put_u32(o, as);
+    *o++ = '|';
+    o = pfx6 ? put_ipv6(o, pfx) : put_ipv4(o, pfx);
+    *o++ = '/';
+    return put_u32(o, len);
+}
+
 static char *put_path_origin(char *o, const struct attrs *a)
 {
     if (a->path_str)
@@ -881,13 +894,7 @@ static int do_table_dump(struct ks_mrt *m, struct ks_cur *c, struct attrs *a)
         char *o = line_start(m, "TABLE_DUMP", 'B');
         if (!o)
             return KS_ENOMEM;
-        o = t6 ? put_ipv6(o, peer) : put_ipv4(o, peer);
-        *o++ = '|';
-        o = put_u32(o, peer_as);
-        *o++ = '|';
-        o = t6 ? put_ipv6(o, prefix) : put_ipv4(o, prefix);
-        *o++ = '/';
-        o = put_u32(o, mask);
+        o = put_peer_prefix(o, t6, peer, peer_as, t6, prefix, mask);
         *o++ = '|';
         o = put_path_origin(o, a);
         if ((a->flag & FLAG(A_MP_REACH)) && a->reach[2][1].present)
@@ -977,13 +984,7 @@ static int do_rib(struct ks_mrt *m, struct ks_cur *c, struct attrs *a)
         char *o = line_start(m, ap ? "TABLE_DUMP2_AP" : "TABLE_DUMP2", 'B');
         if (!o)
             return KS_ENOMEM;
-        o = p->afi6 ? put_ipv6(o, p->ip) : put_ipv4(o, p->ip);
-        *o++ = '|';
-        o = put_u32(o, p->as);
-        *o++ = '|';
-        o = v6 ? put_ipv6(o, prefix) : put_ipv4(o, prefix);
-        *o++ = '/';
-        o = put_u32(o, plen);
+        o = put_peer_prefix(o, p->afi6, p->ip, p->as, v6, prefix, plen);
         *o++ = '|';
         if (ap) {
             o = put_u32(o, path_id);
@@ -1050,13 +1051,7 @@ static void b4_withdraw(struct ks_mrt *m, const struct b4 *b, struct ks_cur nlri
         char *o = line_start(m, b->fmt, 'W');
         if (!o)
             return;
-        o = (b->v6 || quirk6) ? put_ipv6(o, pip) : put_ipv4(o, pip);
-        *o++ = '|';
-        o = put_u32(o, pas);
-        *o++ = '|';
-        o = v6 ? put_ipv6(o, x.addr) : put_ipv4(o, x.addr);
-        *o++ = '/';
-        o = put_u32(o, x.text_len);
+        o = put_peer_prefix(o, b->v6 || quirk6, pip, pas, v6, x.addr, x.text_len);
         if (b->addpath) {
             *o++ = '|';
             o = put_u32(o, x.text_path_id);
@@ -1087,13 +1082,7 @@ static void b4_announce(struct ks_mrt *m, const struct b4 *b, struct ks_cur nlri
         char *o = line_start(m, b->fmt, 'A');
         if (!o)
             return;
-        o = b->v6 ? put_ipv6(o, pip) : put_ipv4(o, pip);
-        *o++ = '|';
-        o = put_u32(o, pas);
-        *o++ = '|';
-        o = v6 ? put_ipv6(o, x.addr) : put_ipv4(o, x.addr);
-        *o++ = '/';
-        o = put_u32(o, x.text_len);
+        o = put_peer_prefix(o, b->v6, pip, pas, v6, x.addr, x.text_len);
         *o++ = '|';
         if (b->addpath) {
             o = put_u32(o, x.text_path_id);
@@ -1316,13 +1305,7 @@ static int do_mrtd_bgp(struct ks_mrt *m, struct ks_cur *c, struct attrs *a)
         char *o = line_start(m, "BGP", 'W');
         if (!o)
             return KS_ENOMEM;
-        o = put_ipv4(o, sip);
-        *o++ = '|';
-        o = put_u32(o, sas);
-        *o++ = '|';
-        o = put_ipv4(o, x.addr);
-        *o++ = '/';
-        o = put_u32(o, x.text_len);
+        o = put_peer_prefix(o, false, sip, sas, false, x.addr, x.text_len);
         line_end(m, o);
     }
     while (next_prefix(c, false, &x)) {
@@ -1339,13 +1322,7 @@ static int do_mrtd_bgp(struct ks_mrt *m, struct ks_cur *c, struct attrs *a)
         char *o = line_start(m, "BGP", 'A');
         if (!o)
             return KS_ENOMEM;
-        o = put_ipv4(o, sip);
-        *o++ = '|';
-        o = put_u32(o, sas);
-        *o++ = '|';
-        o = put_ipv4(o, x.addr);
-        *o++ = '/';
-        o = put_u32(o, x.text_len);
+        o = put_peer_prefix(o, false, sip, sas, false, x.addr, x.text_len);
         *o++ = '|';
         o = put_path_origin(o, a);
         o = put_ipv4(o, a->nexthop);
