@@ -300,6 +300,8 @@ struct ks_mail_stats {
     uint64_t av_scanned, av_detected, av_errors; /* attachments given to the antivirus */
     uint64_t spf_checked, spf_skipped;           /* SPF evaluated here / not (no sender hop) */
     uint64_t mime_fallbacks; /* messages the walker handed to GMime (malformed, rare forms) */
+    uint64_t boundary_recovered; /* multiparts split at a boundary found in their body (the
+                                    declared one missing or never used; also counted in boundary) */
 };
 
 struct ks_mail; /* opaque */
@@ -320,6 +322,15 @@ KS_API void ks_mail_stats(const struct ks_mail *m, struct ks_mail_stats *st);
 struct ks_ingest;
 KS_API int ks_mail_store_msg(struct ks_ingest *ing, const struct ks_mail_msg *msg,
                              enum ks_mail_verdict label);
+/* The same rows as values (ks_store.h) handed to fn(user, table_id, vals, nvals): the
+ * mail_messages row, then one per URL and per attachment. Stops at the first non-zero return
+ * of fn and returns it (else KS_OK). The values borrow from msg and from the call's own
+ * buffers: valid during fn's call only. Thread-safe (msg is only read). */
+struct ks_store_value;
+KS_API int ks_mail_rows(const struct ks_mail_msg *msg, enum ks_mail_verdict label,
+                        int (*fn)(void *user, int table_id, const struct ks_store_value *vals,
+                                  size_t nvals),
+                        void *user);
 
 struct ks_mail_stats_config {
     int64_t from_us, to_us; /* period [from, to); 0, 0 = everything */

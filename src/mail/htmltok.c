@@ -9,7 +9,9 @@
  * mail: the attribute scan needs the tokens, not the tree. */
 #include "mail_int.h"
 
+#include <assert.h>
 #include <gumbo.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,13 @@ struct tok {
     bool started;      /* a start tag other than <html> was seen, or text */
     bool body_started; /* the body was opened (by <body>, content or text) */
     bool form_ptr;     /* the form element pointer is set (13.2.4.4) */
+    /* formatting elements popped by another element's end tag: the tree keeps them in its
+     * list of active formatting elements and clones them at the next text or start tag that
+     * reconstructs (13.2.4.3), where they are pushed here too; their own end tag before that
+     * just drops them. At most 2, outside tables (markers are not modelled). */
+    char ghost[2][12];
+    size_t ghost_level[2]; /* t->tables when it was made: cells have markers */
+    unsigned nghost;
 };
 
 /* --- scratch ----------------------------------------------------------------------------- */
@@ -332,14 +341,33 @@ static size_t replaced_at(const char *s, size_t k, size_t e)
     return 0;
 }
 
+/* The bytes copy_text stops at: '&', CR, NUL, the controls replaced_at replaces, and the
+ * first bytes of the replaced sequences it checks (C2, EF); all others are copied as they are
+ * (a table: a text byte costs one load, not the eight tests of the loop's condition). */
+static const unsigned char text_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static void copy_text(struct tok *t, size_t b, size_t e, bool refs, bool attr)
 {
     const char *s = t->s;
     size_t i = b;
     while (i < e && !t->bail) {
         size_t k = i;
-        while (k < e && s[k] != '&' && s[k] != '\r' && s[k] != '\0' && !replaced_at(s, k, e))
-            k++;
+        for (;;) {
+            while (k < e && !text_stop[(unsigned char)s[k]])
+                k++;
+            if (k >= e || s[k] == '&' || s[k] == '\r' || s[k] == '\0' || replaced_at(s, k, e))
+                break;
+            k++; /* C2 or EF not starting a replaced sequence */
+        }
         put(t, s + i, k - i);
         if (k >= e)
             break;
@@ -373,10 +401,14 @@ static bool is_ws(char c)
 }
 
 /* Appends text to the pending run (one text node of the tree). */
+static void reconstruct(struct tok *t);
+
 static void text(struct tok *t, size_t b, size_t e, bool refs)
 {
     if (b >= e)
         return;
+    if (!t->raw)
+        reconstruct(t);
     size_t from = t->rn;
     t->to_run = true;
     copy_text(t, b, e, refs, false);
@@ -423,9 +455,18 @@ static void flush(struct tok *t)
 
 /* --- tags -------------------------------------------------------------------------------- */
 
-static bool name_is(const char *name, const char *lit)
+/* Names are compared a great many times per tag (classes, scopes, the stack): their first
+ * two bytes settle most comparisons without a call to strcmp (10 % of the tokenizer's
+ * instructions went to strcmp). */
+static inline bool name_is(const char *name, const char *lit)
 {
-    return strcmp(name, lit) == 0;
+    if (name[0] != lit[0])
+        return false;
+    if (!lit[0])
+        return true;
+    if (name[1] != lit[1])
+        return false;
+    return !lit[1] || strcmp(name + 2, lit + 2) == 0;
 }
 
 /* What the tokenizer needs to know of a tag name (WHATWG HTML 13.2.6.4.7 "in body"). */
@@ -526,11 +567,39 @@ static const struct {
     {"dt", TC_PCLOSE},
 };
 
+/* tag_classes by a hash of the name (open addressing, built once): a tag costs a hash and a
+ * comparison or two instead of a walk over the 88 entries, several times per tag. */
+#define TAG_HASH 256
+static unsigned char tag_hash[TAG_HASH]; /* 1 + index in tag_classes; 0: empty */
+static pthread_once_t tag_hash_once = PTHREAD_ONCE_INIT;
+
+static unsigned tag_hash_of(const char *name)
+{
+    unsigned h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+static void tag_hash_build(void)
+{
+    _Static_assert(sizeof tag_classes / sizeof tag_classes[0] < TAG_HASH / 2, "table room");
+    for (size_t i = 0; i < sizeof tag_classes / sizeof tag_classes[0]; i++) {
+        unsigned h = tag_hash_of(tag_classes[i].name) % TAG_HASH;
+        while (tag_hash[h]) {
+            assert(!name_is(tag_classes[tag_hash[h] - 1].name, tag_classes[i].name));
+            h = (h + 1) % TAG_HASH;
+        }
+        tag_hash[h] = (unsigned char)(i + 1);
+    }
+}
+
 static unsigned tag_class(const char *name)
 {
-    for (size_t i = 0; i < sizeof tag_classes / sizeof tag_classes[0]; i++)
-        if (tag_classes[i].name[0] == name[0] && strcmp(tag_classes[i].name, name) == 0)
-            return tag_classes[i].cls;
+    pthread_once(&tag_hash_once, tag_hash_build);
+    for (unsigned h = tag_hash_of(name) % TAG_HASH; tag_hash[h]; h = (h + 1) % TAG_HASH)
+        if (name_is(name, tag_classes[tag_hash[h] - 1].name))
+            return tag_classes[tag_hash[h] - 1].cls;
     return 0;
 }
 
@@ -680,18 +749,86 @@ static void push(struct tok *t, const char *name)
         (unsigned char)(((cls & (TC_PCLOSE | TC_TABLE | TC_SPECIAL)) ? SF_SPECIAL : 0) |
                         (scope ? SF_SCOPE : 0) | (name_is(name, "table") ? SF_TABLE : 0) |
                         (name_is(name, "button") ? SF_BUTTON : 0));
-    snprintf(t->stack[t->depth++], sizeof t->stack[0], "%s", name);
+    size_t n = strnlen(name, sizeof t->stack[0] - 1);
+    memcpy(t->stack[t->depth], name, n);
+    t->stack[t->depth++][n] = '\0';
 }
 
-/* Pops up to and including the innermost open element of that name; false if none. */
+static bool formatting_tag(const char *name);
+static unsigned tag_class(const char *name);
+
+/* A formatting element leaves the stack but not the tree's list (struct tok, ghost). */
+static void add_ghost(struct tok *t, const char *name)
+{
+    unsigned same = 0;
+    for (size_t k = 0; k < t->depth; k++)
+        same += strcmp(t->stack[k], name) == 0;
+    for (unsigned g = 0; g < t->nghost; g++)
+        same += strcmp(t->ghost[g], name) == 0;
+    if ((t->tables && !t->cell[t->tables - 1]) || t->nghost == 2 || same > 2 ||
+        name_is(name, "a")) {
+        t->bail = true; /* the Noah's Ark clause (13.2.4.3), tables: not modelled */
+        return;
+    }
+    t->ghost_level[t->nghost] = t->tables;
+    memcpy(t->ghost[t->nghost++], name, sizeof t->ghost[0]);
+}
+
+/* A cell at this table level (and what is inside it) closes: its marker goes, and with it
+ * the ghosts made after it. */
+static void drop_ghosts(struct tok *t, size_t level)
+{
+    unsigned n = 0;
+    for (unsigned g = 0; g < t->nghost; g++)
+        if (t->ghost_level[g] < level) {
+            t->ghost_level[n] = t->ghost_level[g];
+            memmove(t->ghost[n++], t->ghost[g], sizeof t->ghost[0]);
+        }
+    t->nghost = n;
+}
+
+/* Pops up to and including the innermost open element of that name; false if none. The
+ * formatting elements above it become ghosts. */
 static bool pop_to(struct tok *t, const char *name)
 {
     for (size_t k = t->depth; k-- > 0;)
-        if (strcmp(t->stack[k], name) == 0) {
+        if (name_is(t->stack[k], name)) {
+            /* closing a cell (or what holds one) clears the list up to its marker */
+            bool marker = (tag_class(name) & TC_TABLE) || name_is(name, "table") ||
+                          name_is(name, "applet") || name_is(name, "marquee") ||
+                          name_is(name, "object");
+            for (size_t j = k + 1; j < t->depth && !marker && !t->bail; j++)
+                if (formatting_tag(t->stack[j]))
+                    add_ghost(t, t->stack[j]);
             t->depth = k;
             return true;
         }
     return false;
+}
+
+/* Pushes the ghosts back, as clones (the tree's "reconstruct the active formatting
+ * elements"). */
+static void reconstruct(struct tok *t)
+{
+    if (!t->nghost)
+        return;
+    /* only those after the last marker: made in this cell, or outside any table */
+    unsigned n = 0;
+    for (unsigned g = 0; g < t->nghost; g++) {
+        if (t->ghost_level[g] != t->tables) {
+            t->ghost_level[n] = t->ghost_level[g];
+            memmove(t->ghost[n++], t->ghost[g], sizeof t->ghost[0]);
+            continue;
+        }
+        if (t->tables && !t->cell[t->tables - 1]) {
+            t->bail = true;
+            return;
+        }
+        if (t->cur_link >= 0 && t->links[t->cur_link].nodes < LINK_NODES)
+            t->links[t->cur_link].nodes++;
+        push(t, t->ghost[g]);
+    }
+    t->nghost = n;
 }
 
 /* The index of the innermost open element named one of names (NULL-terminated) above any
@@ -700,7 +837,7 @@ static long find_open(const struct tok *t, const char *const *names, unsigned bo
 {
     for (size_t k = t->depth; k-- > 0;) {
         for (const char *const *n = names; *n; n++)
-            if (strcmp(t->stack[k], *n) == 0)
+            if (name_is(t->stack[k], *n))
                 return (long)k;
         if (t->sflags[k] & bound)
             return -1;
@@ -713,7 +850,7 @@ static bool formatting_tag(const char *name)
     static const char *const f[] = {"a", "b",     "big",    "code",   "em", "font", "i", "nobr",
                                     "s", "small", "strike", "strong", "tt", "u",    NULL};
     for (const char *const *n = f; *n; n++)
-        if (strcmp(name, *n) == 0)
+        if (name_is(name, *n))
             return true;
     return false;
 }
@@ -789,13 +926,44 @@ static long link_start(const struct tok *t, const char *name, unsigned cls)
     return ai;
 }
 
+static bool heading(const char *name)
+{
+    return name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && !name[2];
+}
+
+/* Whether the start tag reconstructs the active formatting elements "in body" (13.2.6.4.7):
+ * all but the head's elements, the blocks that close a p, headings, lists, tables and their
+ * parts, and a few others. */
+static bool reconstructs(const char *name, unsigned cls)
+{
+    static const char *const no[] = {
+        "html",     "body",   "frameset", "base",     "basefont", "bgsound", "link",      "meta",
+        "noframes", "script", "style",    "template", "title",    "search",  "plaintext", "param",
+        "source",   "track",  "hr",       "textarea", "iframe",   "noembed", "noscript",  "rb",
+        "rtc",      "rp",     "rt",       "col",      "colgroup", "frame",   "head",      NULL};
+    if ((cls & (TC_PCLOSE | TC_TABLE)) && !name_is(name, "xmp"))
+        return false;
+    for (const char *const *n = no; *n; n++)
+        if (name_is(name, *n))
+            return false;
+    return true;
+}
+
 static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_t nattrs)
 {
+    if (heading(name) && t->depth && heading(t->stack[t->depth - 1])) {
+        t->bail = true; /* 13.2.6.4.7: a heading start tag pops a heading current node */
+        return;
+    }
     unsigned cls = tag_class(name);
     if ((cls & TC_FOREIGN)) {
         t->bail = true;
         return;
     }
+    if (t->nghost && reconstructs(name, cls))
+        reconstruct(t);
+    if (t->bail)
+        return;
     bool in_table_ctx = t->tables > 0 && !t->cell[t->tables - 1];
     bool root = name_is(name, "html") || name_is(name, "body") || name_is(name, "head");
     if (root) {
@@ -838,10 +1006,28 @@ static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_
             return;
         }
         if (name_is(name, "a")) {
-            /* no furthest block: the old link and what is above it are popped */
+            /* no furthest block: the old link and what is above it are popped; formatting
+             * elements among them stay in the list of active formatting elements, and the
+             * <a> start tag reconstructs them (clones, in their order) before it inserts the
+             * new link: "<a><i><a>x</i>y" is a, i', a2 — "</i>" then closes the clone and the
+             * link, and "x", "y" are two text nodes. Followed for up to two of them (more
+             * could meet the Noah's Ark clause, 13.2.4.3). */
+            char clones[2][sizeof t->stack[0]];
+            size_t nclones = 0;
+            for (size_t j = (size_t)ai + 1; j < t->depth; j++) {
+                if (!formatting_tag(t->stack[j]))
+                    continue;
+                if (nclones == 2) {
+                    t->bail = true;
+                    return;
+                }
+                memcpy(clones[nclones++], t->stack[j], sizeof t->stack[0]);
+            }
             flush(t);
             t->depth = (size_t)ai;
             close_link(t);
+            for (size_t k = 0; k < nclones; k++)
+                push(t, clones[k]);
         }
     }
     if (name_is(name, "form")) {
@@ -909,8 +1095,10 @@ static void start_tag(struct tok *t, const char *name, struct attr *attrs, size_
         }
         t->cell[t->tables++] = false;
     } else if (name_is(name, "td") || name_is(name, "th") || name_is(name, "caption")) {
+        drop_ghosts(t, t->tables);
         t->cell[t->tables - 1] = true;
     } else if ((cls & TC_TABLE)) {
+        drop_ghosts(t, t->tables);
         t->cell[t->tables - 1] = false;
     }
     close_implied(t, name, cls);
@@ -965,6 +1153,16 @@ static int bounded_end_tag(const struct tok *t, const char *name, unsigned cls, 
 
 static void end_tag(struct tok *t, const char *name)
 {
+    for (unsigned g = t->nghost; g-- > 0;)
+        if (t->ghost_level[g] == t->tables && name_is(t->ghost[g], name)) {
+            /* the adoption agency finds it in the list, not in the stack: dropped, ignored */
+            for (unsigned h = g; h + 1 < t->nghost; h++) {
+                t->ghost_level[h] = t->ghost_level[h + 1];
+                memmove(t->ghost[h], t->ghost[h + 1], sizeof t->ghost[0]);
+            }
+            t->nghost--;
+            return;
+        }
     if (name_is(name, "html") || name_is(name, "body") || name_is(name, "br") ||
         name_is(name, "p") || name_is(name, "head")) {
         if (name_is(name, "p") && t->cur_link != -1) {
@@ -1004,7 +1202,7 @@ static void end_tag(struct tok *t, const char *name)
     bool unknown = gumbo_tag_enum(name) == GUMBO_TAG_UNKNOWN, open = false, bounded = false;
     size_t match = 0;
     for (size_t k = t->depth; k-- > 0 && !open;) {
-        open = strcmp(t->stack[k], name) == 0;
+        open = name_is(t->stack[k], name);
         if (open) {
             match = k;
             break;
@@ -1021,6 +1219,24 @@ static void end_tag(struct tok *t, const char *name)
             }
         }
     }
+    /* the tree inserts the tbody and tr this stack does not have ("<table><td>" is table,
+     * tbody, tr, td): their end tags, without one open in the innermost table here, close an
+     * open cell there, and the text after them is foster parented, not part of the cell's
+     * text run ("<table><td>b</tr>.cm/"). Outside a cell, text in the table gives up anyway. */
+    if (t->tables && t->cell[t->tables - 1] && (!open || bounded) &&
+        (name_is(name, "tr") || name_is(name, "tbody") || name_is(name, "thead") ||
+         name_is(name, "tfoot"))) {
+        t->bail = true;
+        return;
+    }
+    /* 13.2.6.4.7: an h1-h6 end tag closes the innermost heading open, whichever it is
+     * ("<h4>t</h3>"): followed when that is the one of its name */
+    if (heading(name))
+        for (size_t k = t->depth; k-- > (open ? match + 1 : 0);)
+            if (heading(t->stack[k])) {
+                t->bail = true;
+                return;
+            }
     if (!open)
         return;
     if (bounded) {
@@ -1044,9 +1260,9 @@ static void end_tag(struct tok *t, const char *name)
     if (t->cur_link != -1 && !name_is(name, "a")) {
         bool inside = false;
         for (size_t k = t->depth; k-- > 0;) {
-            if (strcmp(t->stack[k], "a") == 0)
+            if (name_is(t->stack[k], "a"))
                 break;
-            if (strcmp(t->stack[k], name) == 0) {
+            if (name_is(t->stack[k], name)) {
                 inside = true;
                 break;
             }
@@ -1061,9 +1277,12 @@ static void end_tag(struct tok *t, const char *name)
     if (name_is(name, "a"))
         close_link(t);
     if (name_is(name, "table")) {
-        if (t->tables)
+        if (t->tables) {
+            drop_ghosts(t, t->tables);
             t->tables--;
+        }
     } else if (t->tables && (tag_class(name) & TC_TABLE)) {
+        drop_ghosts(t, t->tables);
         t->cell[t->tables - 1] = false; /* </tr> and the like close the cell too */
     }
 }
@@ -1220,37 +1439,15 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
+        if (p[i] < 0x80) {
             i++;
             continue;
         }
-        size_t k;
-        uint32_t min, cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            min = 0x80;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            min = 0x800;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            min = 0x10000;
-            cp = c & 0x07;
-        } else {
+        uint32_t cp;
+        size_t k = mail_utf8_seq(p, n, i, &cp);
+        if (!k || (cp >= 0x10000 && (cp & 0xfffe) == 0xfffe))
             return false;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (p[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            (cp >= 0x10000 && (cp & 0xfffe) == 0xfffe))
-            return false;
-        i += k + 1;
+        i += k;
     }
     return true;
 }

@@ -57,7 +57,8 @@ struct ks_mail {
     uint64_t *seen;
     size_t seen_cap;
     uint16_t seen_gen;
-    unsigned warn; /* KS_MAIL_PROB_* from GMime's warnings */
+    unsigned warn;   /* KS_MAIL_PROB_* from GMime's warnings */
+    char rbound[72]; /* the boundary recovered from the body ("" if none) */
     char fuzzy[KS_SAMPLES_SSDEEP_MAX];
     char subject_key[512];
     /* the hand-written walker (walker.c) and its own parser options */
@@ -357,7 +358,7 @@ static const char *try_convert(struct ks_mail *m, const char *p, size_t n, const
             op += c[0];
         }
         used = (size_t)((char *)op - m->ubuf);
-        if (!g_utf8_validate(m->ubuf, (gssize)used, NULL))
+        if (!mail_utf8_valid(m->ubuf, used))
             return NULL;
         *outlen = used;
         return m->ubuf;
@@ -394,7 +395,7 @@ static const char *try_convert(struct ks_mail *m, const char *p, size_t n, const
 out:
     if (!cached)
         iconv_close(cd);
-    if (!ok || !g_utf8_validate(m->ubuf, (gssize)used, NULL))
+    if (!ok || !mail_utf8_valid(m->ubuf, used))
         return NULL;
     *outlen = used;
     return m->ubuf;
@@ -413,7 +414,7 @@ static const char *to_utf8(struct ks_mail *m, const char *p, size_t n, const cha
         *outlen = 0;
         return "";
     }
-    if (ascii_or_utf8_name(cs) && g_utf8_validate(p, (gssize)n, NULL)) {
+    if (ascii_or_utf8_name(cs) && mail_utf8_valid(p, n)) {
         *outlen = n;
         return p;
     }
@@ -440,7 +441,7 @@ static const char *to_utf8(struct ks_mail *m, const char *p, size_t n, const cha
             return r;
     }
     *lied = true;
-    if (g_utf8_validate(p, (gssize)n, NULL)) {
+    if (mail_utf8_valid(p, n)) {
         *outlen = n;
         return p;
     }
@@ -666,8 +667,52 @@ static void walk_fast(struct ks_mail *m, const struct ks_mail_raw *raw, struct m
     m->msg.parts = parts;
 }
 
-/* Walks the MIME tree with an explicit stack. */
-static void walk(struct ks_mail *m, GMimeObject *root, struct mail_urlx *x)
+/* Issue #7 on GMime's path (walker.c does the same): the message's multipart whose boundary
+ * is missing or never used as a delimiter gets its body parsed again by GMime, as the body of
+ * a part whose Content-Type carries the boundary found there (mail_boundary_guess), and takes
+ * the parts found. */
+static void recover_gmime(struct ks_mail *m, GMimeMultipart *mp, const char *p, size_t n)
+{
+    size_t body = 0, xoff = 0, xl = 0;
+    if (!mail_walk_body_start(p, n, &body) ||
+        !mail_boundary_guess(p + body, n - body, g_mime_multipart_get_boundary(mp), &xoff, &xl))
+        return;
+    /* the same subtype (multipart/digest: parts default to message/rfc822), when a token */
+    GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(mp));
+    const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+    for (const char *c = sub; c && *c; c++)
+        if (!mail_isalnum((unsigned char)*c) && !strchr("-+._", *c))
+            sub = NULL;
+    GString *g = g_string_new("Content-Type: multipart/");
+    g_string_append(g, sub && *sub ? sub : "mixed");
+    g_string_append(g, "; boundary=\"");
+    g_string_append_len(g, p + body + xoff, (gssize)xl);
+    g_string_append(g, "\"\n\n");
+    g_string_append_len(g, p + body, (gssize)(n - body));
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(g->str, g->len);
+    g_string_free(g, TRUE);
+    GMimeParser *parser = stream ? g_mime_parser_new_with_stream(stream) : NULL;
+    GMimeObject *o = parser ? g_mime_parser_construct_part(parser, m->opts) : NULL;
+    const char *nb =
+        o && GMIME_IS_MULTIPART(o) ? g_mime_multipart_get_boundary(GMIME_MULTIPART(o)) : NULL;
+    if (nb && strlen(nb) == xl && memcmp(nb, p + body + xoff, xl) == 0) {
+        GMimeMultipart *r = GMIME_MULTIPART(o);
+        for (int i = 0; i < g_mime_multipart_get_count(r); i++)
+            g_mime_multipart_add(mp, g_mime_multipart_get_part(r, i));
+        memcpy(m->rbound, nb, xl + 1);
+        m->warn |= KS_MAIL_PROB_BOUNDARY;
+    }
+    if (o)
+        g_object_unref(o);
+    if (parser)
+        g_object_unref(parser);
+    if (stream)
+        g_object_unref(stream);
+}
+
+/* Walks the MIME tree with an explicit stack (msg: the message, for recover_gmime). */
+static void walk(struct ks_mail *m, GMimeObject *root, struct mail_urlx *x, const char *msg,
+                 size_t msglen)
 {
     struct item {
         GMimeObject *o;
@@ -694,6 +739,8 @@ static void walk(struct ks_mail *m, GMimeObject *root, struct mail_urlx *x)
             parts++;
             if (!g_mime_multipart_get_boundary(mp))
                 m->msg.problems |= KS_MAIL_PROB_BOUNDARY;
+            if (it.o == root && g_mime_multipart_get_count(mp) == 0)
+                recover_gmime(m, mp, msg, msglen);
             if (it.depth + 1 > m->cfg.max_depth) {
                 m->msg.problems |= KS_MAIL_PROB_DEPTH;
                 continue;
@@ -1007,6 +1054,7 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
     m->natt = 0;
     m->blen = 0;
     m->warn = 0;
+    m->rbound[0] = '\0';
     /* the URL set is cleared by a new generation, not by writing it all */
     if (++m->seen_gen == 0) {
         memset(m->seen, 0, m->seen_cap * sizeof *m->seen);
@@ -1057,6 +1105,7 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
             spf_check(m);
         walk_fast(m, raw, &x);
         m->warn |= m->walk.warn;
+        memcpy(m->rbound, m->walk.rbound, sizeof m->rbound);
         mail_walk_clear(&m->walk);
     } else {
         if (!m->cfg.mime_gmime && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
@@ -1079,7 +1128,7 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
                 spf_check(m);
             GMimeObject *body = g_mime_message_get_mime_part(msg);
             if (body && !(m->msg.problems & KS_MAIL_PROB_TOOCOMPLEX))
-                walk(m, body, &x);
+                walk(m, body, &x, (const char *)raw->data, len);
         }
     }
     /* A broken structure hid the body from GMime (no boundary, no headers): the raw text is
@@ -1130,6 +1179,11 @@ int ks_mail_feed(struct ks_mail *m, const struct ks_mail_raw *raw, const struct 
     if (p & KS_MAIL_PROB_BOUNDARY) {
         st->boundary++;
         report(m, raw, KS_EFORMAT, "multipart without boundary or with a missing end");
+    }
+    if (m->rbound[0]) {
+        st->boundary_recovered++;
+        report(m, raw, KS_EFORMAT,
+               "multipart boundary missing or never used: parts split at \"--%s\"", m->rbound);
     }
     if (p & KS_MAIL_PROB_CHARSET) {
         st->charset++;

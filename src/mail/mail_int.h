@@ -44,6 +44,46 @@ bool mail_ieq(const char *p, size_t n, const char *lit);
 bool mail_iprefix(const char *p, size_t n, const char *lit);
 /* Case-insensitive search of a lowercase literal in (p, n); returns the offset or SIZE_MAX. */
 size_t mail_ifind(const char *p, size_t n, const char *lit);
+/* The UTF-8 sequence that starts with the non-ASCII byte p[i] (i < n): its length, with its
+ * code point in *cp, or 0 when it is not well formed (RFC 3629: no overlong forms,
+ * surrogates or code points past U+10FFFF). Inline: the validators' hot path. */
+static inline size_t mail_utf8_seq(const unsigned char *p, size_t n, size_t i, uint32_t *cp)
+{
+    unsigned char c = p[i];
+    size_t k;
+    uint32_t min, v;
+    if (c >= 0xc2 && c <= 0xdf) {
+        k = 1;
+        min = 0x80;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        k = 2;
+        min = 0x800;
+        v = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        k = 3;
+        min = 0x10000;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n - i <= k)
+        return 0;
+    for (size_t j = 1; j <= k; j++) {
+        if ((p[i + j] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (p[i + j] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return k + 1;
+}
+/* Whether (s, n) is UTF-8 as g_utf8_validate(s, n, NULL) has it (RFC 3629: no overlongs,
+ * surrogates or code points past U+10FFFF; and no NUL byte), with an ASCII fast path. */
+bool mail_utf8_valid(const char *s, size_t n);
+/* Whether ks_mail_deobfuscate would change (s, len), without its copy. */
+bool mail_obfuscated(const char *s, size_t len);
 
 /* A bump allocator of strings, reset per message. Bounded: allocations fail (NULL) past
  * `limit` bytes in all. */

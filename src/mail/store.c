@@ -42,85 +42,120 @@ static size_t url_domains(const struct ks_mail_msg *m, char *out, size_t size)
     return len;
 }
 
-static void put_str(struct ks_ingest *ing, const char *s)
+static struct ks_store_value v_text(const char *s)
 {
-    ks_store_put_text(ing, s ? s : "", s ? strlen(s) : 0);
+    struct ks_store_value v = {.type = KS_TYPE_TEXT};
+    v.v.bytes.ptr = s ? s : "";
+    v.v.bytes.len = s ? strlen(s) : 0;
+    return v;
+}
+
+static struct ks_store_value v_i64(int64_t x)
+{
+    struct ks_store_value v = {.type = KS_TYPE_I64};
+    v.v.i64 = x;
+    return v;
+}
+
+static struct ks_store_value v_time(int64_t t_us)
+{
+    struct ks_store_value v = {.type = KS_TYPE_TIME};
+    v.v.i64 = t_us;
+    return v;
+}
+
+static struct ks_store_value v_null(void)
+{
+    struct ks_store_value v = {.type = KS_TYPE_NULL};
+    v.v.u64 = 0;
+    return v;
+}
+
+int ks_mail_rows(const struct ks_mail_msg *m, enum ks_mail_verdict label,
+                 int (*fn)(void *user, int table_id, const struct ks_store_value *vals,
+                           size_t nvals),
+                 void *user)
+{
+    char doms[DOMAINS_MAX];
+    char addr[KS_ADDR_STRLEN];
+    struct ks_store_value v[20];
+    size_t n = 0;
+    int rc;
+    url_domains(m, doms, sizeof doms);
+    enum ks_mail_verdict verdict = label != KS_MAIL_UNKNOWN ? label : m->verdict;
+    v[n++] = v_time(m->time_us);
+    v[n++] = v_text(m->message_id);
+    v[n++] = v_text(ks_mail_verdict_name(verdict));
+    v[n++] = v_text(label != KS_MAIL_UNKNOWN ? "label" : m->verdict_source);
+    if (isnan(m->score)) {
+        v[n++] = v_null();
+    } else {
+        v[n].type = KS_TYPE_F64;
+        v[n++].v.f64 = m->score;
+    }
+    if (m->sender.family) {
+        v[n].type = KS_TYPE_ADDR;
+        v[n].v.bytes.ptr = addr;
+        v[n++].v.bytes.len = ks_addr_format(&m->sender, addr, sizeof addr);
+    } else {
+        v[n++] = v_null();
+    }
+    v[n++] = v_text(m->sender_helo);
+    v[n++] = v_text(m->country);
+    v[n++] = v_i64(m->asn);
+    v[n++] = v_text(m->subject);
+    v[n++] = v_text(m->subject_key);
+    v[n++] = v_text(doms);
+    v[n++] = v_i64((int64_t)m->nurls);
+    v[n++] = v_i64((int64_t)m->natt);
+    v[n++] = m->fuzzy[0] ? v_text(m->fuzzy) : v_null();
+    v[n++] = v_text(ks_mail_spf_name(m->spf));
+    v[n++] = v_i64((int64_t)m->size);
+    v[n++] = v_i64(m->problems);
+    v[n++] = v_text(m->time_source);
+    if ((rc = fn(user, KS_TBL_MAIL_MESSAGES, v, n)) != 0)
+        return rc;
+    for (size_t i = 0; i < m->nurls; i++) {
+        const struct ks_mail_url *u = &m->urls[i];
+        n = 0;
+        v[n++] = v_time(m->time_us);
+        v[n++] = v_text(m->message_id);
+        v[n++] = v_text(u->url);
+        v[n++] = v_text(u->where);
+        v[n++] = v_text(u->domain);
+        v[n++] = v_i64(u->flags);
+        v[n++] = v_text(u->shown);
+        if ((rc = fn(user, KS_TBL_MAIL_URLS, v, n)) != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < m->natt; i++) {
+        const struct ks_mail_attachment *a = &m->att[i];
+        n = 0;
+        v[n++] = v_time(m->time_us);
+        v[n++] = v_text(m->message_id);
+        v[n++] = v_text(a->name);
+        v[n++] = v_text(a->mime);
+        v[n++] = v_text(a->magic);
+        v[n++] = v_text(a->sha256);
+        v[n++] = v_text(a->md5);
+        v[n++] = v_i64((int64_t)a->size);
+        v[n++] = v_i64(a->flags);
+        v[n++] = v_text(a->members);
+        v[n++] = a->av_scanned ? v_text(a->av[0] ? a->av : "clean") : v_null();
+        v[n++] = v_text(a->category ? a->category : ks_mail_att_category(false, a->flags));
+        if ((rc = fn(user, KS_TBL_MAIL_ATTACHMENTS, v, n)) != 0)
+            return rc;
+    }
+    return KS_OK;
+}
+
+static int put_row(void *user, int table_id, const struct ks_store_value *vals, size_t nvals)
+{
+    return ks_store_put_row(user, table_id, vals, nvals);
 }
 
 int ks_mail_store_msg(struct ks_ingest *ing, const struct ks_mail_msg *m,
                       enum ks_mail_verdict label)
 {
-    char doms[DOMAINS_MAX];
-    url_domains(m, doms, sizeof doms);
-    enum ks_mail_verdict v = label != KS_MAIL_UNKNOWN ? label : m->verdict;
-    int rc = ks_store_row_begin(ing, KS_TBL_MAIL_MESSAGES);
-    if (rc != KS_OK)
-        return rc;
-    ks_store_put_time(ing, m->time_us);
-    put_str(ing, m->message_id);
-    put_str(ing, ks_mail_verdict_name(v));
-    put_str(ing, label != KS_MAIL_UNKNOWN ? "label" : m->verdict_source);
-    if (isnan(m->score))
-        ks_store_put_null(ing);
-    else
-        ks_store_put_f64(ing, m->score);
-    if (m->sender.family)
-        ks_store_put_addr(ing, &m->sender);
-    else
-        ks_store_put_null(ing);
-    put_str(ing, m->sender_helo);
-    put_str(ing, m->country);
-    ks_store_put_i64(ing, m->asn);
-    put_str(ing, m->subject);
-    put_str(ing, m->subject_key);
-    put_str(ing, doms);
-    ks_store_put_i64(ing, (int64_t)m->nurls);
-    ks_store_put_i64(ing, (int64_t)m->natt);
-    if (m->fuzzy[0])
-        put_str(ing, m->fuzzy);
-    else
-        ks_store_put_null(ing);
-    put_str(ing, ks_mail_spf_name(m->spf));
-    ks_store_put_i64(ing, (int64_t)m->size);
-    ks_store_put_i64(ing, m->problems);
-    put_str(ing, m->time_source);
-    if ((rc = ks_store_row_end(ing)) != KS_OK)
-        return rc;
-    for (size_t i = 0; i < m->nurls; i++) {
-        const struct ks_mail_url *u = &m->urls[i];
-        if ((rc = ks_store_row_begin(ing, KS_TBL_MAIL_URLS)) != KS_OK)
-            return rc;
-        ks_store_put_time(ing, m->time_us);
-        put_str(ing, m->message_id);
-        put_str(ing, u->url);
-        put_str(ing, u->where);
-        put_str(ing, u->domain);
-        ks_store_put_i64(ing, u->flags);
-        put_str(ing, u->shown);
-        if ((rc = ks_store_row_end(ing)) != KS_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < m->natt; i++) {
-        const struct ks_mail_attachment *a = &m->att[i];
-        if ((rc = ks_store_row_begin(ing, KS_TBL_MAIL_ATTACHMENTS)) != KS_OK)
-            return rc;
-        ks_store_put_time(ing, m->time_us);
-        put_str(ing, m->message_id);
-        put_str(ing, a->name);
-        put_str(ing, a->mime);
-        put_str(ing, a->magic);
-        put_str(ing, a->sha256);
-        put_str(ing, a->md5);
-        ks_store_put_i64(ing, (int64_t)a->size);
-        ks_store_put_i64(ing, a->flags);
-        put_str(ing, a->members);
-        if (a->av_scanned)
-            put_str(ing, a->av[0] ? a->av : "clean");
-        else
-            ks_store_put_null(ing);
-        put_str(ing, a->category ? a->category : ks_mail_att_category(false, a->flags));
-        if ((rc = ks_store_row_end(ing)) != KS_OK)
-            return rc;
-    }
-    return KS_OK;
+    return ks_mail_rows(m, label, put_row, ing);
 }

@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <cmocka.h>
+#include <glib.h>
 #include <math.h>
 
 #include "kansoku/ks_mail.h"
@@ -565,6 +566,243 @@ static void html_tokenizer_reports_what_the_tree_does(void **state)
     }
 }
 
+static void no_attr(struct mail_urlx *x, const char *v, size_t n, const char *where,
+                    const char *shown)
+{
+    (void)x, (void)v, (void)n, (void)where, (void)shown;
+}
+
+static void no_value(struct mail_urlx *x, const char *v, size_t n)
+{
+    (void)x, (void)v, (void)n;
+}
+
+/* copy_text skips ordinary bytes by a table: the bytes it must stop at still are */
+static void html_tokenizer_text_bytes_as_the_tree(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "<p>http://a.example/p\xc2\x80q http://b.example/\xc2\xa0 http://c.example/\xc2\xbf</p>",
+        "<p>x\xef\xbf\xbe http://d.example/\xef\xbf\xbfy \xef\xbb\xbfhttp://e.example/",
+        "<p>\xef\xb7\x90z\xef\xb7\xb0 http://e2.example/\xef\xb7\xaf</p>",
+        "<p>v\x0bhttp://f.example/\x7fw\thttp://g.example/\x0c\x01http://h.example/\x1f</p>",
+        "<p>cr\r\nhttp://i.example/\rhttp://j.example/&amp;k &lt;http://l.example/&gt;</p>",
+        "<a href=\"http://m.example/\xc2\x85\xef\xbf\xbe&amp;\x0b\">t\xc3\xa9t\xc2\xa9</a>",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        struct url_text a, b;
+        html_urls(docs[i], true, &a);
+        html_urls(docs[i], false, &b);
+        if (strcmp(a.s, b.s) != 0)
+            fail_msg("document %zu: tree:\n%s\ntokenizer:\n%s", i, a.s, b.s);
+        struct url_text c;
+        uint64_t seen[256] = {0};
+        struct mail_urlx x = {.max_urls = 100, .fn = url_text_add, .user = &c};
+        x.seen = seen;
+        x.seen_cap = 256;
+        c.n = 0;
+        if (!mail_urlx_html_fast(&x, docs[i], strlen(docs[i]), no_attr, no_value, no_value))
+            fail_msg("document %zu: the tokenizer gave up", i);
+    }
+}
+
+/* Gumbo's allocations come from an arena, then (past 16 MiB) from malloc: a document large
+ * enough for both (95 000 elements of 5 attributes, under the 100 000 tags that send a
+ * document to the text scanner), read through the tree, with its URLs at both ends */
+static void html_tree_past_the_gumbo_arena(void **state)
+{
+    (void)state;
+    const char *head = "<a href=\"http://first.example/\">a</a>";
+    const char *tail = "<img src=\"http://last.example/i.png\">";
+    size_t n = 95000, len = strlen(head) + n * 24 + strlen(tail);
+    char *doc = malloc(len + 1);
+    assert_non_null(doc);
+    size_t k = strlen(head);
+    memcpy(doc, head, k);
+    for (size_t i = 0; i < n; i++, k += 24)
+        memcpy(doc + k, "<br a=1 b=2 c=3 d=4 e=5>", 24);
+    memcpy(doc + k, tail, strlen(tail) + 1);
+    struct url_text *t = malloc(sizeof *t);
+    assert_non_null(t);
+    uint64_t seen[256] = {0};
+    struct mail_urlx x = {.max_urls = 100, .fn = url_text_add, .user = t};
+    x.seen = seen;
+    x.seen_cap = 256;
+    t->n = 0;
+    t->s[0] = '\0';
+    mail_urlx_html_tree(&x, doc, strlen(doc), true);
+    assert_non_null(strstr(t->s, "http://first.example/"));
+    assert_non_null(strstr(t->s, "http://last.example/i.png"));
+    free(t);
+    free(doc);
+}
+
+/* the check that spares a text the deobfuscator's copy agrees with the deobfuscator */
+static void obfuscation_check_agrees_with_deobfuscation(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {"plain text, which has h and the words h t and (d) [.]",
+                                        "see hxxp://evil.example/x",
+                                        "htxp://a.example/",
+                                        "h**ps://b.example/",
+                                        "h t t p : / / c.example",
+                                        "http :// d.example",
+                                        "example[.]com",
+                                        "example (dot) com",
+                                        "x{:}y",
+                                        "example dot com and example . net",
+                                        "example dot comma",
+                                        "a . com",
+                                        "ab . com",
+                                        "(.)",
+                                        "h",
+                                        "hxxp",
+                                        "hxxp:",
+                                        " dot com",
+                                        "http://normal.example/ and www.example.com"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char out[256];
+        bool changed;
+        ks_mail_deobfuscate(texts[i], strlen(texts[i]), out, sizeof out, &changed);
+        if (mail_obfuscated(texts[i], strlen(texts[i])) != changed)
+            fail_msg("'%s': changed %d", texts[i], changed);
+    }
+    /* random texts over the rules' bytes */
+    static const char alpha[] = "hHtTpPxX*_-sS:/[](){}. dotcomnet1a";
+    unsigned seed = 11;
+    char t[48], out[64];
+    for (unsigned round = 0; round < 50000; round++) {
+        size_t n = ((seed = seed * 1103515245u + 12345u) >> 16) % sizeof t;
+        for (size_t k = 0; k < n; k++)
+            t[k] = alpha[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof alpha - 1)];
+        bool changed;
+        ks_mail_deobfuscate(t, n, out, sizeof out, &changed);
+        if (mail_obfuscated(t, n) != changed)
+            fail_msg("round %u: '%.*s': changed %d", round, (int)n, t, changed);
+    }
+}
+
+/* a new <a> over an open link pops it and the formatting elements above it, which the <a>
+ * start tag then clones around the new link: the clone's end tag splits the text */
+static void html_tokenizer_clones_formatting_under_a_new_link(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "<a href=http://a1.example/><font>x<a href=http://a2.example/>y</a>http://z.example/"
+        "</font>w",
+        "<a href=http://a1.example/><b><i>x<a href=http://a2.example/>y</a>http://z.example/</i>"
+        "v</b>w",
+        "<a href=http://a1.example/><span><u>x<a href=http://a2.example/>y</a></u>http://z.example/"
+        "</span>w",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        struct url_text a, b;
+        html_urls(docs[i], true, &a);
+        html_urls(docs[i], false, &b);
+        if (strcmp(a.s, b.s) != 0)
+            fail_msg("document %zu: tree:\n%s\ntokenizer:\n%s", i, a.s, b.s);
+        struct url_text c;
+        uint64_t seen[256] = {0};
+        struct mail_urlx x = {.max_urls = 100, .fn = url_text_add, .user = &c};
+        x.seen = seen;
+        x.seen_cap = 256;
+        c.n = 0;
+        if (!mail_urlx_html_fast(&x, docs[i], strlen(docs[i]), no_attr, no_value, no_value))
+            fail_msg("document %zu: the tokenizer gave up", i);
+    }
+}
+
+/* formatting elements popped by another element's end tag stay in the tree's list of
+ * active formatting elements and are cloned at the next text (not across a cell's marker):
+ * their end tag then closes the clone and splits the text */
+static void html_tokenizer_reconstructs_formatting_popped_by_another_end_tag(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "<a href=http://l.example/><i></a>ftp:/</i>x http://z.example/",
+        "<font><b>x</font>http://exa</b>mple.com/ y",
+        "<p><span><i>a</span>b</p>http://c.exa</i>mple/",
+        "<table><tr><td><span><b>a</span>http://exa</b>mple.com/</td><td>b</b>http://c.example/"
+        "</td></tr></table>",
+        "<span><i>x</span><table><tr><td>http://in.exa</i>mple/</td></tr></table>http://out.exa"
+        "</i>mple/",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        struct url_text a, b;
+        html_urls(docs[i], true, &a);
+        html_urls(docs[i], false, &b);
+        if (strcmp(a.s, b.s) != 0)
+            fail_msg("document %zu: tree:\n%s\ntokenizer:\n%s", i, a.s, b.s);
+        struct url_text c;
+        uint64_t seen[256] = {0};
+        struct mail_urlx x = {.max_urls = 100, .fn = url_text_add, .user = &c};
+        x.seen = seen;
+        x.seen_cap = 256;
+        c.n = 0;
+        if (!mail_urlx_html_fast(&x, docs[i], strlen(docs[i]), no_attr, no_value, no_value))
+            fail_msg("document %zu: the tokenizer gave up", i);
+    }
+}
+
+/* mail_utf8_valid replaces g_utf8_validate: every 1- and 2-byte string, 3- and 4-byte ones
+ * over all lead and second bytes, and random strings at every alignment of its 8-byte path */
+static void utf8_validation_is_glibs(void **state)
+{
+    (void)state;
+    static const unsigned char some[] = {0x00, 0x01, 0x41, 0x7f, 0x80, 0x81, 0x8f,
+                                         0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xf0, 0xff};
+    unsigned char b[64];
+    for (unsigned x = 0; x < 256; x++) {
+        b[0] = (unsigned char)x;
+        assert_int_equal(mail_utf8_valid((char *)b, 1), g_utf8_validate((char *)b, 1, NULL));
+        for (unsigned y = 0; y < 256; y++) {
+            b[1] = (unsigned char)y;
+            assert_int_equal(mail_utf8_valid((char *)b, 2), g_utf8_validate((char *)b, 2, NULL));
+            for (size_t z = 0; z < sizeof some; z++) {
+                b[2] = some[z];
+                if (mail_utf8_valid((char *)b, 3) != g_utf8_validate((char *)b, 3, NULL))
+                    fail_msg("%02x %02x %02x", x, y, some[z]);
+                for (size_t w = 0; x >= 0xe0 && w < sizeof some; w++) {
+                    b[3] = some[w];
+                    if (mail_utf8_valid((char *)b, 4) != g_utf8_validate((char *)b, 4, NULL))
+                        fail_msg("%02x %02x %02x %02x", x, y, some[z], some[w]);
+                }
+            }
+        }
+    }
+    static const char *const pieces[] = {"a",
+                                         "http://x/",
+                                         "\xc3\xa9",
+                                         "\xe6\x97\xa5",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xed\xa0\x80",
+                                         "\xc0\xaf",
+                                         "\xf4\x90\x80\x80",
+                                         "\xef\xbf\xbe",
+                                         "\x80",
+                                         "\xe6\x97",
+                                         "\x00",
+                                         "\xff",
+                                         "        "};
+    unsigned seed = 7;
+    for (unsigned round = 0; round < 20000; round++) {
+        size_t n = 0;
+        unsigned k = (seed = seed * 1103515245u + 12345u) >> 16 & 15;
+        for (unsigned j = 0; j < k; j++) {
+            unsigned pi = ((seed = seed * 1103515245u + 12345u) >> 16) % 14;
+            size_t pl = pi == 11 ? 1 : strlen(pieces[pi]);
+            if (n + pl > sizeof b)
+                break;
+            memcpy(b + n, pieces[pi], pl);
+            n += pl;
+        }
+        for (size_t off = 0; off < 8 && off <= n; off++)
+            if (mail_utf8_valid((char *)b + off, n - off) !=
+                g_utf8_validate((char *)b + off, (gssize)(n - off), NULL))
+                fail_msg("round %u at %zu", round, off);
+    }
+}
+
 static void url_redirector_unwrapped_keeping_both(void **state)
 {
     (void)state;
@@ -1056,9 +1294,103 @@ static void walker_matches_gmime_on_corpus(void **state)
     ks_mail_reader_free(r);
 }
 
+/* --- boundary recovery (issue #7) --------------------------------------------------------- */
+
+/* The declared boundary is never used; the body's first line is another delimiter followed by
+ * part headers (a base64 HTML part, as spam sends it), and the message ends on a third. */
+static const char mismatched_boundary[] =
+    "From: a@example.com\nSubject: mismatched\nContent-Type: multipart/alternative;\n"
+    "\tboundary=\"--=_declared\"\n\n----=_used\nContent-Type: text/plain\n\n"
+    "see http://plain.example.com/\n----=_used\nContent-Type: text/html;\n"
+    "Content-Transfer-Encoding: base64\n\nPGEgaHJlZj0iaHR0cDovL3JlY292ZXJlZC5leGFt\n"
+    "cGxlLmNvbS94Ij54PC9hPg==\n\n----=_other--\n";
+
+static void check_recovered(bool gmime)
+{
+    struct ks_mail *m = new_mail_gmime(gmime);
+    const struct ks_mail_msg *r = analyse(m, mismatched_boundary);
+    assert_int_equal(r->parts, 3); /* the multipart and its two parts */
+    assert_int_equal(r->depth, 1);
+    assert_true(r->problems & KS_MAIL_PROB_BOUNDARY);
+    assert_int_equal(r->nurls, 2);
+    assert_string_equal(r->urls[0].url, "http://plain.example.com/");
+    assert_string_equal(r->urls[0].where, "text");
+    assert_string_equal(r->urls[1].url, "http://recovered.example.com/x");
+    assert_string_equal(r->urls[1].where, "html:a.href");
+    struct ks_mail_stats st;
+    ks_mail_stats(m, &st);
+    assert_int_equal(st.boundary_recovered, 1);
+    ks_mail_free(m);
+}
+
+static void boundary_never_used_is_recovered_by_walker(void **state)
+{
+    (void)state;
+    check_recovered(false);
+}
+
+static void boundary_never_used_is_recovered_by_gmime(void **state)
+{
+    (void)state;
+    check_recovered(true);
+}
+
+static void boundary_recovered_when_missing_same_on_both_paths(void **state)
+{
+    (void)state;
+    /* no boundary parameter; the delimiter recurs, after a preamble */
+    const char *msg = "From: a@example.com\nContent-Type: multipart/mixed\n\npreamble\n--xyz\n"
+                      "Content-Type: text/plain\n\nhttp://one.example.com/\n--xyz\n"
+                      "Content-Disposition: inline\n\nhttp://two.example.com/\n--xyz--\n";
+    struct ks_mail *fast = new_mail_gmime(false), *ref = new_mail_gmime(true);
+    struct ks_mail_raw raw = {(const uint8_t *)msg, strlen(msg), {.source = "missing"}, ""};
+    same_as_gmime(fast, ref, &raw);
+    const struct ks_mail_msg *r = analyse(fast, msg);
+    assert_int_equal(r->parts, 3);
+    assert_int_equal(r->nurls, 2);
+    assert_string_equal(r->urls[1].url, "http://two.example.com/");
+    raw.data = (const uint8_t *)mismatched_boundary;
+    raw.len = strlen(mismatched_boundary);
+    same_as_gmime(fast, ref, &raw);
+    ks_mail_free(fast);
+    ks_mail_free(ref);
+}
+
+static void dash_lines_without_part_headers_are_not_split(void **state)
+{
+    (void)state;
+    /* "--" lines, none followed by a MIME header block (a signature separator, a list, a
+     * field block without Content-*), and one that is followed by part headers but neither
+     * opens the body nor recurs */
+    const char *msg = "From: a@example.com\nContent-Type: multipart/mixed; boundary=never\n\n"
+                      "hello http://body.example.com/\n--\n-- \n--item one\n--item two\n"
+                      "--sig\nFrom: x@example.com\n\n--once\nContent-Type: text/plain\n\n"
+                      "tail\n";
+    struct ks_mail *fast = new_mail_gmime(false), *ref = new_mail_gmime(true);
+    struct ks_mail_raw raw = {(const uint8_t *)msg, strlen(msg), {.source = "negative"}, ""};
+    same_as_gmime(fast, ref, &raw);
+    const struct ks_mail_msg *r = analyse(fast, msg);
+    assert_int_equal(r->parts, 1); /* the multipart alone: its body is its prologue */
+    assert_int_equal(r->nurls, 1);
+    assert_string_equal(r->urls[0].where, "raw");
+    struct ks_mail_stats st;
+    ks_mail_stats(fast, &st);
+    assert_int_equal(st.boundary_recovered, 0);
+    ks_mail_stats(ref, &st);
+    assert_int_equal(st.boundary_recovered, 0);
+    ks_mail_free(fast);
+    ks_mail_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(html_tokenizer_text_bytes_as_the_tree),
+        cmocka_unit_test(utf8_validation_is_glibs),
+        cmocka_unit_test(obfuscation_check_agrees_with_deobfuscation),
+        cmocka_unit_test(html_tree_past_the_gumbo_arena),
+        cmocka_unit_test(html_tokenizer_clones_formatting_under_a_new_link),
+        cmocka_unit_test(html_tokenizer_reconstructs_formatting_popped_by_another_end_tag),
         cmocka_unit_test(received_postfix_takes_bracketed_address_and_rdns),
         cmocka_unit_test(received_postfix_unknown_rdns_is_empty),
         cmocka_unit_test(received_qmail_parenthesised_address),
@@ -1108,6 +1440,10 @@ int main(void)
         cmocka_unit_test(corpus_trec_is_read_whole),
         cmocka_unit_test(walker_matches_gmime_on_edge_cases),
         cmocka_unit_test(walker_matches_gmime_on_corpus),
+        cmocka_unit_test(boundary_never_used_is_recovered_by_walker),
+        cmocka_unit_test(boundary_never_used_is_recovered_by_gmime),
+        cmocka_unit_test(boundary_recovered_when_missing_same_on_both_paths),
+        cmocka_unit_test(dash_lines_without_part_headers_are_not_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,25 +4,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Both walk the literal once, without a strlen of it first (they run per URL and word). */
 bool mail_ieq(const char *p, size_t n, const char *lit)
 {
-    size_t k = strlen(lit);
-    if (n != k)
-        return false;
     for (size_t i = 0; i < n; i++)
-        if (mail_lower((unsigned char)p[i]) != (unsigned char)lit[i])
+        if (!lit[i] || mail_lower((unsigned char)p[i]) != (unsigned char)lit[i])
             return false;
-    return true;
+    return lit[n] == '\0';
 }
 
 bool mail_iprefix(const char *p, size_t n, const char *lit)
 {
-    size_t k = strlen(lit);
-    if (n < k)
-        return false;
-    for (size_t i = 0; i < k; i++)
-        if (mail_lower((unsigned char)p[i]) != (unsigned char)lit[i])
+    for (size_t i = 0; lit[i]; i++)
+        if (i >= n || mail_lower((unsigned char)p[i]) != (unsigned char)lit[i])
             return false;
+    return true;
+}
+
+bool mail_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        /* mail is mostly ASCII: 8 bytes at a time while none has the top bit or is NUL */
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            if ((v & 0x8080808080808080u) || ((v - 0x0101010101010101u) & ~v & 0x8080808080808080u))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        if (p[i] < 0x80) {
+            if (p[i] == 0)
+                return false;
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = mail_utf8_seq(p, n, i, &cp);
+        if (!k)
+            return false;
+        i += k;
+    }
     return true;
 }
 

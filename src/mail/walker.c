@@ -73,6 +73,7 @@ void mail_walk_clear(struct mail_walk *w)
     w->nnodes = 0;
     w->nhdrs = 0;
     w->warn = 0;
+    w->rbound[0] = '\0';
 }
 
 void mail_walk_fini(struct mail_walk *w)
@@ -234,6 +235,139 @@ static bool read_headers(struct wstate *s, bool top)
     }
 }
 
+bool mail_walk_body_start(const char *p, size_t n, size_t *body)
+{
+    struct mail_walk tw = {0};
+    struct wstate s = {.w = &tw, .p = p, .n = n};
+    bool ok = read_headers(&s, true);
+    free(tw.hdrs);
+    *body = s.pos;
+    return ok;
+}
+
+/* --- boundary recovery (issue #7) ---------------------------------------------------------- */
+
+/* RFC 2046 5.1.1 bchars: DIGIT / ALPHA / "'()+_,-./:=?" and space (not last). */
+static bool bchar(unsigned char c)
+{
+    return mail_isalnum(c) || (c && strchr("'()+_,-./:=? ", c));
+}
+
+/* The line (t, len) is a delimiter of boundary b: "--b" or "--b--", blanks after it (GMime's
+ * check_boundary). */
+static bool delimiter_of(const char *t, size_t len, const char *b, size_t bl)
+{
+    if (len < bl + 2 || t[0] != '-' || t[1] != '-' || memcmp(t + 2, b, bl) != 0)
+        return false;
+    size_t i = bl + 2;
+    if (i + 1 < len && t[i] == '-' && t[i + 1] == '-')
+        i += 2;
+    for (; i < len; i++)
+        if (!lwsp(t[i]))
+            return false;
+    return true;
+}
+
+/* The line (t, len) has a delimiter's shape "--X": X's length (1..70 bchars, blanks after
+ * it), else 0. */
+static size_t delimiter_shape(const char *t, size_t len)
+{
+    if (len < 3 || t[0] != '-' || t[1] != '-')
+        return 0;
+    while (len > 2 && lwsp(t[len - 1]))
+        len--;
+    size_t xl = len - 2;
+    if (xl < 1 || xl > 70)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (!bchar((unsigned char)t[i]) || (t[i] == '=' && i + 1 < len && t[i + 1] == '?'))
+            return 0; /* "=?": GMime would decode the parameter as an encoded word */
+    return xl;
+}
+
+/* A MIME header block at a: up to 32 field lines ("name:", blanks allowed before the colon)
+ * and folds, one of them Content-Type, Content-Transfer-Encoding or Content-Disposition,
+ * then an empty line. */
+static bool mime_header_block(const char *p, size_t n, size_t a)
+{
+    bool mime = false;
+    for (int lines = 0; lines <= 32 && a < n; lines++) {
+        const char *nl = memchr(p + a, '\n', n - a);
+        if (!nl)
+            return false;
+        size_t e = (size_t)(nl - p), le = e;
+        if (le > a && p[le - 1] == '\r')
+            le--;
+        if (le == a)
+            return mime;
+        if (p[a] == ' ' || p[a] == '\t') {
+            if (lines == 0)
+                return false;
+            a = e + 1;
+            continue;
+        }
+        size_t i = a;
+        while (i < le && p[i] != ':' && (unsigned char)p[i] > 32 && (unsigned char)p[i] < 127)
+            i++;
+        size_t ne = i;
+        while (i < le && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (i >= le || p[i] != ':' || ne == a)
+            return false;
+        mime = mime || mail_ieq(p + a, ne - a, "content-type") ||
+               mail_ieq(p + a, ne - a, "content-transfer-encoding") ||
+               mail_ieq(p + a, ne - a, "content-disposition");
+        a = e + 1;
+    }
+    return false;
+}
+
+bool mail_boundary_guess(const char *p, size_t n, const char *declared, size_t *xoff, size_t *xlen)
+{
+    size_t dl = declared ? strlen(declared) : 0;
+    size_t cand[8][3]; /* offset of X, its length, end of its line */
+    int nc = 0, first = -1;
+    bool blank_so_far = true;
+    for (size_t a = 0; a < n;) {
+        const char *nl = memchr(p + a, '\n', n - a);
+        size_t e = nl ? (size_t)(nl - p) : n;
+        const char *t = p + a;
+        size_t len = e - a;
+        if (declared && delimiter_of(t, len, declared, dl))
+            return false; /* the declared boundary is used: GMime's reading stands */
+        size_t xl;
+        if (nc < 8 && nl && (xl = delimiter_shape(t, len)) && mime_header_block(p, n, e + 1)) {
+            if (blank_so_far)
+                first = nc;
+            cand[nc][0] = a + 2;
+            cand[nc][1] = xl;
+            cand[nc][2] = e;
+            nc++;
+        }
+        size_t k = 0;
+        while (k < len && lwsp(t[k]))
+            k++;
+        if (k < len)
+            blank_so_far = false;
+        a = nl ? e + 1 : n;
+    }
+    for (int c = 0; c < nc; c++) {
+        bool ok = c == first;
+        for (size_t a = cand[c][2] + 1; !ok && a < n;) {
+            const char *nl = memchr(p + a, '\n', n - a);
+            size_t e = nl ? (size_t)(nl - p) : n;
+            ok = delimiter_of(p + a, e - a, p + cand[c][0], cand[c][1]);
+            a = nl ? e + 1 : n;
+        }
+        if (ok) {
+            *xoff = cand[c][0];
+            *xlen = cand[c][1];
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool name_is(const struct mail_hdr *h, const char *lit)
 {
     return mail_ieq(h->name, h->nlen, lit);
@@ -363,17 +497,29 @@ static void multipart(struct wstate *s, GMimeContentType *ct, uint32_t depth)
     d->ct = ct;
     size_t idx = (size_t)(d - s->w->nodes);
     const char *b = g_mime_content_type_get_parameter(ct, "boundary");
-    size_t off, len;
+    size_t off, len, body = s->pos, xoff = 0, xl = 0;
+    /* issue #7: the message's own multipart, its boundary missing or never used, is split at
+     * the boundary its body shows (mail.c does the same on GMime's path) */
+    bool guess = false;
     if (!b) {
         d->no_boundary = true;
         s->w->warn |= KS_MAIL_PROB_BOUNDARY; /* GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY */
-        scan_content(s, &off, &len);         /* everything into the prologue */
-        s->w->nodes[idx].end = (uint32_t)s->w->nnodes;
-        return;
+        guess = depth == 0 && mail_boundary_guess(s->p + body, s->n - body, NULL, &xoff, &xl);
+        if (!guess) {
+            scan_content(s, &off, &len); /* everything into the prologue */
+            s->w->nodes[idx].end = (uint32_t)s->w->nnodes;
+            return;
+        }
     }
     if (depth >= WALK_MAX_DEPTH || s->nb >= WALK_MAX_DEPTH) {
         s->fail = true;
         return;
+    }
+    if (guess) {
+        memcpy(s->w->rbound, s->p + body + xoff, xl);
+        s->w->rbound[xl] = '\0';
+        s->w->warn |= KS_MAIL_PROB_BOUNDARY;
+        b = s->w->rbound;
     }
     size_t bl = strlen(b);
     struct bound *bd = &s->b[s->nb];
@@ -382,6 +528,18 @@ static void multipart(struct wstate *s, GMimeContentType *ct, uint32_t depth)
     bd->lenf = bl + 4;
     s->nb++;
     scan_content(s, &off, &len); /* prologue */
+    if (!guess && depth == 0 && s->boundary == B_EOS &&
+        mail_boundary_guess(s->p + body, s->n - body, b, &xoff, &xl)) {
+        memcpy(s->w->rbound, s->p + body + xoff, xl);
+        s->w->rbound[xl] = '\0';
+        s->w->warn |= KS_MAIL_PROB_BOUNDARY;
+        g_free(bd->s);
+        bd->s = g_strdup_printf("--%s--", s->w->rbound);
+        bd->len = xl + 2;
+        bd->lenf = xl + 4;
+        s->pos = body;
+        scan_content(s, &off, &len); /* the prologue before the recovered boundary */
+    }
     while (s->boundary == B_IMM && !s->fail) {
         if (!skip_line(s)) {
             s->boundary = B_EOS;

@@ -41,7 +41,8 @@ struct mail_walk {
     size_t nnodes, ncap;
     unsigned warn; /* KS_MAIL_PROB_BOUNDARY where GMime would have warned */
     bool ct_invalid;
-    char *bbuf; /* decoded bodies */
+    char rbound[72]; /* the boundary recovered from the body ("" if none; mail_boundary_guess) */
+    char *bbuf;      /* decoded bodies */
     size_t bcap;
 };
 
@@ -53,6 +54,16 @@ bool mail_walk_parse(struct mail_walk *w, const char *p, size_t n);
 /* A leaf's decoded bytes (valid until the next call). */
 const char *mail_walk_decode(struct mail_walk *w, const struct mail_wnode *d, const char *msg,
                              size_t *outlen);
+/* Issue #7: the boundary of a multipart whose declared boundary (NULL: none) never occurs as
+ * a delimiter line in its body (p, n), found in the body: the first line "--X" (X: 1..70
+ * RFC 2046 bchars, blanks after it, no "=?") that is followed by a MIME header block (field
+ * lines and folds, Content-Type, -Transfer-Encoding or -Disposition among them, then an empty
+ * line) and is either the body's first non-blank line or occurs again ("--X" or "--X--").
+ * At most 8 candidates are tried. True with X's offset and length in (p, n). */
+bool mail_boundary_guess(const char *p, size_t n, const char *declared, size_t *xoff, size_t *xlen);
+/* Where the body of the message (p, n) begins, by the walker's header rules; false when the
+ * walker would not read its header block. */
+bool mail_walk_body_start(const char *p, size_t n, size_t *body);
 /* GMime's decoded header value (unfolded, RFC 2047 words decoded); g_free it. */
 char *mail_walk_value(struct mail_walk *w, const char *v, size_t n);
 

@@ -85,6 +85,17 @@ check_out "nazario mbox: 60 messages" "60" sh -c "\"$KANSOKU\" mail read \"$M/na
 check_out "malformed: 3 messages read" "3" sh -c "\"$KANSOKU\" mail read \"$M/malformed\" 2>/dev/null | wc -l | tr -d ' '"
 check_err "malformed: problems reported with their file" 0 "malformed/spamscope_mail_malformed_3.eml" \
     "$KANSOKU" mail read "$M/malformed"
+# issue #7: a boundary declared but never used; the parts are split at the one the body shows
+M3="$M/malformed/spamscope_mail_malformed_3.eml"
+if [ -f "$M3" ]; then
+    check_grep "mismatched boundary recovered: calorsolar.tk" '	https?://calorsolar\.tk[/:]' \
+        "$KANSOKU" mail urls "$M3"
+    check_grep "mismatched boundary recovered by GMime too" '	https?://calorsolar\.tk[/:]' \
+        "$KANSOKU" mail urls --mime-gmime "$M3"
+    check_err "mismatched boundary: recovery reported and counted" 0 \
+        'split at "----=_GlSzQZUbRbpVOpy".*1 multiparts split at a boundary found in the body' \
+        sh -c '"$0" mail urls "$1" 2>&1 >/dev/null | tr "\n" " " >&2' "$KANSOKU" "$M3"
+fi
 check_grep "nazario: mismatched link text marked" "html:a.href,.*mismatch=paypal.com" \
     "$KANSOKU" mail urls "$M/nazario-phishing0-sample.mbox"
 check_grep "nazario: numeric IP host" "	http://[0-9.]+/.*	html:a.href,.*ip" \
@@ -136,5 +147,31 @@ check_grep "stats: SPF per month" '^\{"kind":"spf","month":"2007-04".*"pass":16'
 check_grep "stats: year comparison with a period" '^\{"kind":"year","from":"2007-04-01' \
     "$KANSOKU" mail stats --db "$DB" --json --from 2007-04-01 --to 2007-05-01
 check_grep "stats table" '^total +messages=459' "$KANSOKU" mail stats --db "$DB"
+
+# an input of 1 MiB or more is hashed beside its first messages, whose rows wait for the
+# input to begin; one whose size the store knows is hashed first: the same rows either way
+cat "$M/nazario-phishing0-sample.mbox" "$M/nazario-phishing0-sample.mbox" \
+    "$M/nazario-phishing0-sample.mbox" >"$TMP/big.mbox"
+sed 's/^Subject: /Subject; /' "$TMP/big.mbox" >"$TMP/same-size.mbox"
+check "ingest 1.5 MB, hashed aside" "$KANSOKU" mail ingest -q --db "$TMP/aside.db" --threads 1 \
+    --label spam "$TMP/big.mbox"
+check "ingest 1.5 MB after an input of its size" sh -c \
+    '"$0" mail ingest -q --db "$1/inline.db" --label spam "$1/same-size.mbox" && "$0" mail ingest -q --db "$1/inline.db" --threads 3 --label spam "$1/big.mbox"' \
+    "$KANSOKU" "$TMP"
+check_err "ingest 1.5 MB again: ingested before" 0 "0 inputs stored .0 messages., 1 ingested before" \
+    "$KANSOKU" mail ingest --db "$TMP/aside.db" --label spam "$TMP/big.mbox"
+if command -v sqlite3 >/dev/null 2>&1; then
+    q="SELECT i.sha256, i.size, i.status, i.rows, (SELECT count(*) FROM mail_messages m WHERE m.input_id = i.id) FROM inputs i WHERE i.name LIKE '%big.mbox'"
+    check_out "hashed aside: the input's identity and rows" \
+        "$(sha256sum "$TMP/big.mbox" | cut -d' ' -f1)|$(wc -c <"$TMP/big.mbox" | tr -d ' ')|complete|$(sqlite3 "$TMP/inline.db" "SELECT rows FROM inputs WHERE name LIKE '%big.mbox'")|180" \
+        sqlite3 "$TMP/aside.db" "$q"
+    for t in mail_messages mail_urls mail_attachments; do
+        q="SELECT * FROM $t WHERE input_id = (SELECT id FROM inputs WHERE name LIKE '%big.mbox')"
+        check_out "hashed aside: $t as hashed first" "$(sqlite3 "$TMP/inline.db" "$q" | sed 's/^[0-9]*|//')" \
+            sh -c 'sqlite3 "$0" "$1" | sed "s/^[0-9]*|//"' "$TMP/aside.db" "$q"
+    done
+else
+    echo "# sqlite3 is not installed: the hashed-aside row checks are skipped"
+fi
 
 finish
