@@ -30,6 +30,20 @@ wait_udp() {
     return 1
 }
 
+# wait_drained PORT: the UDP socket bound to PORT holds no datagram (the collector has read
+# all it was sent), or 10 s passed; then a moment for the last one's records.
+wait_drained() {
+    hex=$(printf ':%04X ' "$1")
+    i=0
+    while [ $i -lt 100 ]; do
+        q=$(grep -h "$hex" /proc/net/udp /proc/net/udp6 2>/dev/null | awk '{ split($5, a, ":"); print a[2]; exit }')
+        [ "$q" = 00000000 ] && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    sleep 0.5
+}
+
 # total_of FIELD: the FIELD of the "total" line of --stats --json in $TMP/.out
 total_of() { grep '"kind":"total"' "$TMP/.out" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 
@@ -141,7 +155,8 @@ else
             # The same capture exported twice (deterministic): to nfcapd, and to kansoku.
             timeout 30 softflowd -d -r "$INPUT" -n "127.0.0.1:$pn" -v "$v" >/dev/null 2>&1
             timeout 30 softflowd -d -r "$INPUT" -n "127.0.0.1:$pk" -v "$v" >/dev/null 2>&1
-            sleep 1
+            wait_drained "$pn"
+            wait_drained "$pk"
             kill -TERM "$np" 2>/dev/null
             wait "$np" 2>/dev/null
             stop_kansoku
@@ -161,7 +176,7 @@ else
         kp=$!
         wait_udp "$pk"
         timeout 30 softflowd -d -r "$SYN" -n "127.0.0.1:$pk" -v 9 >/dev/null 2>&1
-        sleep 1
+        wait_drained "$pk"
         stop_kansoku
         cp "$TMP/k.out" "$TMP/attack.json"
         check_grep "softflowd v9: the SYN flood's flows are its attack" \
@@ -195,7 +210,8 @@ else
             sleep 5
             kill -TERM "$fp" 2>/dev/null
             wait "$fp" 2>/dev/null
-            sleep 1
+            wait_drained "$pn"
+            wait_drained "$pk"
             kill -TERM "$np" 2>/dev/null
             wait "$np" 2>/dev/null
             stop_kansoku
