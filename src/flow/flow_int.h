@@ -96,6 +96,8 @@ struct source {
     int64_t last_export_us;
     uint32_t sampling;  /* 0: none announced */
     int64_t sysinit_us; /* IPFIX systemInitTimeMilliseconds, 0 unknown */
+    int64_t boot_us;    /* v9: the exporter's boot time (export time - uptime), see flow_nf9 */
+    bool boot_known;
     struct sampler samplers[FLOW_MAX_SAMPLERS];
     unsigned nsamplers;
     struct ks_flow_source_stats st;

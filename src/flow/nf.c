@@ -735,6 +735,24 @@ static int ipfix_templates(struct ks_flow *f, struct source *s, struct ks_cur *b
 
 /* --- NetFlow v9 ------------------------------------------------------------------------- */
 
+/* The export time of a v9 datagram, in µs. The header has it in whole seconds (RFC 3954 5.1),
+ * so export seconds - uptime, the exporter's boot time, comes out up to a second early, by a
+ * different amount in each datagram: flows exported on either side of a second's boundary
+ * would shift by a second against each other. Every datagram's estimate is a lower bound, so
+ * the source keeps the latest one, unless it moves by more than 2 s (a restart, a clock set
+ * or the uptime's 49.7-day wrap): then it starts again from the new one. */
+static int64_t v9_export_time(struct source *s, uint32_t secs, uint32_t uptime)
+{
+    int64_t boot = (int64_t)secs * 1000000 - (int64_t)uptime * 1000;
+    if (!s->boot_known || boot > s->boot_us + 2000000 || boot < s->boot_us - 2000000) {
+        s->boot_us = boot;
+        s->boot_known = true;
+    } else if (boot > s->boot_us) {
+        s->boot_us = boot;
+    }
+    return s->boot_us + (int64_t)uptime * 1000;
+}
+
 int flow_nf9(struct ks_flow *f, struct ks_cur *c, const struct ks_addr *exp, int64_t recv_us)
 {
     ks_cur_skip(c, 2);
@@ -749,7 +767,7 @@ int flow_nf9(struct ks_flow *f, struct ks_cur *c, const struct ks_addr *exp, int
     }
     struct source *s = flow_source(f, exp, KS_FLOW_NETFLOW9, sid);
     s->st.datagrams++;
-    int64_t export_us = (int64_t)secs * 1000000;
+    int64_t export_us = v9_export_time(s, secs, uptime);
     flow_seq(f, s, seq, 1, true, uptime, export_us);
     struct rctx x = {.export_us = export_us, .uptime = uptime, .v9 = true};
     int rc = KS_OK;

@@ -58,6 +58,12 @@ static void at16(struct buf *b, size_t pos, unsigned v)
     b->b[pos + 1] = (uint8_t)v;
 }
 
+static void at32(struct buf *b, size_t pos, uint32_t v)
+{
+    at16(b, pos, v >> 16);
+    at16(b, pos + 2, v & 0xffff);
+}
+
 /* --- a collector that keeps what it delivers ------------------------------------------- */
 
 struct got {
@@ -318,6 +324,43 @@ static void v9_template_then_data_is_decoded(void **state)
     assert_int_equal(g.r[0].end_us, T0 - 1000000);
     assert_int_equal(g.r[0].domain, 7);
     assert_int_equal(g.r[0].sampling, 1);
+    ks_flow_free(f);
+}
+
+/* The export time has whole seconds: once a datagram has shown the exporter's boot time
+ * closely, a later one whose whole-second header says less does not move its flows. */
+static void v9_flow_times_do_not_jump_at_a_second_boundary(void **state)
+{
+    (void)state;
+    struct got g;
+    struct ks_flow *f = collector(&g, 0, 0);
+    struct buf b = {.n = 0};
+    /* boot at T0 - 49.9 s; sent at T0 + 1.2 s (header: T0 + 1), uptime 51.1 s, a flow that
+     * ended at uptime 49.8 s */
+    v9_header(&b, 51100, 1, 7);
+    at32(&b, 8, (uint32_t)(T0 / 1000000) + 1);
+    v9_template(&b, 256);
+    v9_data(&b, 256, 1, 50800);
+    assert_int_equal(feed(f, &b), KS_OK);
+    /* sent at T0 + 1.999 s (header: T0 + 1 again), uptime 51.899 s: a flow that ended at the
+     * same instant; the header alone would put it 0.799 s earlier */
+    b.n = 0;
+    v9_header(&b, 51899, 2, 7);
+    at32(&b, 8, (uint32_t)(T0 / 1000000) + 1);
+    v9_data(&b, 256, 1, 50800);
+    assert_int_equal(feed(f, &b), KS_OK);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.r[0].end_us, T0 - 300000);
+    assert_int_equal(g.r[1].end_us, g.r[0].end_us);
+    /* a boot time 10 s later (a restart): taken as it is */
+    b.n = 0;
+    v9_header(&b, 1000, 1, 7);
+    at32(&b, 8, (uint32_t)(T0 / 1000000) + 10);
+    v9_template(&b, 256);
+    v9_data(&b, 256, 1, 1000);
+    assert_int_equal(feed(f, &b), KS_OK);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.r[2].end_us, T0 + 9000000);
     ks_flow_free(f);
 }
 
@@ -1272,6 +1315,7 @@ int main(void)
         cmocka_unit_test(short_datagram_and_bad_version_are_counted),
         cmocka_unit_test(v9_template_then_data_is_decoded),
         cmocka_unit_test(v9_data_before_template_is_counted),
+        cmocka_unit_test(v9_flow_times_do_not_jump_at_a_second_boundary),
         cmocka_unit_test(v9_templates_are_per_source_id),
         cmocka_unit_test(v9_options_template_sets_the_sampling_rate),
         cmocka_unit_test(v9_template_with_zero_length_field_is_refused),

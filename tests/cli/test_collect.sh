@@ -44,6 +44,17 @@ wait_drained() {
     sleep 0.5
 }
 
+# at_second_start: returns in the first tenth of a wall-clock second. A NetFlow v9 header
+# gives the export time in whole seconds, so an export that straddles a second's boundary
+# shifts its later flows against its earlier ones by up to a second.
+at_second_start() {
+    i=0
+    while [ $i -lt 100 ] && [ "$(date +%N | sed 's/^0*//')" -gt 100000000 ] 2>/dev/null; do
+        sleep 0.02
+        i=$((i + 1))
+    done
+}
+
 # total_of FIELD: the FIELD of the "total" line of --stats --json in $TMP/.out
 total_of() { grep '"kind":"total"' "$TMP/.out" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 
@@ -175,6 +186,7 @@ else
             --start-after 1 --json >"$TMP/k.out" 2>"$TMP/k.err" &
         kp=$!
         wait_udp "$pk"
+        at_second_start
         timeout 30 softflowd -d -r "$SYN" -n "127.0.0.1:$pk" -v 9 >/dev/null 2>&1
         wait_drained "$pk"
         stop_kansoku
