@@ -385,6 +385,10 @@ static void url_normalize_idn_to_punycode(void **state)
     assert_string_equal(norm("http://bücher.example/", &f), "http://xn--bcher-kva.example/");
     assert_true(f & KS_MAIL_URL_IDN);
     assert_string_equal(norm("http://例え.jp/", &f), "http://xn--r8jz45g.jp/");
+    /* an empty label is no host name in any script (as "a..o" is not): a fuzzer-found input
+     * whose result did not normalise to itself */
+    assert_null(norm("http://ш..o/", &f));
+    assert_null(norm("http://a..o/", &f));
 }
 
 static void url_text_bare_and_trailing_punctuation(void **state)

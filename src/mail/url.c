@@ -462,6 +462,9 @@ size_t ks_mail_url_normalize(const char *s, size_t len, char *out, size_t size, 
         /* IDNA without STD3 rules lets through what no host name holds ('?', '/', ...) */
         for (const char *q = idn; ok && *q; q++)
             ok = mail_isalnum((unsigned char)*q) || *q == '-' || *q == '.' || *q == '_';
+        /* nor an empty label, as ASCII hosts below (else the result would not normalise to
+         * itself: "ш..o" -> "xn--x1a..o" -> refused) */
+        ok = ok && idn[0] != '.' && !strstr(idn, "..");
         if (ok) {
             snprintf(hout, sizeof hout, "%s", idn);
             hfinal = hout;
