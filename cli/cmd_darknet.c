@@ -231,6 +231,27 @@ static int by_packets(const void *pa, const void *pb)
     return a->port < b->port ? -1 : a->port > b->port;
 }
 
+/* The cell table's lines go to stdout 64 KiB at a time (one fwrite, one lock, a line). */
+struct outbuf {
+    char b[1 << 16];
+    size_t n;
+};
+
+static void out_flush(struct outbuf *o)
+{
+    if (o->n)
+        fwrite(o->b, 1, o->n, stdout);
+    o->n = 0;
+}
+
+static void out_put(struct outbuf *o, const char *s, size_t n)
+{
+    if (o->n + n > sizeof o->b)
+        out_flush(o);
+    memcpy(o->b + o->n, s, n);
+    o->n += n;
+}
+
 /* printf("%-*s", w, s), for the cell table's lines (tens of thousands a day). */
 static char *put_left(char *p, const char *s, int w)
 {
@@ -258,15 +279,69 @@ static char *put_u64(char *p, uint64_t v, int w)
     return p;
 }
 
+/* The cells in by_packets order. Tens of thousands a day are sorted at each day's end, on the
+ * analysis thread: by an LSD radix sort of one 64-bit key (kind, packets descending, protocol,
+ * port) when every count fits its 39 bits and the kinds one bit, with qsort otherwise. */
+#define KEY_PACKETS_MAX ((UINT64_C(1) << 39) - 1)
+static void sort_cells(struct darknet_run *r)
+{
+    size_t n = r->ncells;
+    if (n < 2)
+        return;
+    struct kv {
+        uint64_t key;
+        size_t i;
+    } *a = malloc(2 * n * sizeof *a);
+    struct cell_out *sorted = malloc(n * sizeof *sorted);
+    bool fits = a && sorted;
+    for (size_t i = 0; fits && i < n; i++) {
+        const struct cell_out *c = &r->cells[i];
+        fits = c->packets <= KEY_PACKETS_MAX && c->kind <= 1;
+        a[i].key = (uint64_t)c->kind << 63 | (KEY_PACKETS_MAX - c->packets) << 24 |
+                   (uint64_t)c->proto << 16 | c->port;
+        a[i].i = i;
+    }
+    if (!fits) {
+        free(a);
+        free(sorted);
+        qsort(r->cells, n, sizeof *r->cells, by_packets);
+        return;
+    }
+    struct kv *src = a, *dst = a + n;
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(src[i].key >> shift) & 0xff]++;
+        if (count[(src[0].key >> shift) & 0xff] == n)
+            continue; /* every key has this byte */
+        size_t sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            size_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i].key >> shift) & 0xff]++] = src[i];
+        struct kv *t = src;
+        src = dst;
+        dst = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = r->cells[src[i].i];
+    memcpy(r->cells, sorted, n * sizeof *sorted);
+    free(a);
+    free(sorted);
+}
+
 static void print_cells(struct darknet_run *r)
 {
-    if (r->ncells > 1)
-        qsort(r->cells, r->ncells, sizeof *r->cells, by_packets);
+    sort_cells(r);
     if (!r->cli->json && r->ncells)
         printf("%-10s  %-12s  %-11s  %-5s  %5s  %10s  %12s  %9s\n", "DAY", "SENSOR", "KIND",
                "PROTO", "PORT", "PACKETS", "BYTES", "SOURCES");
     char day[16] = "";
     int64_t day_of = INT64_MIN;
+    struct outbuf ob = {.n = 0};
     for (size_t i = 0; i < r->ncells; i++) {
         const struct cell_out *c = &r->cells[i];
         char pbuf[8];
@@ -310,9 +385,10 @@ static void print_cells(struct darknet_run *r)
                 q += k > 0 && k < 64 ? k : 0;
             }
             *q++ = '\n';
-            fwrite(line, 1, (size_t)(q - line), stdout);
+            out_put(&ob, line, (size_t)(q - line));
         }
     }
+    out_flush(&ob);
     r->ncells = 0;
 }
 
