@@ -96,29 +96,8 @@ static inline bool key_eq(const struct ks_table *t, const uint8_t *a, const void
     }
 }
 
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_PAGE KS_HUGE_PAGE
 #define MAP_MIN ((size_t)4 << 20)
-
-/* Zeroed memory of len bytes (a multiple of HUGE_PAGE) in its own mapping, aligned to 2 MiB
- * and marked for transparent huge pages: lookups at random keys then miss in the cache but
- * rarely in the TLB. Pages are touched (and counted in RSS) only as slots are used. */
-static uint8_t *map_region(size_t len)
-{
-    uint8_t *m =
-        mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    uintptr_t a = ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-    size_t head = (size_t)(a - (uintptr_t)m), tail = HUGE_PAGE - head;
-    if (head)
-        munmap(m, head);
-    if (tail)
-        munmap((uint8_t *)a + len, tail);
-#ifdef MADV_HUGEPAGE
-    (void)madvise((void *)a, len, MADV_HUGEPAGE); /* a hint: fine to fail */
-#endif
-    return (uint8_t *)a;
-}
 
 /* Slot memory for n slots at the capacity. A small array is allocated whole. A large one is
  * reserved twice over and used from a small start: the table doubles by rehashing from one
@@ -138,8 +117,8 @@ static int alloc_slots(struct ks_table *t, size_t n)
         return KS_OK;
     }
     size_t len = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    t->region[0] = map_region(len);
-    t->region[1] = t->region[0] ? map_region(len) : NULL;
+    t->region[0] = ks_map_huge(len);
+    t->region[1] = t->region[0] ? ks_map_huge(len) : NULL;
     if (!t->region[1]) {
         if (t->region[0])
             munmap(t->region[0], len);

@@ -46,6 +46,8 @@
  * misses than in arrival order), then are accounted in arrival order. */
 #define LOG_SIZE 65536
 #define RING_SIZE 262144 /* events between the front and a worker (a power of two) */
+/* the ring's bytes: whole huge pages (12 MiB) */
+#define RING_BYTES (((size_t)RING_SIZE * sizeof(struct ev) + KS_HUGE_PAGE - 1) & ~(KS_HUGE_PAGE - 1))
 #define PUBLISH_EVERY 64 /* the front publishes its position every this many events */
 /* A worker prefetches for the events this far ahead (see prefetch_ev). */
 #define AHEAD0 24
@@ -102,7 +104,8 @@ struct src_bucket {
 
 struct src_tab {
     struct src_bucket *b; /* in use: in raw (aligned to 64), or region[cur] */
-    void *raw;
+    void *raw; /* a small table's mapping, of raw_len bytes */
+    size_t raw_len;
     struct src_bucket *region[2]; /* a large table: two mappings, see srct_grow */
     size_t region_len;
     unsigned cur;
@@ -189,6 +192,7 @@ struct ks_darknet {
     uint32_t *front;     /* the current day's cells of TCP/UDP/ICMP/ICMPv6 by kind and
                             port: index + 1, 0 unknown, FRONT_DROPPED (see cell_for) */
     uint8_t *pool;       /* max_sketches * 2^p registers */
+    size_t pool_len;     /* its mapping */
     uint32_t *free_list; /* free pool indices */
     uint32_t nfree;
     size_t regs;  /* 2^p */
@@ -319,10 +323,11 @@ static int srct_init(struct src_tab *t, uint32_t cap)
     t->count = 0;
     t->window = nb < SB_PROBE ? (uint32_t)nb : SB_PROBE;
     if (nb <= SB_START) {
-        t->raw = calloc(nb + 1, sizeof *t->b);
+        t->raw_len = (nb * sizeof *t->b + KS_HUGE_PAGE - 1) & ~(KS_HUGE_PAGE - 1);
+        t->raw = ks_map_huge(t->raw_len); /* random buckets: few TLB misses */
         if (!t->raw)
             return KS_ENOMEM;
-        t->b = (struct src_bucket *)(((uintptr_t)t->raw + 63) & ~(uintptr_t)63);
+        t->b = t->raw;
         t->mask = t->max_mask;
         ks_touch_pages(t->b, nb * sizeof *t->b);
         return KS_OK;
@@ -345,7 +350,8 @@ static int srct_init(struct src_tab *t, uint32_t cap)
 
 static void srct_fini(struct src_tab *t)
 {
-    free(t->raw);
+    if (t->raw)
+        munmap(t->raw, t->raw_len);
     for (int i = 0; i < 2; i++)
         if (t->region[i])
             munmap(t->region[i], t->region_len);
@@ -813,7 +819,9 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
         goto out;
 
     if (cfg->max_sketches) {
-        d->pool = calloc(cfg->max_sketches, d->regs);
+        d->pool_len = ((size_t)cfg->max_sketches * d->regs + KS_HUGE_PAGE - 1) &
+                      ~(KS_HUGE_PAGE - 1);
+        d->pool = ks_map_huge(d->pool_len); /* registers at random: few TLB misses */
         d->free_list = malloc((size_t)cfg->max_sketches * sizeof *d->free_list);
         if (!d->pool || !d->free_list)
             goto out;
@@ -834,7 +842,7 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
     reset_a(d);
     reset_b(d);
     if (cfg->workers) {
-        d->ring.slots = malloc(RING_SIZE * sizeof *d->ring.slots);
+        d->ring.slots = ks_map_huge(RING_BYTES);
         if (!d->ring.slots)
             goto out;
         d->threaded = true;
@@ -871,7 +879,8 @@ void ks_darknet_free(struct ks_darknet *d)
     if (!d)
         return;
     stop_worker(d);
-    free(d->ring.slots);
+    if (d->ring.slots)
+        munmap(d->ring.slots, RING_BYTES);
     ks_table_free(d->cells);
     free(d->cell_pool);
     free(d->cell_free);
@@ -883,7 +892,8 @@ void ks_darknet_free(struct ks_darknet *d)
     free(d->sort_b);
     free(d->as_idx);
     free(d->as_rows);
-    free(d->pool);
+    if (d->pool)
+        munmap(d->pool, d->pool_len);
     free(d->free_list);
     free(d->ser);
     ks_hll_fini(&d->day_scan);
