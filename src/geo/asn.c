@@ -60,11 +60,27 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
     return k;
 }
 
-/* True when s[0..n) is UTF-8 without control characters (names are printed as they are). */
+/* True when the 8 bytes of v are printable ASCII (0x20..0x7e): no top bit, no byte below 0x20
+ * (v - 0x20.. borrows into the top bit of such a byte), none equal to 0x7f. A false "no" only
+ * sends the bytes to the exact loop. */
+static inline bool ascii8_printable(uint64_t v)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    uint64_t x = v ^ (ones * 0x7f);
+    return !((v & high) | ((v - ones * 0x20) & ~v & high) | ((x - ones) & ~x & high));
+}
+
+/* True when s[0..n) is UTF-8 without control characters (names are printed as they are). Every
+ * name of the table is checked when it is opened, mostly ASCII: 8 bytes at a time. */
 static bool text_ok(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        uint64_t v;
+        if (i + 8 <= n && (memcpy(&v, s + i, 8), ascii8_printable(v))) {
+            i += 8;
+            continue;
+        }
         if (s[i] < 0x20 || s[i] == 0x7f)
             return false;
         size_t k = utf8_seq(s + i, n - i);

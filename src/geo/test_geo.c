@@ -234,11 +234,18 @@ static void csv_bad_lines_are_refused(void **state)
         "1.2.3.4,1.2.3.5,12,a\tb",     /* control character */
         "1.2.3.4,1.2.3.5,12,\xff\xfe", /* not UTF-8 */
         "1.2.3.4,1.2.3.5,12,\xc0\xaf", /* overlong */
+        /* the same inside 8-byte runs of printable text (the checker's fast path) */
+        "1.2.3.4,1.2.3.5,12,Example Networks\x1f Inc",
+        "1.2.3.4,1.2.3.5,12,Example\x7fNetworks Inc",
+        "1.2.3.4,1.2.3.5,12,Example Networks\xc0\xaf Inc",
+        "1.2.3.4,1.2.3.5,12,Example Networks Inc\x01",
         "x,1.2.3.5,12,a",
     };
     struct ks_asn_range r;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_not_equal(parse(bad[i], &r), KS_OK);
+    assert_int_equal(parse("1.2.3.4,1.2.3.5,12,Example Networks ~Inc \xc3\xa9t\xc3\xa9", &r),
+                     KS_OK);
     char longname[400];
     memset(longname, 'a', sizeof longname);
     memcpy(longname, "1.2.3.4,1.2.3.5,12,", 19);
