@@ -487,6 +487,24 @@ static void leaf_part(struct wstate *s, GMimeContentType *ct, const struct mail_
 }
 
 /* GMime's parser_construct_multipart with parser_scan_multipart_subparts. */
+/* The delimiters of boundary b: "--b--", whose first len bytes are "--b". */
+static void bound_set(struct bound *bd, const char *b)
+{
+    size_t bl = strlen(b);
+    bd->s = g_strdup_printf("--%s--", b);
+    bd->len = bl + 2;
+    bd->lenf = bl + 4;
+}
+
+/* The boundary recovered at s->p[at, at + xl) (mail_boundary_guess), kept in the walk. */
+static const char *recovered(struct wstate *s, size_t at, size_t xl)
+{
+    memcpy(s->w->rbound, s->p + at, xl);
+    s->w->rbound[xl] = '\0';
+    s->w->warn |= KS_MAIL_PROB_BOUNDARY;
+    return s->w->rbound;
+}
+
 static void multipart(struct wstate *s, GMimeContentType *ct, uint32_t depth)
 {
     struct mail_wnode *d = new_node(s, MAIL_WNODE_MULTIPART, depth);
@@ -515,28 +533,16 @@ static void multipart(struct wstate *s, GMimeContentType *ct, uint32_t depth)
         s->fail = true;
         return;
     }
-    if (guess) {
-        memcpy(s->w->rbound, s->p + body + xoff, xl);
-        s->w->rbound[xl] = '\0';
-        s->w->warn |= KS_MAIL_PROB_BOUNDARY;
-        b = s->w->rbound;
-    }
-    size_t bl = strlen(b);
+    if (guess)
+        b = recovered(s, body + xoff, xl);
     struct bound *bd = &s->b[s->nb];
-    bd->s = g_strdup_printf("--%s--", b);
-    bd->len = bl + 2;
-    bd->lenf = bl + 4;
+    bound_set(bd, b);
     s->nb++;
     scan_content(s, &off, &len); /* prologue */
     if (!guess && depth == 0 && s->boundary == B_EOS &&
         mail_boundary_guess(s->p + body, s->n - body, b, &xoff, &xl)) {
-        memcpy(s->w->rbound, s->p + body + xoff, xl);
-        s->w->rbound[xl] = '\0';
-        s->w->warn |= KS_MAIL_PROB_BOUNDARY;
         g_free(bd->s);
-        bd->s = g_strdup_printf("--%s--", s->w->rbound);
-        bd->len = xl + 2;
-        bd->lenf = xl + 4;
+        bound_set(bd, recovered(s, body + xoff, xl));
         s->pos = body;
         scan_content(s, &off, &len); /* the prologue before the recovered boundary */
     }
