@@ -8,6 +8,12 @@
 
 #define KS_HUGE_PAGE ((size_t)2 << 20)
 
+/* n rounded up to whole huge pages: the length of a ks_map_huge mapping that holds n bytes. */
+static inline size_t ks_huge_len(size_t n)
+{
+    return (n + KS_HUGE_PAGE - 1) & ~(KS_HUGE_PAGE - 1);
+}
+
 /* Writes a zero byte to each page of [p, p + len), memory that reads as zeros already, so that
  * its pages become the process's own now. Fresh anonymous memory that is read before it is
  * written maps the kernel's shared zero page, and the first write then takes a copy-on-write

@@ -96,7 +96,6 @@ static inline bool key_eq(const struct ks_table *t, const uint8_t *a, const void
     }
 }
 
-#define HUGE_PAGE KS_HUGE_PAGE
 #define MAP_MIN ((size_t)4 << 20)
 
 /* Slot memory for n slots at the capacity. A small array is allocated whole. A large one is
@@ -116,7 +115,7 @@ static int alloc_slots(struct ks_table *t, size_t n)
         ks_touch_pages(t->slots, bytes);
         return KS_OK;
     }
-    size_t len = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    size_t len = ks_huge_len(bytes);
     t->region[0] = ks_map_huge(len);
     t->region[1] = t->region[0] ? ks_map_huge(len) : NULL;
     if (!t->region[1]) {
@@ -128,7 +127,7 @@ static int alloc_slots(struct ks_table *t, size_t n)
     t->cur = 0;
     t->slots = t->region[0];
     size_t start = 8;
-    while (start * 2 * t->slot_size <= HUGE_PAGE && start * 2 <= n)
+    while (start * 2 * t->slot_size <= KS_HUGE_PAGE && start * 2 <= n)
         start *= 2;
     t->mask = start - 1;
     ks_touch_pages(t->slots, start * t->slot_size);
@@ -290,7 +289,7 @@ static void grow(struct ks_table *t)
     t->slots = dst;
     t->mask = new_mask;
     /* The old region reads as zeros again when next used, and leaves the RSS now. */
-    size_t used = (old_n * t->slot_size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    size_t used = ks_huge_len(old_n * t->slot_size);
     (void)madvise(old, used, MADV_DONTNEED);
 }
 

@@ -48,7 +48,7 @@
 #define LOG_SIZE 65536
 #define RING_SIZE 262144 /* events between the front and a worker (a power of two) */
 /* the ring's bytes: whole huge pages (12 MiB) */
-#define RING_BYTES (((size_t)RING_SIZE * sizeof(struct ev) + KS_HUGE_PAGE - 1) & ~(KS_HUGE_PAGE - 1))
+#define RING_BYTES ks_huge_len((size_t)RING_SIZE * sizeof(struct ev))
 #define PUBLISH_EVERY 64 /* the front publishes its position every this many events */
 /* A worker prefetches for the events this far ahead (see prefetch_ev). */
 #define AHEAD0 24
@@ -105,7 +105,7 @@ struct src_bucket {
 
 struct src_tab {
     struct src_bucket *b; /* in use: in raw (aligned to 64), or region[cur] */
-    void *raw; /* a small table's mapping, of raw_len bytes */
+    void *raw;            /* a small table's mapping, of raw_len bytes */
     size_t raw_len;
     struct src_bucket *region[2]; /* a large table: two mappings, see srct_grow */
     size_t region_len;
@@ -325,7 +325,7 @@ static int srct_init(struct src_tab *t, uint32_t cap)
     t->count = 0;
     t->window = nb < SB_PROBE ? (uint32_t)nb : SB_PROBE;
     if (nb <= SB_START) {
-        t->raw_len = (nb * sizeof *t->b + KS_HUGE_PAGE - 1) & ~(KS_HUGE_PAGE - 1);
+        t->raw_len = ks_huge_len(nb * sizeof *t->b);
         t->raw = ks_map_huge(t->raw_len); /* random buckets: few TLB misses */
         if (!t->raw)
             return KS_ENOMEM;
@@ -791,12 +791,11 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
     tc.seed = 1; /* reproducible emission order */
     if (ks_table_new(&tc, &d->cells) != KS_OK)
         goto out;
-    d->cell_pool_len = ((size_t)cfg->max_cells * sizeof *d->cell_pool + KS_HUGE_PAGE - 1) &
-                       ~(KS_HUGE_PAGE - 1);
+    d->cell_pool_len = ks_huge_len((size_t)cfg->max_cells * sizeof *d->cell_pool);
     d->cell_pool = ks_map_huge(d->cell_pool_len); /* cells at random: few TLB misses */
     d->cell_free = malloc((size_t)cfg->max_cells * sizeof *d->cell_free);
     d->front = ks_map_huge(FRONT_BYTES); /* ports at random: few TLB misses */
-    if (d->front) /* read before written (cell_for): see ks_touch_pages */
+    if (d->front)                        /* read before written (cell_for): see ks_touch_pages */
         ks_touch_pages(d->front, FRONT_SIZE * sizeof *d->front);
     if (!d->cell_pool || !d->cell_free || !d->front)
         goto out;
@@ -823,8 +822,7 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
         goto out;
 
     if (cfg->max_sketches) {
-        d->pool_len = ((size_t)cfg->max_sketches * d->regs + KS_HUGE_PAGE - 1) &
-                      ~(KS_HUGE_PAGE - 1);
+        d->pool_len = ks_huge_len((size_t)cfg->max_sketches * d->regs);
         d->pool = ks_map_huge(d->pool_len); /* registers at random: few TLB misses */
         d->free_list = malloc((size_t)cfg->max_sketches * sizeof *d->free_list);
         if (!d->pool || !d->free_list)
