@@ -231,27 +231,6 @@ static int by_packets(const void *pa, const void *pb)
     return a->port < b->port ? -1 : a->port > b->port;
 }
 
-/* The cell table's lines go to stdout 64 KiB at a time (one fwrite, one lock, a line). */
-struct outbuf {
-    char b[1 << 16];
-    size_t n;
-};
-
-static void out_flush(struct outbuf *o)
-{
-    if (o->n)
-        fwrite(o->b, 1, o->n, stdout);
-    o->n = 0;
-}
-
-static void out_put(struct outbuf *o, const char *s, size_t n)
-{
-    if (o->n + n > sizeof o->b)
-        out_flush(o);
-    memcpy(o->b + o->n, s, n);
-    o->n += n;
-}
-
 /* printf("%-*s", w, s), for the cell table's lines (tens of thousands a day). */
 static char *put_left(char *p, const char *s, int w)
 {
@@ -341,7 +320,7 @@ static void print_cells(struct darknet_run *r)
                "PROTO", "PORT", "PACKETS", "BYTES", "SOURCES");
     char day[16] = "";
     int64_t day_of = INT64_MIN;
-    struct outbuf ob = {.n = 0};
+    flockfile(stdout); /* once for the table, not once a line */
     for (size_t i = 0; i < r->ncells; i++) {
         const struct cell_out *c = &r->cells[i];
         char pbuf[8];
@@ -385,10 +364,10 @@ static void print_cells(struct darknet_run *r)
                 q += k > 0 && k < 64 ? k : 0;
             }
             *q++ = '\n';
-            out_put(&ob, line, (size_t)(q - line));
+            fwrite(line, 1, (size_t)(q - line), stdout);
         }
     }
-    out_flush(&ob);
+    funlockfile(stdout);
     r->ncells = 0;
 }
 
