@@ -141,21 +141,23 @@ static int open_v4_walk(struct ks_geo *g)
     return KS_OK;
 }
 
-/* The record after the first V4_TOP_BITS bits of ip, walked and remembered. */
+/* The record after the first V4_TOP_BITS bits of ip: remembered, else walked and remembered. */
 static uint32_t v4_record_top(const struct ks_geo *g, uint32_t ip)
 {
+    _Atomic uint32_t *slot = &g->v4_top[ip >> (32 - V4_TOP_BITS)];
+    uint32_t top = atomic_load_explicit(slot, memory_order_relaxed);
+    if (top)
+        return top - 1;
     uint32_t rec = walk_v4(g, g->v4_start, ip, 0, V4_TOP_BITS);
     if (rec != UINT32_MAX) /* racing walkers store the same value */
-        atomic_store_explicit(&g->v4_top[ip >> (32 - V4_TOP_BITS)], rec + 1, memory_order_relaxed);
+        atomic_store_explicit(slot, rec + 1, memory_order_relaxed);
     return rec;
 }
 
 /* The search tree's record for an IPv4 address (host order). */
 static uint32_t v4_record(const struct ks_geo *g, uint32_t ip)
 {
-    uint32_t top = atomic_load_explicit(&g->v4_top[ip >> (32 - V4_TOP_BITS)], memory_order_relaxed);
-    uint32_t rec = top ? top - 1 : v4_record_top(g, ip);
-    return walk_v4(g, rec, ip, V4_TOP_BITS, 32);
+    return walk_v4(g, v4_record_top(g, ip), ip, V4_TOP_BITS, 32);
 }
 
 static int open_country(struct ks_geo *g)
@@ -454,9 +456,7 @@ int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *addr
         }
         for (size_t l = 0; l < m; l++)
             if (walk[l]) {
-                uint32_t top = atomic_load_explicit(&g->v4_top[ip[l] >> (32 - V4_TOP_BITS)],
-                                                    memory_order_relaxed);
-                rec[l] = top ? top - 1 : v4_record_top(g, ip[l]);
+                rec[l] = v4_record_top(g, ip[l]);
             }
         uint32_t nodes = g->mmdb.metadata.node_count;
         bool more = true; /* a lane still inside the tree */
