@@ -186,23 +186,15 @@ static void element(struct mail_urlx *x, const GumboNode *node)
     }
 }
 
-/* Gumbo's allocations for one document come from a bump arena and are never freed one by
- * one: Gumbo makes about a thousand small allocations per document, and malloc/free were 12 %
- * of its time (its tree teardown 4 % more). Past GARENA_MAX bytes they go to malloc, each
- * marked in a header, so that the document's teardown frees just those. */
-#define GARENA_CHUNK (64u << 10)
+/* Gumbo's allocations for one document come from a bump arena (the module's mail_arena) and
+ * are never freed one by one: Gumbo makes about a thousand small allocations per document, and
+ * malloc/free were 12 % of its time (its tree teardown 4 % more). Past GARENA_MAX bytes they go
+ * to malloc, each marked in a header, so that the document's teardown frees just those. */
 #define GARENA_MAX (16u << 20)
 #define GARENA_HDR 16u
 
-struct garena_chunk {
-    struct garena_chunk *next;
-    size_t size, used;
-    max_align_t data[];
-};
-
 struct garena {
-    struct garena_chunk *head;
-    size_t total;   /* bytes of the chunks */
+    struct mail_arena ar;
     size_t mallocs; /* allocations past GARENA_MAX, still to free */
 };
 
@@ -214,27 +206,7 @@ static void *garena_alloc(void *user, size_t size)
     size_t need = GARENA_HDR + ((size + 15) & ~(size_t)15);
     if (need < size)
         return NULL;
-    struct garena_chunk *c = a->head;
-    unsigned char *p = NULL;
-    if (c && c->size - c->used >= need) {
-        p = (unsigned char *)c->data + c->used;
-        c->used += need;
-    } else if (a->total < GARENA_MAX && need <= GARENA_MAX) {
-        size_t sz = c ? c->size * 2 : GARENA_CHUNK;
-        if (sz > (1u << 20))
-            sz = 1u << 20;
-        if (sz < need)
-            sz = need;
-        struct garena_chunk *n = malloc(sizeof *n + sz);
-        if (n) {
-            n->next = c;
-            n->size = sz;
-            n->used = need;
-            a->head = n;
-            a->total += sz;
-            p = (unsigned char *)n->data;
-        }
-    }
+    unsigned char *p = mail_arena_alloc(&a->ar, need);
     if (p) {
         p[0] = GA_ARENA;
         return p + GARENA_HDR;
@@ -254,16 +226,6 @@ static void garena_free(void *user, void *ptr)
     unsigned char *p = (unsigned char *)ptr - GARENA_HDR;
     if (p[0] == GA_MALLOC)
         free(p);
-}
-
-static void garena_release(struct garena *a)
-{
-    while (a->head) {
-        struct garena_chunk *n = a->head->next;
-        free(a->head);
-        a->head = n;
-    }
-    a->total = 0;
 }
 
 void mail_urlx_html(struct mail_urlx *x, const char *s, size_t len)
@@ -288,14 +250,15 @@ void mail_urlx_html_tree(struct mail_urlx *x, const char *s, size_t len, bool tr
     /* the tokenizer when the document's tree is its token sequence, else the tree */
     if (!tree && mail_urlx_html_fast(x, s, len, add_attr, add_srcset, add_refresh))
         return;
-    struct garena arena = {0};
+    struct garena arena = {.mallocs = 0};
+    mail_arena_init(&arena.ar, GARENA_MAX);
     GumboOptions opt = kGumboDefaultOptions;
     opt.allocator = garena_alloc;
     opt.deallocator = garena_free;
     opt.userdata = &arena;
     GumboOutput *out = gumbo_parse_with_options(&opt, s, len);
     if (!out) {
-        garena_release(&arena);
+        mail_arena_fini(&arena.ar);
         mail_urlx_text(x, s, len, "html:text");
         return;
     }
@@ -338,5 +301,5 @@ void mail_urlx_html_tree(struct mail_urlx *x, const char *s, size_t len, bool tr
     }
     if (arena.mallocs)
         gumbo_destroy_output(&opt, out);
-    garena_release(&arena);
+    mail_arena_fini(&arena.ar);
 }
