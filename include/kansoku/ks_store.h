@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The schema version this build knows (the last entry of the migration list). */
 #define KS_STORE_SCHEMA_VERSION 14
@@ -125,6 +126,50 @@ struct ks_store_value {
         } bytes; /* TEXT, BLOB, ADDR (as text) */
     } v;
 };
+
+/* A value of each type, for rows built as arrays (ks_store_put_row). */
+static inline struct ks_store_value ks_store_i64(int64_t x)
+{
+    struct ks_store_value v = {.type = KS_TYPE_I64};
+    v.v.i64 = x;
+    return v;
+}
+static inline struct ks_store_value ks_store_u64(uint64_t x)
+{
+    struct ks_store_value v = {.type = KS_TYPE_U64};
+    v.v.u64 = x;
+    return v;
+}
+static inline struct ks_store_value ks_store_f64(double x)
+{
+    struct ks_store_value v = {.type = KS_TYPE_F64};
+    v.v.f64 = x;
+    return v;
+}
+static inline struct ks_store_value ks_store_time(int64_t t_us)
+{
+    struct ks_store_value v = {.type = KS_TYPE_TIME};
+    v.v.i64 = t_us;
+    return v;
+}
+/* TEXT, BLOB or ADDR (as text) of n bytes at p (borrowed until the row is put). */
+static inline struct ks_store_value ks_store_bytes(enum ks_store_type t, const void *p, size_t n)
+{
+    struct ks_store_value v = {.type = t};
+    v.v.bytes.ptr = p;
+    v.v.bytes.len = n;
+    return v;
+}
+/* A NUL-terminated string as TEXT; NULL as the empty text. */
+static inline struct ks_store_value ks_store_text(const char *s)
+{
+    return ks_store_bytes(KS_TYPE_TEXT, s ? s : "", s ? strlen(s) : 0);
+}
+static inline struct ks_store_value ks_store_null(void)
+{
+    struct ks_store_value v = {.type = KS_TYPE_NULL};
+    return v;
+}
 
 struct ks_store;  /* opaque */
 struct ks_ingest; /* opaque: one input being ingested */

@@ -175,11 +175,6 @@ static void emit(struct ks_sensor *s, int table, const struct ks_store_value *v,
     pthread_mutex_unlock(&s->bmu);
 }
 
-static struct ks_store_value sv_str(const char *t)
-{
-    return sv_bytes(KS_TYPE_TEXT, t, strlen(t));
-}
-
 /* --- the traffic window ---------------------------------------------------------------------- */
 
 static void window_close(struct ks_sensor *s)
@@ -192,9 +187,9 @@ static void window_close(struct ks_sensor *s)
         for (int k = 0; k < K_COUNT; k++) {
             if (k != K_TOTAL && v[k] == 0)
                 continue;
-            struct ks_store_value row[5] = {sv_time(s->win_start), sv_str(s->cfg.name),
-                                            sv_str(m ? "sensor.bytes" : "sensor.packets"),
-                                            sv_str(k_names[k]), sv_f64((double)v[k])};
+            struct ks_store_value row[5] = {ks_store_time(s->win_start), ks_store_text(s->cfg.name),
+                                            ks_store_text(m ? "sensor.bytes" : "sensor.packets"),
+                                            ks_store_text(k_names[k]), ks_store_f64((double)v[k])};
             emit(s, KS_TBL_SERIES, row, 5);
         }
     }
@@ -237,7 +232,7 @@ static size_t vector_list(uint32_t mask, char *buf, size_t size)
 static struct ks_store_value sv_vector(uint8_t v)
 {
     const char *name = ks_ddos_vector_name(v);
-    return name ? sv_str(name) : sv_null();
+    return name ? ks_store_text(name) : ks_store_null();
 }
 
 /* The rows of ddos_attacks and ddos_timeline, as src/ddos/store.c writes them. */
@@ -266,36 +261,36 @@ static void on_attack(void *user, const struct ks_ddos_attack *a)
     pthread_mutex_lock(&s->bmu);
     uint64_t no = ++s->batch.attacks; /* attack number within the batch (= the input) */
     struct ks_store_value row[20] = {
-        sv_i64((int64_t)no),
-        sv_bytes(KS_TYPE_ADDR, addr, strlen(addr)),
-        sv_i64(a->target.len),
-        sv_time(a->start_us),
-        sv_time(a->end_us),
-        sv_f64((double)(a->end_us - a->start_us) / 1e6),
-        sv_str(ks_ddos_class_name(a->cls)),
-        sv_bytes(KS_TYPE_TEXT, vecs, nv),
+        ks_store_i64((int64_t)no),
+        ks_store_bytes(KS_TYPE_ADDR, addr, strlen(addr)),
+        ks_store_i64(a->target.len),
+        ks_store_time(a->start_us),
+        ks_store_time(a->end_us),
+        ks_store_f64((double)(a->end_us - a->start_us) / 1e6),
+        ks_store_text(ks_ddos_class_name(a->cls)),
+        ks_store_bytes(KS_TYPE_TEXT, vecs, nv),
         sv_vector(a->main_vector),
-        sv_u64(a->peak_pps),
-        sv_u64(a->peak_bps),
-        sv_u64(a->packets),
-        sv_u64(a->bytes),
-        sv_f64(a->dispersion.sources),
-        sv_str(ks_ddos_disp_name(a->dispersion.judgement)),
-        sv_f64(a->dispersion.top1_share),
-        sv_f64(a->dispersion.top10_share),
-        sv_bytes(KS_TYPE_TEXT, srcs, ns < sizeof srcs ? ns : sizeof srcs - 1),
-        sv_bytes(KS_TYPE_TEXT, ports, np < sizeof ports ? np : sizeof ports - 1),
-        sv_i64(a->open ? 1 : 0),
+        ks_store_u64(a->peak_pps),
+        ks_store_u64(a->peak_bps),
+        ks_store_u64(a->packets),
+        ks_store_u64(a->bytes),
+        ks_store_f64(a->dispersion.sources),
+        ks_store_text(ks_ddos_disp_name(a->dispersion.judgement)),
+        ks_store_f64(a->dispersion.top1_share),
+        ks_store_f64(a->dispersion.top10_share),
+        ks_store_bytes(KS_TYPE_TEXT, srcs, ns < sizeof srcs ? ns : sizeof srcs - 1),
+        ks_store_bytes(KS_TYPE_TEXT, ports, np < sizeof ports ? np : sizeof ports - 1),
+        ks_store_i64(a->open ? 1 : 0),
     };
     emit_locked(s, KS_TBL_DDOS_ATTACKS, row, 20);
     for (size_t i = 0; i < a->timeline_len; i++) {
         const struct ks_ddos_tl *t = &a->timeline[i];
         char tv[512];
         size_t tn = vector_list(t->vectors, tv, sizeof tv);
-        struct ks_store_value tl[7] = {sv_i64((int64_t)no),      sv_time(t->t_us),
-                                       sv_i64(t->seconds),       sv_u64(t->packets),
-                                       sv_u64(t->bytes),         sv_bytes(KS_TYPE_TEXT, tv, tn),
-                                       sv_vector(t->main_vector)};
+        struct ks_store_value tl[7] = {
+            ks_store_i64((int64_t)no), ks_store_time(t->t_us), ks_store_i64(t->seconds),
+            ks_store_u64(t->packets),  ks_store_u64(t->bytes), ks_store_bytes(KS_TYPE_TEXT, tv, tn),
+            sv_vector(t->main_vector)};
         emit_locked(s, KS_TBL_DDOS_TIMELINE, tl, 7);
     }
     if (s->batch.rows >= s->cfg.batch_max_rows || s->batch.len >= SB_MAX_BYTES)
@@ -310,15 +305,15 @@ static void on_cell(void *user, const struct ks_darknet_cell *c)
 {
     struct ks_sensor *s = user;
     struct ks_store_value row[9] = {
-        sv_time(c->day),
-        sv_str(c->sensor),
-        sv_str(ks_darknet_kind_name(c->kind)),
-        sv_i64(c->proto),
-        sv_i64(c->port),
-        sv_i64((int64_t)c->packets),
-        sv_i64((int64_t)c->bytes),
-        sv_f64(c->sources),
-        c->sketch ? sv_bytes(KS_TYPE_BLOB, c->sketch, c->sketch_len) : sv_null(),
+        ks_store_time(c->day),
+        ks_store_text(c->sensor),
+        ks_store_text(ks_darknet_kind_name(c->kind)),
+        ks_store_i64(c->proto),
+        ks_store_i64(c->port),
+        ks_store_i64((int64_t)c->packets),
+        ks_store_i64((int64_t)c->bytes),
+        ks_store_f64(c->sources),
+        c->sketch ? ks_store_bytes(KS_TYPE_BLOB, c->sketch, c->sketch_len) : ks_store_null(),
     };
     emit(s, KS_TBL_DARKNET_CELLS, row, 9);
 }
@@ -327,14 +322,14 @@ static void on_source(void *user, const struct ks_darknet_source *d)
 {
     struct ks_sensor *s = user;
     struct ks_store_value row[8] = {
-        sv_time(d->day),
-        sv_str(d->sensor),
-        sv_str(ks_darknet_dim_name(d->dim)),
-        sv_str(d->key),
-        sv_str(d->name),
-        sv_i64((int64_t)d->sources),
-        sv_i64((int64_t)d->packets),
-        sv_i64((int64_t)d->error),
+        ks_store_time(d->day),
+        ks_store_text(d->sensor),
+        ks_store_text(ks_darknet_dim_name(d->dim)),
+        ks_store_text(d->key),
+        ks_store_text(d->name),
+        ks_store_i64((int64_t)d->sources),
+        ks_store_i64((int64_t)d->packets),
+        ks_store_i64((int64_t)d->error),
     };
     emit(s, KS_TBL_DARKNET_SOURCES, row, 8);
 }
@@ -343,16 +338,16 @@ static void on_day(void *user, const struct ks_darknet_day *d)
 {
     struct ks_sensor *s = user;
     struct ks_store_value row[10] = {
-        sv_time(d->day),
-        sv_str(d->sensor),
-        sv_i64((int64_t)d->monitored),
-        sv_i64((int64_t)d->packets),
-        sv_i64((int64_t)d->scan_packets),
-        sv_i64((int64_t)d->backscatter_packets),
-        sv_f64(d->sources),
-        sv_f64(d->backscatter_sources),
-        sv_i64((int64_t)d->domestic_sources),
-        sv_i64((int64_t)d->dropped),
+        ks_store_time(d->day),
+        ks_store_text(d->sensor),
+        ks_store_i64((int64_t)d->monitored),
+        ks_store_i64((int64_t)d->packets),
+        ks_store_i64((int64_t)d->scan_packets),
+        ks_store_i64((int64_t)d->backscatter_packets),
+        ks_store_f64(d->sources),
+        ks_store_f64(d->backscatter_sources),
+        ks_store_i64((int64_t)d->domestic_sources),
+        ks_store_i64((int64_t)d->dropped),
     };
     emit(s, KS_TBL_DARKNET_DAYS, row, 10);
 }
@@ -364,18 +359,18 @@ static void on_session(void *user, const struct ks_honeypot_session *h)
     char src[KS_ADDR_STRLEN];
     ks_addr_format(&h->source, src, sizeof src);
     struct ks_store_value row[12] = {
-        sv_time(h->start),
-        sv_time(h->end),
-        sv_str(s->cfg.name),
-        sv_str(h->proto),
-        sv_bytes(KS_TYPE_ADDR, src, strlen(src)),
-        sv_i64(h->sport),
-        sv_i64(h->port),
-        sv_i64((int64_t)h->bytes),
-        sv_str(h->reason),
-        h->sha256[0] ? sv_bytes(KS_TYPE_TEXT, h->sha256, 64) : sv_null(),
-        h->payload_len ? sv_bytes(KS_TYPE_BLOB, h->payload, h->payload_len) : sv_null(),
-        h->sample[0] ? sv_bytes(KS_TYPE_TEXT, h->sample, 64) : sv_null(),
+        ks_store_time(h->start),
+        ks_store_time(h->end),
+        ks_store_text(s->cfg.name),
+        ks_store_text(h->proto),
+        ks_store_bytes(KS_TYPE_ADDR, src, strlen(src)),
+        ks_store_i64(h->sport),
+        ks_store_i64(h->port),
+        ks_store_i64((int64_t)h->bytes),
+        ks_store_text(h->reason),
+        h->sha256[0] ? ks_store_bytes(KS_TYPE_TEXT, h->sha256, 64) : ks_store_null(),
+        h->payload_len ? ks_store_bytes(KS_TYPE_BLOB, h->payload, h->payload_len) : ks_store_null(),
+        h->sample[0] ? ks_store_bytes(KS_TYPE_TEXT, h->sample, 64) : ks_store_null(),
     };
     emit(s, KS_TBL_HONEYPOT_SESSIONS, row, 12);
 }

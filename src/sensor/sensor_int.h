@@ -34,43 +34,6 @@ void sb_clear(struct sbatch *b);
 /* Appends a row (values in the table's column order). KS_OK, KS_ENOMEM, KS_EINVAL. */
 int sb_add_row(struct sbatch *b, int table, const struct ks_store_value *v, size_t n);
 
-static inline struct ks_store_value sv_i64(int64_t x)
-{
-    struct ks_store_value v = {.type = KS_TYPE_I64};
-    v.v.i64 = x;
-    return v;
-}
-static inline struct ks_store_value sv_time(int64_t x)
-{
-    struct ks_store_value v = {.type = KS_TYPE_TIME};
-    v.v.i64 = x;
-    return v;
-}
-static inline struct ks_store_value sv_u64(uint64_t x)
-{
-    struct ks_store_value v = {.type = KS_TYPE_U64};
-    v.v.u64 = x;
-    return v;
-}
-static inline struct ks_store_value sv_f64(double x)
-{
-    struct ks_store_value v = {.type = KS_TYPE_F64};
-    v.v.f64 = x;
-    return v;
-}
-static inline struct ks_store_value sv_bytes(enum ks_store_type t, const void *p, size_t n)
-{
-    struct ks_store_value v = {.type = t};
-    v.v.bytes.ptr = p;
-    v.v.bytes.len = n;
-    return v;
-}
-static inline struct ks_store_value sv_null(void)
-{
-    struct ks_store_value v = {.type = KS_TYPE_NULL};
-    return v;
-}
-
 /* --- the spool: sealed batches on disk ----------------------------------------------------- */
 
 struct spool {

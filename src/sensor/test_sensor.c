@@ -120,9 +120,9 @@ static void config_without_db_or_work_is_refused(void **state)
 
 static void add_series(struct sbatch *b, int64_t ts, double v)
 {
-    struct ks_store_value row[5] = {sv_time(ts), sv_bytes(KS_TYPE_TEXT, "s1", 2),
-                                    sv_bytes(KS_TYPE_TEXT, "m", 1), sv_bytes(KS_TYPE_TEXT, "", 0),
-                                    sv_f64(v)};
+    struct ks_store_value row[5] = {ks_store_time(ts), ks_store_bytes(KS_TYPE_TEXT, "s1", 2),
+                                    ks_store_bytes(KS_TYPE_TEXT, "m", 1),
+                                    ks_store_bytes(KS_TYPE_TEXT, "", 0), ks_store_f64(v)};
     assert_int_equal(sb_add_row(b, KS_TBL_SERIES, row, 5), KS_OK);
 }
 
