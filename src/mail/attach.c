@@ -13,6 +13,16 @@
 
 #define MAX_MEMBERS 256
 #define MEMBER_PEEK 4096
+#define MEMBER_NAMES 4096 /* bytes of member names kept ('\n'-separated) */
+
+/* What the content of an attachment gave: everything but the flags of its own name. */
+struct att_memo {
+    uint8_t sha256[32];
+    uint64_t size, max_archive;
+    unsigned flags; /* KS_MAIL_ATT_* without KS_MAIL_ATT_SUSPICIOUS */
+    char md5[33];
+    char *text; /* the magic type, '\0', the member names, '\0' (malloc'd); NULL: slot free */
+};
 
 static const char *const exec_ext[] = {
     "exe", "scr", "pif",         "com",    "bat", "cmd", "js",  "jse", "vbs", "vbe",
@@ -118,6 +128,10 @@ void mail_attach_free(struct mail_attach *a)
         return;
     if (a->magic)
         magic_close(a->magic);
+    if (a->memo)
+        for (unsigned i = 0; i < MAIL_ATT_MEMO_SLOTS; i++)
+            free(a->memo[i].text);
+    free(a->memo);
     free(a);
 }
 
@@ -160,7 +174,7 @@ static void archive_members(struct mail_attach *a, const uint8_t *p, size_t n,
     archive_read_support_filter_all(x);
     if (n > max)
         n = (size_t)max;
-    char names[4096];
+    char names[MEMBER_NAMES];
     size_t nl = 0;
     if (archive_read_open_memory(x, p, n) != ARCHIVE_OK) {
         archive_read_free(x);
@@ -210,6 +224,51 @@ static void archive_members(struct mail_attach *a, const uint8_t *p, size_t n,
     archive_read_free(x);
 }
 
+static struct att_memo *memo_slot(struct mail_attach *a, const uint8_t sha[32])
+{
+    if (!a->memo)
+        a->memo = calloc(MAIL_ATT_MEMO_SLOTS, sizeof *a->memo);
+    if (!a->memo)
+        return NULL;
+    uint32_t k;
+    memcpy(&k, sha, sizeof k); /* a uniform hash already */
+    return &a->memo[k & (MAIL_ATT_MEMO_SLOTS - 1)];
+}
+
+static bool memo_has(const struct att_memo *e, const uint8_t sha[32], uint64_t size,
+                     uint64_t max_archive)
+{
+    return e->text && e->size == size && e->max_archive == max_archive &&
+           memcmp(e->sha256, sha, 32) == 0;
+}
+
+/* Remembers what the content gave (att's magic, members, md5 and content flags). */
+static void memo_put(struct mail_attach *a, struct att_memo *e, const uint8_t sha[32],
+                     uint64_t max_archive, const struct ks_mail_attachment *att)
+{
+    size_t ml = strlen(att->magic), nl = strlen(att->members);
+    char *text = malloc(ml + nl + 2);
+    if (!text)
+        return;
+    memcpy(text, att->magic, ml + 1);
+    memcpy(text + ml + 1, att->members, nl + 1);
+    if (e->text)
+        a->memo_replaced++;
+    free(e->text);
+    e->text = text;
+    memcpy(e->sha256, sha, 32);
+    e->size = att->size;
+    e->max_archive = max_archive;
+    e->flags = att->flags & ~KS_MAIL_ATT_SUSPICIOUS;
+    memcpy(e->md5, att->md5, sizeof e->md5);
+}
+
+static const char *arena_copy(struct mail_arena *ar, const char *s)
+{
+    const char *c = mail_arena_strndup(ar, s, strlen(s));
+    return c ? c : "";
+}
+
 void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, const char *name,
                          const char *mime, struct mail_arena *ar, uint64_t max_archive,
                          struct ks_mail_attachment *att)
@@ -220,23 +279,34 @@ void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, cons
     att->members = "";
     att->av = "";
     att->size = n;
-    const char *m = magic_of(a, p, n);
-    att->magic = mail_arena_strndup(ar, m, strlen(m));
-    if (!att->magic)
-        att->magic = "";
-    unsigned char d[EVP_MAX_MD_SIZE];
+    if (ks_mail_name_suspicious(att->name, strlen(att->name)))
+        att->flags |= KS_MAIL_ATT_SUSPICIOUS;
+    unsigned char sha[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    if (EVP_Digest(p, n, d, &dl, EVP_sha256(), NULL) == 1 && dl == 32)
-        hex(d, 32, att->sha256);
+    struct att_memo *e = NULL;
+    if (EVP_Digest(p, n, sha, &dl, EVP_sha256(), NULL) == 1 && dl == 32) {
+        hex(sha, 32, att->sha256);
+        e = memo_slot(a, sha);
+        if (e && memo_has(e, sha, n, max_archive)) {
+            a->memo_hits++;
+            att->magic = arena_copy(ar, e->text);
+            att->members = arena_copy(ar, e->text + strlen(e->text) + 1);
+            memcpy(att->md5, e->md5, sizeof att->md5);
+            att->flags |= e->flags;
+            att->category = ks_mail_att_category(false, att->flags);
+            return;
+        }
+    }
+    att->magic = arena_copy(ar, magic_of(a, p, n));
     if (EVP_Digest(p, n, d, &dl, EVP_md5(), NULL) == 1 && dl == 16)
         hex(d, 16, att->md5);
     if (bytes_exec(p, n) || magic_is_exec(att->magic))
         att->flags |= KS_MAIL_ATT_EXECUTABLE;
-    if (ks_mail_name_suspicious(att->name, strlen(att->name)))
-        att->flags |= KS_MAIL_ATT_SUSPICIOUS;
     if (is_archive_type(att->magic))
         archive_members(a, p, n, ar, att, max_archive);
     att->category = ks_mail_att_category(false, att->flags);
+    if (e)
+        memo_put(a, e, sha, max_archive, att);
 }
 
 const char *ks_mail_att_category(bool av_hit, unsigned flags)

@@ -15,9 +15,11 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <math.h>
+#include <openssl/evp.h>
 
 #include "kansoku/ks_mail.h"
 #include "kansoku/ks_time.h"
+#include "attach.h"
 #include "mail_int.h"
 
 /* --- helpers ----------------------------------------------------------------------------- */
@@ -958,17 +960,15 @@ static void attachment_names(void **state)
         assert_false(ks_mail_name_suspicious(ok[i], strlen(ok[i])));
 }
 
-static void attachment_zip_with_exe_is_flagged(void **state)
+/* A zip holding one member `member` that starts with "MZ", written with libarchive. */
+static size_t make_zip(unsigned char *zip, size_t cap, const char *member)
 {
-    (void)state;
-    /* a zip holding "setup.exe" that starts with "MZ", written with libarchive */
-    unsigned char zip[4096];
     size_t used = 0;
     struct archive *a = archive_write_new();
     archive_write_set_format_zip(a);
-    assert_int_equal(archive_write_open_memory(a, zip, sizeof zip, &used), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_memory(a, zip, cap, &used), ARCHIVE_OK);
     struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, "setup.exe");
+    archive_entry_set_pathname(e, member);
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, 64);
@@ -978,6 +978,14 @@ static void attachment_zip_with_exe_is_flagged(void **state)
     archive_entry_free(e);
     archive_write_close(a);
     archive_write_free(a);
+    return used;
+}
+
+static void attachment_zip_with_exe_is_flagged(void **state)
+{
+    (void)state;
+    unsigned char zip[4096];
+    size_t used = make_zip(zip, sizeof zip, "setup.exe");
     /* base64 of the zip in a MIME attachment */
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *msg = malloc(used * 2 + 512);
@@ -1011,6 +1019,74 @@ static void attachment_zip_with_exe_is_flagged(void **state)
     assert_int_equal(strlen(r->att[0].md5), 32);
     ks_mail_free(m);
     free(msg);
+}
+
+/* The same content under another name: the content's findings come from the memo, the name's
+ * flag from the name. */
+static void attachment_repeated_content_is_analysed_once(void **state)
+{
+    (void)state;
+    unsigned char zip[4096];
+    size_t n = make_zip(zip, sizeof zip, "setup.exe");
+    struct mail_attach *a = NULL;
+    assert_int_equal(mail_attach_new(&a), KS_OK);
+    struct mail_arena ar;
+    mail_arena_init(&ar, 1 << 20);
+    struct ks_mail_attachment first, again;
+    mail_attach_analyse(a, zip, n, "a.zip", "application/zip", &ar, 1 << 20, &first);
+    mail_attach_analyse(a, zip, n, "b.zip.scr", "application/zip", &ar, 1 << 20, &again);
+    assert_int_equal(a->memo_hits, 1);
+    assert_string_equal(again.magic, "application/zip");
+    assert_string_equal(again.members, "setup.exe");
+    assert_string_equal(again.sha256, first.sha256);
+    assert_string_equal(again.md5, first.md5);
+    assert_string_equal(again.name, "b.zip.scr");
+    assert_int_equal(first.flags & KS_MAIL_ATT_SUSPICIOUS, 0);
+    assert_int_equal(again.flags, first.flags | KS_MAIL_ATT_SUSPICIOUS);
+    assert_string_equal(again.category, "suspicious");
+    mail_arena_fini(&ar);
+    mail_attach_free(a);
+}
+
+/* Contents that share a memo slot replace each other; each is still analysed right. */
+static void attachment_memo_slot_is_replaced(void **state)
+{
+    (void)state;
+    struct mail_attach *a = NULL;
+    assert_int_equal(mail_attach_new(&a), KS_OK);
+    struct mail_arena ar;
+    mail_arena_init(&ar, 1 << 20);
+    /* "GIF89a" followed by a counter: find two whose SHA-256 share the slot */
+    unsigned char x[16] = "GIF89a", y[16] = "GIF89a";
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl;
+    uint32_t want = 0, k = 0;
+    for (uint32_t i = 0;; i++) {
+        memcpy(y + 8, &i, sizeof i);
+        assert_int_equal(EVP_Digest(y, sizeof y, d, &dl, EVP_sha256(), NULL), 1);
+        memcpy(&k, d, sizeof k);
+        k &= MAIL_ATT_MEMO_SLOTS - 1;
+        if (i == 0) {
+            memcpy(x, y, sizeof x);
+            want = k;
+        } else if (k == want) {
+            break;
+        }
+    }
+    unsigned char z[] = "plain words\n";
+    struct ks_mail_attachment r;
+    mail_attach_analyse(a, x, sizeof x, "x.gif", "image/gif", &ar, 1 << 20, &r);
+    mail_attach_analyse(a, y, sizeof y, "y.gif", "image/gif", &ar, 1 << 20, &r);
+    assert_int_equal(a->memo_replaced, 1);
+    assert_string_equal(r.magic, "image/gif");
+    mail_attach_analyse(a, x, sizeof x, "x.gif", "image/gif", &ar, 1 << 20, &r);
+    assert_int_equal(a->memo_hits, 0);
+    assert_int_equal(a->memo_replaced, 2);
+    assert_string_equal(r.magic, "image/gif");
+    mail_attach_analyse(a, z, sizeof z - 1, "z", "application/octet-stream", &ar, 1 << 20, &r);
+    assert_string_equal(r.magic, "text/plain");
+    mail_arena_fini(&ar);
+    mail_attach_free(a);
 }
 
 /* --- the reader -------------------------------------------------------------------------- */
@@ -1417,6 +1493,8 @@ int main(void)
         cmocka_unit_test(message_nested_100_deep_is_walked),
         cmocka_unit_test(attachment_names),
         cmocka_unit_test(attachment_zip_with_exe_is_flagged),
+        cmocka_unit_test(attachment_repeated_content_is_analysed_once),
+        cmocka_unit_test(attachment_memo_slot_is_replaced),
         cmocka_unit_test(reader_mbox_broken_from_lines),
         cmocka_unit_test(reader_oversized_message_is_skipped_with_position),
         cmocka_unit_test(reader_single_message_file_keeps_from_lines),
