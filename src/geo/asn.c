@@ -60,25 +60,36 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
     return k;
 }
 
-/* True when the 8 bytes of v are printable ASCII (0x20..0x7e): no top bit, no byte below 0x20
- * (v - 0x20.. borrows into the top bit of such a byte), none equal to 0x7f. A false "no" only
- * sends the bytes to the exact loop. */
-static inline bool ascii8_printable(uint64_t v)
+/* The bytes of v (in memory order, little-endian) that are not printable ASCII (0x20..0x7e) with
+ * their top bit set: a top bit, a byte below 0x20 (v - 0x20.. borrows into its top bit), a byte
+ * equal to 0x7f. A borrow may also flag bytes above such a byte, never one below it: the lowest
+ * flag is exact. */
+static inline uint64_t ascii8_unprintable(uint64_t v)
 {
     const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
     uint64_t x = v ^ (ones * 0x7f);
-    return !((v & high) | ((v - ones * 0x20) & ~v & high) | ((x - ones) & ~x & high));
+    return (v & high) | ((v - ones * 0x20) & ~v & high) | ((x - ones) & ~x & high);
 }
 
-/* True when s[0..n) is UTF-8 without control characters (names are printed as they are). Every
- * name of the table is checked when it is opened, mostly ASCII: 8 bytes at a time. */
-static bool text_ok(const uint8_t *s, size_t n)
+/* True when s[0..n) is UTF-8 without control characters (names are printed as they are), NUL
+ * bytes allowed when nul_ok (the table's names, one after the other). Every name of the table is
+ * checked when it is opened, mostly ASCII: 8 bytes at a time, up to the first other byte. */
+static bool text_ok_in(const uint8_t *s, size_t n, bool nul_ok)
 {
     size_t i = 0;
     while (i < n) {
         uint64_t v;
-        if (i + 8 <= n && (memcpy(&v, s + i, 8), ascii8_printable(v))) {
-            i += 8;
+        if (i + 8 <= n) {
+            memcpy(&v, s + i, 8);
+            uint64_t bad = ascii8_unprintable(v);
+            if (!bad) {
+                i += 8;
+                continue;
+            }
+            i += (size_t)__builtin_ctzll(bad) >> 3;
+        }
+        if (s[i] == 0 && nul_ok) {
+            i++;
             continue;
         }
         if (s[i] < 0x20 || s[i] == 0x7f)
@@ -89,6 +100,11 @@ static bool text_ok(const uint8_t *s, size_t n)
         i += k;
     }
     return true;
+}
+
+static bool text_ok(const uint8_t *s, size_t n)
+{
+    return text_ok_in(s, n, false);
 }
 
 static bool parse_u32(const uint8_t *s, size_t n, uint32_t *v)
@@ -720,14 +736,10 @@ int ks_asn_table_open(const void *buf, size_t len, struct ks_asn_table **tp, con
             return corrupt(why, "record name points past the names");
     if (pool[0] != '\0' || pool[pool_size - 1] != '\0')
         return corrupt(why, "names not terminated");
-    /* Every name is UTF-8 text: check the pool string by string. */
-    for (uint32_t i = 0; i < pool_size;) {
-        const char *s = pool + i;
-        size_t sl = strlen(s); /* stops at the last byte at the latest (checked above) */
-        if (!text_ok((const uint8_t *)s, sl))
-            return corrupt(why, "name is not UTF-8 text");
-        i += (uint32_t)sl + 1;
-    }
+    /* Every name is UTF-8 text: the pool, names and their NULs, in one pass (a sequence that
+     * runs over a NUL is refused, as a name's end would cut it). */
+    if (!text_ok_in((const uint8_t *)pool, pool_size, true))
+        return corrupt(why, "name is not UTF-8 text");
 
     struct ks_asn_table *t = malloc(sizeof *t);
     if (!t)

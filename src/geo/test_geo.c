@@ -443,6 +443,42 @@ static void damaged_tables_are_refused(void **state)
     unbuild(&b);
 }
 
+/* A control character or a broken UTF-8 sequence anywhere in a name, at every offset of the 8-byte
+ * steps of the check, refuses the table; the undamaged table with a multi-byte name opens. */
+static void damaged_names_are_refused(void **state)
+{
+    (void)state;
+    static const char name[] = "Example Networks \xc3\xa9t\xc3\xa9 of a long name, 2008";
+    char csv[256];
+    snprintf(csv, sizeof csv, "1.0.0.0,1.0.0.255,1,%s\n2001:db8::,2001:db8::1,3,x\n", name);
+    struct built b;
+    build(&b, csv);
+    uint8_t *copy = malloc(b.len);
+    assert_non_null(copy);
+    struct ks_asn_table *t = NULL;
+    const char *why = NULL;
+    assert_int_equal(ks_asn_table_open(b.buf, b.len, &t, &why), KS_OK);
+    ks_asn_table_free(t);
+    const uint8_t *at = memmem(b.buf, b.len, name, strlen(name));
+    assert_non_null(at);
+    size_t off = (size_t)(at - (const uint8_t *)b.buf);
+    static const uint8_t bad[] = {0x01, 0x1f, 0x7f, 0x80, 0xc0, 0xff};
+    for (size_t i = 0; i < strlen(name); i++)
+        for (size_t k = 0; k < sizeof bad; k++) {
+            bool in_seq = (uint8_t)name[i] >= 0x80 || (i > 0 && (uint8_t)name[i - 1] >= 0xc0);
+            if (bad[k] >= 0x80 && in_seq)
+                continue; /* inside or before a continuation byte: may still be valid */
+            memcpy(copy, b.buf, b.len);
+            copy[off + i] = bad[k];
+            t = NULL;
+            if (ks_asn_table_open(copy, b.len, &t, &why) != KS_ECORRUPT)
+                fail_msg("byte %zu of the name set to 0x%02x: accepted", i, bad[k]);
+            assert_null(t);
+        }
+    free(copy);
+    unbuild(&b);
+}
+
 static void built_file_is_used_by_ks_geo_open(void **state)
 {
     char *dir = temp_dir();
@@ -768,6 +804,7 @@ int main(void)
         cmocka_unit_test(bad_lines_are_counted_with_their_line),
         cmocka_unit_test(empty_input_gives_an_all_unknown_table),
         cmocka_unit_test(damaged_tables_are_refused),
+        cmocka_unit_test(damaged_names_are_refused),
         cmocka_unit_test(built_file_is_used_by_ks_geo_open),
         cmocka_unit_test(unreadable_csv_is_eio),
     };
