@@ -1,8 +1,10 @@
 /* The registry's hand-written hashes (src/samples/hashpass.c) on arbitrary bytes: MD5 must
  * equal OpenSSL's and ssdeep libfuzzy's, and every way of computing them (portable or SIMD,
- * separate or fused, fed at once or in pieces) must give the same MD5, ssdeep, TLSH and byte
+ * separate or fused, fed at once or in pieces, and the one-shot ks_samples_ssdeep, which
+ * computes only the block sizes the digest reads) must give the same MD5, ssdeep, TLSH and byte
  * histogram. The vector code reads before and after the positions it hashes: exact-size
  * input buffers let ASan see any read outside. The first byte chooses the piece size. */
+#include "kansoku/ks_samples.h"
 #include "samples/hashpass.h"
 
 #include <fuzzy.h>
@@ -102,6 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (way > 0 && (strcmp(r[way].tlsh, r[0].tlsh) != 0 ||
                         memcmp(r[way].hist, r[0].hist, sizeof r[0].hist) != 0))
+            abort();
+    }
+    for (int simd = 0; simd < 2; simd++) { /* the one-shot: libfuzzy's and the stream's */
+        char one[KS_SAMPLES_SSDEEP_MAX];
+        samples_fuzzy_simd = simd;
+        bool ok = ks_samples_ssdeep(copy, n, one);
+        samples_fuzzy_simd = 1;
+        if (!ok || strcmp(one, ssdeep) != 0 || strcmp(one, r[0].ssdeep) != 0)
             abort();
     }
     uint64_t total = 0;

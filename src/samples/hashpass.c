@@ -47,9 +47,17 @@ int samples_fuzzy_simd = 1;
 bool samples_fuzzy_simd_active(void)
 {
 #ifdef FH_X86
-    return samples_fuzzy_simd && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
-           __builtin_cpu_supports("avx512vbmi2") && samples_sha256_hw();
+    /* asked once: CPUID may trap to the hypervisor, and the one-shot ssdeep of every mail body
+     * asks for each pass (-1 unknown, else 0 or 1; threads racing store the same value) */
+    static int hw = -1;
+    int v = __atomic_load_n(&hw, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+            samples_sha256_hw();
+        __atomic_store_n(&hw, v, __ATOMIC_RELAXED);
+    }
+    return samples_fuzzy_simd && v;
 #else
     return false;
 #endif
@@ -462,23 +470,11 @@ static inline uint8_t fnv6(uint8_t h, uint8_t c)
     return (uint8_t)(((h * SS_PRIME) ^ c) & 0x3f);
 }
 
-_Static_assert(KS_SAMPLES_SSDEEP_MAX == SAMPLES_SSDEEP_MAX, "one digest size");
-
-bool ks_samples_ssdeep(const void *buf, size_t len, char out[KS_SAMPLES_SSDEEP_MAX])
-{
-    struct samples_ssdeep s;
-    samples_ssdeep_init(&s);
-    samples_ssdeep_update(&s, buf, len);
-    if (samples_ssdeep_digest(&s, out) == 0)
-        return true;
-    out[0] = '\0';
-    return false;
-}
-
 void samples_ssdeep_init(struct samples_ssdeep *s)
 {
     memset(s, 0, sizeof *s);
     s->bhend = 1;
+    s->bhmax = SS_NBH;
     s->bh[0].h = s->bh[0].halfh = SS_INIT;
     s->reduce_border = (uint64_t)3 * SS_LEN;
     for (unsigned x = 0; x < 64; x++)
@@ -505,7 +501,7 @@ static void ss_apply(struct samples_ssdeep *s)
 static void ss_fork(struct samples_ssdeep *s)
 {
     struct ssdeep_block *o = &s->bh[s->bhend - 1];
-    if (s->bhend <= SS_NBH - 1) {
+    if (s->bhend < s->bhmax) {
         struct ssdeep_block *n = o + 1;
         n->h = o->h;
         n->halfh = o->halfh;
@@ -598,6 +594,74 @@ static void ss_roll_from(struct samples_ssdeep *s, const uint8_t *w)
     }
 }
 
+#define SS_LANES 0x003f003f003f003full /* four FNV states, 16-bit lanes */
+
+/* The FNV states of the live block sizes (h, halfh, ...) and the last hash, four to a word in
+ * 16-bit lanes; the number of words. */
+static unsigned ss_pack(const struct samples_ssdeep *s, uint64_t w[16])
+{
+    unsigned j = 0, nw = (2 * (s->bhend - s->bhstart) + s->need_lasth + 3) / 4;
+    memset(w, 0, (nw > 2 ? nw : 2) * sizeof w[0]);
+    for (uint32_t i = s->bhstart; i < s->bhend; i++, j += 2) {
+        w[j / 4] |= (uint64_t)s->bh[i].h << (16 * (j % 4));
+        w[j / 4] |= (uint64_t)s->bh[i].halfh << (16 * ((j + 1) % 4));
+    }
+    if (s->need_lasth)
+        w[j / 4] |= (uint64_t)s->lasth << (16 * (j % 4));
+    return nw;
+}
+
+static void ss_unpack(struct samples_ssdeep *s, const uint64_t w[16])
+{
+    unsigned j = 0;
+    for (uint32_t i = s->bhstart; i < s->bhend; i++, j += 2) {
+        s->bh[i].h = (uint8_t)(w[j / 4] >> (16 * (j % 4)) & 0x3f);
+        s->bh[i].halfh = (uint8_t)(w[j / 4] >> (16 * ((j + 1) % 4)) & 0x3f);
+    }
+    if (s->need_lasth)
+        s->lasth = (uint8_t)(w[j / 4] >> (16 * (j % 4)) & 0x3f);
+}
+
+/* Positions [from, to) of p the portable way, from >= 7 (the window is p[t - 7 .. t - 1]); the
+ * states up to date on entry, the rolling state left for ss_roll_from. ss_step's work with the
+ * rolling sums in registers and the FNV states stepped four at a time: 19x ^ c of a 6-bit x
+ * stays below 2^16, so one 64-bit multiply steps four 16-bit lanes. The struct is brought up
+ * to date only where a piece ends. */
+static void ss_bytes(struct samples_ssdeep *s, const uint8_t *p, size_t from, size_t to)
+{
+    uint64_t w[16];
+    unsigned nw = ss_pack(s, w);
+    uint64_t w0 = w[0], w1 = w[1];
+    uint32_t h1 = s->h1, h2 = s->h2, h3 = s->h3, rollmask = s->rollmask;
+    for (size_t t = from; t < to; t++) {
+        uint32_t c = p[t];
+        h2 += 7 * c - h1;
+        h1 += c - p[t - 7];
+        h3 = (h3 << 5) ^ c;
+        uint64_t cw = c * 0x0001000100010001ull;
+        w0 = (w0 * SS_PRIME ^ cw) & SS_LANES;
+        w1 = (w1 * SS_PRIME ^ cw) & SS_LANES;
+        if (nw > 2)
+            for (unsigned k = 2; k < nw; k++)
+                w[k] = (w[k] * SS_PRIME ^ cw) & SS_LANES;
+        /* 3 divides horg != 0 iff horg / 3 (times 1/3 mod 2^32) is in 1 .. 2^32 / 3 */
+        uint32_t horg = h1 + h2 + h3 + 1;
+        if ((horg & rollmask) == 0 && horg * 0xaaaaaaabu - 1 < 0x55555555u) {
+            w[0] = w0;
+            w[1] = w1;
+            ss_unpack(s, w);
+            ss_trigger(s, horg);
+            nw = ss_pack(s, w);
+            w0 = w[0];
+            w1 = w[1];
+            rollmask = s->rollmask;
+        }
+    }
+    w[0] = w0;
+    w[1] = w1;
+    ss_unpack(s, w);
+}
+
 #ifdef FH_X86
 /* compose(a, b): the map "a, then b" (a VPERMB). */
 #define SS_THEN(a, b) _mm512_permutexvar_epi8((a), (b))
@@ -658,28 +722,108 @@ FH_TARGET static inline __m512i ss_horg32(const uint8_t *q)
     return _mm512_add_epi16(_mm512_add_epi16(sum, xo), _mm512_set1_epi16(1));
 }
 
-/* Some of the 32 positions may trigger: the bytes one by one, exactly. */
-FH_TARGET __attribute__((noinline)) static __m512i
-ss_slow32(struct samples_ssdeep *s, const uint8_t *q, __m512i F, uint32_t cand)
+/* Which of q[0..31] have a rolling sum + 1 that is a non-zero multiple of 3, from its low half
+ * lo = ss_horg32(q); its high half in *hip. The 32-bit sum + 1 is hi * 2^16 + lo: hi is the
+ * high half of h3 (the c[t-k] << 5k with k >= 2 reach it) plus the carry out of lo, and
+ * 2^16 = 1 mod 3, so 3 divides it iff 3 divides hi + lo (each folded to <= 510 first:
+ * 2^8 = 1 mod 3; then x * 0xaaab mod 2^16 <= 0x5555, 0xaaab being 1/3 mod 2^16). */
+FH_TARGET __attribute__((always_inline)) static inline uint32_t ss_div3(const uint8_t *q,
+                                                                        __m512i lo, __m512i *hip)
 {
-    for (unsigned l = 0; l < 32; l++) {
-        F = SS_THEN(F, ss_row(q[l]));
-        uint32_t horg;
-        if (((cand >> l) & 1) && ss_triggers(s, horg = ss_horg_at(q + l))) {
-            _mm512_store_si512((void *)s->map, F);
-            s->pending = true;
-            ss_apply(s); /* the map is the identity again */
-            F = _mm512_load_si512((const void *)s->map);
-            ss_trigger(s, horg);
-        }
-    }
-    return F;
+    __m512i c[7];
+    for (unsigned k = 0; k < 7; k++)
+        c[k] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)(q - k)));
+    __m512i xlo = _mm512_xor_si512(
+        _mm512_xor_si512(c[0], _mm512_slli_epi16(c[1], 5)),
+        _mm512_xor_si512(_mm512_slli_epi16(c[2], 10), _mm512_slli_epi16(c[3], 15)));
+    __m512i hi = _mm512_xor_si512(
+        _mm512_xor_si512(_mm512_srli_epi16(c[2], 6), _mm512_srli_epi16(c[3], 1)),
+        _mm512_xor_si512(_mm512_xor_si512(_mm512_slli_epi16(c[4], 4), _mm512_slli_epi16(c[5], 9)),
+                         _mm512_slli_epi16(c[6], 14)));
+    /* lo = xlo + (h1 + h2 + 1) mod 2^16 with 1 <= h1 + h2 + 1 < 2^16: it carried iff lo < xlo */
+    hi = _mm512_mask_add_epi16(hi, _mm512_cmplt_epu16_mask(lo, xlo), hi, _mm512_set1_epi16(1));
+    __m512i any = _mm512_or_si512(hi, lo), ff = _mm512_set1_epi16(0xff);
+    __m512i r =
+        _mm512_add_epi16(_mm512_add_epi16(_mm512_srli_epi16(hi, 8), _mm512_and_si512(hi, ff)),
+                         _mm512_add_epi16(_mm512_srli_epi16(lo, 8), _mm512_and_si512(lo, ff)));
+    *hip = hi;
+    return _mm512_test_epi16_mask(any, any) &
+           _mm512_cmple_epu16_mask(_mm512_mullo_epi16(r, _mm512_set1_epi16((short)0xaaab)),
+                                   _mm512_set1_epi16(0x5555));
+}
+
+/* Of the candidates cand among q[0..31] (lo & rollmask == 0), those that trigger: the sum + 1
+ * is also non-zero and a multiple of 3 (and of 3 << bhstart when bhstart > 16). Two of three
+ * candidates are not: this spares them the slow path. */
+FH_TARGET static uint32_t ss_exact32(const uint8_t *q, __m512i lo, uint32_t cand, uint32_t rollmask,
+                                     __m512i *hi)
+{
+    uint32_t m = cand & ss_div3(q, lo, hi);
+    if (rollmask >> 16)
+        m &= _mm512_testn_epi16_mask(*hi, _mm512_set1_epi16((short)(rollmask >> 16)));
+    return m;
 }
 
 /* The map of the 4 bytes q[0..3]. */
 FH_TARGET __attribute__((always_inline)) static inline __m512i ss_four(const uint8_t *q)
 {
     return SS_THEN(SS_THEN(ss_row(q[0]), ss_row(q[1])), SS_THEN(ss_row(q[2]), ss_row(q[3])));
+}
+
+/* F, then the bytes q[a..b-1] of a group whose 4-byte maps are f: whole quads from f. */
+FH_TARGET __attribute__((always_inline)) static inline __m512i
+ss_compose(__m512i F, const uint8_t *q, const __m512i f[8], unsigned a, unsigned b)
+{
+    for (; a < b && (a & 3); a++)
+        F = SS_THEN(F, ss_row(q[a]));
+    for (; a + 4 <= b; a += 4)
+        F = SS_THEN(F, f[a >> 2]);
+    for (; a < b; a++)
+        F = SS_THEN(F, ss_row(q[a]));
+    return F;
+}
+
+/* The states brought up to date with the map F; the identity map. */
+FH_TARGET __attribute__((always_inline)) static inline __m512i
+ss_apply_map(struct samples_ssdeep *s, __m512i F)
+{
+    _Alignas(64) uint8_t m[64];
+    _mm512_store_si512((void *)m, F);
+    for (uint32_t i = s->bhstart; i < s->bhend; i++) {
+        s->bh[i].h = m[s->bh[i].h] & 0x3f;
+        s->bh[i].halfh = m[s->bh[i].halfh] & 0x3f;
+    }
+    if (s->need_lasth)
+        s->lasth = m[s->lasth] & 0x3f;
+    return _mm512_set_epi64(0x3f3e3d3c3b3a3938, 0x3736353433323130, 0x2f2e2d2c2b2a2928,
+                            0x2726252423222120, 0x1f1e1d1c1b1a1918, 0x1716151413121110,
+                            0x0f0e0d0c0b0a0908, 0x0706050403020100);
+}
+
+/* Positions trig of q[0..31] trigger (with the rollmask of the group's start: a reduction on
+ * the way raises it, so each is checked again), their rolling sums + 1 hi * 2^16 + lo: the
+ * bytes up to each are composed into the map, which is applied to the states there. */
+FH_TARGET __attribute__((noinline)) static __m512i ss_slow32(struct samples_ssdeep *s,
+                                                             const uint8_t *q, __m512i F,
+                                                             uint32_t trig, __m512i lo, __m512i hi)
+{
+    _Alignas(64) uint16_t lv[32], hv[32];
+    _mm512_store_si512((void *)lv, lo);
+    _mm512_store_si512((void *)hv, hi);
+    __m512i f[8];
+    for (unsigned k = 0; k < 8; k++)
+        f[k] = ss_four(q + 4 * k);
+    unsigned from = 0;
+    for (; trig; trig &= trig - 1) {
+        unsigned l = (unsigned)__builtin_ctz(trig);
+        uint32_t horg = (uint32_t)hv[l] << 16 | lv[l];
+        if (!ss_triggers(s, horg))
+            continue;
+        F = ss_apply_map(s, ss_compose(F, q, f, from, l + 1));
+        ss_trigger(s, horg);
+        from = l + 1;
+    }
+    return ss_compose(F, q, f, from, 32);
 }
 
 /* 32 positions q[0..31]: F is the pending map, returned with the 32 bytes composed in (a tree
@@ -689,14 +833,37 @@ ss_group32(struct samples_ssdeep *s, const uint8_t *q, __m512i F)
 {
     __m512i horg = ss_horg32(q);
     uint32_t cand = _mm512_testn_epi16_mask(horg, _mm512_set1_epi16((short)(s->rollmask & 0xffff)));
-    if (__builtin_expect(cand != 0, 0))
-        return ss_slow32(s, q, F, cand);
+    if (__builtin_expect(cand != 0, 0)) {
+        __m512i hi;
+        cand = ss_exact32(q, horg, cand, s->rollmask, &hi);
+        if (cand)
+            return ss_slow32(s, q, F, cand, horg, hi);
+    }
     __m512i f[8];
     for (unsigned k = 0; k < 8; k++)
         f[k] = ss_four(q + 4 * k);
     __m512i a = SS_THEN(SS_THEN(f[0], f[1]), SS_THEN(f[2], f[3]));
     __m512i b = SS_THEN(SS_THEN(f[4], f[5]), SS_THEN(f[6], f[7]));
     return SS_THEN(F, SS_THEN(a, b));
+}
+
+/* ss_count's groups: positions [from, to) of p, from >= 6, (to - from) % 32 == 0. */
+FH_TARGET static void ss_count_simd(const uint8_t *p, size_t from, size_t to, uint32_t kmax,
+                                    uint32_t cnt[SS_NBH], uint32_t *base)
+{
+    for (size_t t = from; t < to; t += 32) {
+        __m512i lo = ss_horg32(p + t), hi;
+        uint32_t m = ss_div3(p + t, lo, &hi);
+        for (uint32_t k = *base; m && k <= kmax; k++) {
+            if (k <= 16)
+                m &= _mm512_testn_epi16_mask(lo, _mm512_set1_epi16((short)((1u << k) - 1)));
+            else
+                m &= _mm512_testn_epi16_mask(lo, _mm512_set1_epi16(-1)) &
+                     _mm512_testn_epi16_mask(hi, _mm512_set1_epi16((short)((1u << (k - 16)) - 1)));
+            if ((cnt[k] += (uint32_t)__builtin_popcount(m)) >= SS_LEN / 2)
+                *base = k + 1;
+        }
+    }
 }
 
 /* Positions [from, to) of p, from >= 6, (to - from) % 32 == 0. */
@@ -728,25 +895,36 @@ void samples_ssdeep_update(struct samples_ssdeep *s, const uint8_t *p, size_t n)
         t = end;
     }
 #endif
-    if (t < n)
+    if (t < n) {
         ss_apply(s);
-    for (; t < n; t++)
-        ss_step(s, p[t]);
+        for (; t < n && t < 7; t++)
+            ss_step(s, p[t]);
+    }
+    if (t < n) {
+        ss_bytes(s, p, t, n);
+        ss_roll_from(s, p + n - 7);
+    }
 }
 
-int samples_ssdeep_digest(struct samples_ssdeep *s, char out[SAMPLES_SSDEEP_MAX])
+/* The block size of the digest, as fuzzy_digest chooses it: the smallest from bhstart whose
+ * 64 characters cover the input, at most the largest that exists, then down while it has fewer
+ * than 32 characters. */
+static uint32_t ss_choose(const struct samples_ssdeep *s)
 {
-    ss_apply(s);
-    out[0] = '\0';
-    if (s->total > SS_TOTAL_MAX)
-        return -1;
-    uint32_t bi = s->bhstart, h = s->h1 + s->h2 + s->h3;
+    uint32_t bi = s->bhstart;
     while ((uint64_t)SS_BS(bi) * SS_LEN < s->total)
         bi++;
     if (bi >= s->bhend)
         bi = s->bhend - 1;
     while (bi > s->bhstart && s->bh[bi].dindex < SS_LEN / 2)
         bi--;
+    return bi;
+}
+
+/* "BS:H1:H2" from block sizes bi and bi + 1 (when it exists), the states up to date. */
+static void ss_write(const struct samples_ssdeep *s, uint32_t bi, char out[SAMPLES_SSDEEP_MAX])
+{
+    uint32_t h = s->h1 + s->h2 + s->h3;
     char *r = out;
     int len = 0;
     /* "%u:" by hand: the block size has at most 10 digits */
@@ -780,7 +958,130 @@ int samples_ssdeep_digest(struct samples_ssdeep *s, char out[SAMPLES_SSDEEP_MAX]
         *r++ = bi == 0 ? b64[b->h] : b64[s->lasth];
     }
     *r = '\0';
+}
+
+int samples_ssdeep_digest(struct samples_ssdeep *s, char out[SAMPLES_SSDEEP_MAX])
+{
+    ss_apply(s);
+    out[0] = '\0';
+    if (s->total > SS_TOTAL_MAX)
+        return -1;
+    ss_write(s, ss_choose(s), out);
     return 0;
+}
+
+_Static_assert(KS_SAMPLES_SSDEEP_MAX == SAMPLES_SSDEEP_MAX, "one digest size");
+
+/* Above this the one-shot leaves the input to the streaming engine (its guess would reach the
+ * top block sizes, where the last hash comes into play). */
+#define SS_ONESHOT_MAX ((size_t)64 << 20)
+/* Below SS_ONESHOT_TWO * 3 << g bytes the first pass also takes g - 1: g then often has fewer
+ * than 32 characters (40: the fastest on a mail corpus, between 32 and 64). */
+#define SS_ONESHOT_TWO 40
+
+/* One position of ss_count: its rolling sum + 1 counts for the block sizes dividing it. */
+static inline void ss_count_one(uint32_t horg, uint32_t kmax, uint32_t cnt[SS_NBH], uint32_t *base)
+{
+    if (horg == 0 || horg % 3 != 0)
+        return;
+    uint32_t v = (uint32_t)__builtin_ctz(horg); /* 3 << k divides horg iff k <= v */
+    for (uint32_t k = *base; k <= kmax && k <= v; k++)
+        if (++cnt[k] >= SS_LEN / 2)
+            *base = k + 1;
+}
+
+/* ss_count's positions [0, to) of p, the portable way. */
+static void ss_count_bytes(const uint8_t *p, size_t to, uint32_t kmax, uint32_t cnt[SS_NBH],
+                           uint32_t *base)
+{
+    uint32_t h1 = 0, h2 = 0, h3 = 0, b = *base, mask = (1u << b) - 1;
+    for (size_t t = 0; t < to && b <= kmax; t++) {
+        uint32_t c = p[t];
+        h2 += 7 * c - h1;
+        h1 += c - (t >= 7 ? p[t - 7] : 0);
+        h3 = (h3 << 5) ^ c;
+        uint32_t horg = h1 + h2 + h3 + 1;
+        if ((horg & mask) == 0) {
+            ss_count_one(horg, kmax, cnt, &b);
+            mask = (1u << b) - 1;
+        }
+    }
+    *base = b;
+}
+
+/* Which of block sizes 0..kmax fuzzy_digest would take for p: the largest with 32 characters,
+ * else 0. A block size's characters are its triggers (up to 63), the positions where the
+ * rolling sum + 1 is a non-zero multiple of it, so they are counted without its FNV states:
+ * cnt[k] for each block size k >= base, base raised past those that reached 32 (the counts
+ * only fall as k grows). */
+static uint32_t ss_count(const uint8_t *p, size_t n, uint32_t kmax)
+{
+    uint32_t cnt[SS_NBH] = {0}, base = 0;
+    size_t to = n;
+#ifdef FH_X86
+    if (n >= 6 + 64 && samples_fuzzy_simd_active()) {
+        size_t end = 6 + (n - 6) / 32 * 32;
+        ss_count_bytes(p, 6, kmax, cnt, &base);
+        ss_count_simd(p, 6, end, kmax, cnt, &base);
+        for (size_t t = end; t < n && base <= kmax; t++)
+            ss_count_one(ss_horg_at(p + t), kmax, cnt, &base);
+        to = 0;
+    }
+#endif
+    ss_count_bytes(p, to, kmax, cnt, &base);
+    return base > kmax ? kmax : base ? base - 1 : 0;
+}
+
+/* Block sizes lo..hi of p, and hi + 1 (each forked from the one below at its first trigger,
+ * as in the streaming engine), as if bhstart were lo from the start and never moved. */
+static void ss_levels(struct samples_ssdeep *s, const uint8_t *p, size_t n, uint32_t lo,
+                      uint32_t hi)
+{
+    samples_ssdeep_init(s);
+    s->bh[lo].h = s->bh[lo].halfh = SS_INIT;
+    s->bhstart = lo;
+    s->bhend = lo + 1;
+    s->bhmax = hi + 2;
+    s->rollmask = ((uint32_t)1 << lo) - 1;
+    s->reduce_border = UINT64_MAX; /* never drops lo */
+    samples_ssdeep_update(s, p, n);
+    ss_apply(s);
+}
+
+/* The one-shot knows the length, so instead of keeping every small block size alive for the
+ * first KBs (triggers every few bytes) it computes only the ones the digest reads. Each block
+ * size's states depend only on the bytes (one forked at the first trigger of the one below has
+ * what it would have had from byte 0: it cannot trigger before), and the streaming engine
+ * drops a block size only once the next has 32 characters, so fuzzy_digest's walk down ends
+ * at the same place from the smallest guess g whose 64 characters cover the input: the
+ * largest block size up to g with 32 characters, or 0 (those above the largest existing one
+ * never trigger, so the clamp to it is part of the walk). A first pass takes g (and g - 1),
+ * enough for most inputs; else the triggers of those below are counted, and a last pass
+ * takes the one chosen and the next. */
+bool ks_samples_ssdeep(const void *buf, size_t len, char out[KS_SAMPLES_SSDEEP_MAX])
+{
+    struct samples_ssdeep s;
+    if (len > SS_ONESHOT_MAX) {
+        samples_ssdeep_init(&s);
+        samples_ssdeep_update(&s, buf, len);
+        if (samples_ssdeep_digest(&s, out) == 0)
+            return true;
+        out[0] = '\0';
+        return false;
+    }
+    uint32_t g = 0;
+    while ((uint64_t)SS_BS(g) * SS_LEN < len)
+        g++;
+    uint32_t lo = g > 0 && (uint64_t)SS_BS(g) * SS_ONESHOT_TWO > len ? g - 1 : g, bi = g;
+    ss_levels(&s, buf, len, lo, g);
+    while (bi > lo && s.bh[bi].dindex < SS_LEN / 2)
+        bi--;
+    if (bi > 0 && s.bh[bi].dindex < SS_LEN / 2) {
+        bi = ss_count(buf, len, lo - 1);
+        ss_levels(&s, buf, len, bi, bi);
+    }
+    ss_write(&s, bi, out);
+    return true;
 }
 
 /* --- TLSH --------------------------------------------------------------------------------- */

@@ -29,6 +29,7 @@ struct samples_ssdeep {
     uint32_t wn;
     uint32_t h1, h2, h3; /* rolling hash */
     uint32_t bhstart, bhend, rollmask;
+    uint32_t bhmax; /* block sizes that may exist: SS_NBH (31), fewer in the one-shot */
     uint64_t total, reduce_border;
     struct ssdeep_block bh[31];
 };

@@ -699,6 +699,262 @@ static void fuzzy_hashes_match_the_libraries_on_every_test_file(void **state)
     assert_true(files > 0);
 }
 
+/* --- the one-shot ssdeep (ks_samples_ssdeep, every mail body) ---------------------------------
+ * It knows the length and computes only the block sizes the digest reads, so the cases below
+ * are the ones of fuzzy_digest's choice: the walk down from the first guess, the guess clamped
+ * to the largest block size that exists, no trigger at all, and the bound above which the
+ * streaming engine takes over. */
+
+/* ks_samples_ssdeep of p with the SIMD code on and off against libfuzzy's fuzzy_hash_buf. */
+static void check_one_shot(const char *what, const uint8_t *p, size_t n)
+{
+    char want[FUZZY_MAX_RESULT], got[KS_SAMPLES_SSDEEP_MAX];
+    assert_int_equal(fuzzy_hash_buf(p, (uint32_t)n, want), 0);
+    for (int simd = 0; simd < 2; simd++) {
+        samples_fuzzy_simd = simd;
+        bool ok = ks_samples_ssdeep(p, n, got);
+        samples_fuzzy_simd = 1;
+        if (!ok || strcmp(got, want) != 0)
+            fail_msg("one-shot ssdeep of %s (%zu bytes, simd %d): %s, libfuzzy %s", what, n, simd,
+                     got, want);
+    }
+}
+
+#define EVERY_LENGTH 4096
+
+/* Every length 0..EVERY_LENGTH of p (the prefixes). */
+static void check_every_length(const char *what, const uint8_t *p)
+{
+    for (size_t n = 0; n <= EVERY_LENGTH; n++)
+        check_one_shot(what, p, n);
+}
+
+/* Words, spaces, full stops and lines of about 70 characters. */
+static void fill_text(uint8_t *p, size_t n)
+{
+    static const char *const words[] = {
+        "the",   "of",      "and",      "to",       "in",     "a",        "is",   "that",
+        "for",   "it",      "as",       "was",      "with",   "be",       "by",   "on",
+        "not",   "he",      "this",     "are",      "or",     "his",      "from", "at",
+        "which", "but",     "have",     "an",       "had",    "they",     "you",  "were",
+        "their", "one",     "all",      "we",       "can",    "her",      "has",  "there",
+        "been",  "if",      "more",     "when",     "will",   "would",    "who",  "so",
+        "no",    "account", "password", "invoice",  "please", "verify",   "bank", "click",
+        "link",  "urgent",  "payment",  "security", "update", "customer", "Dear", "Regards"};
+    size_t col = 0;
+    for (size_t i = 0; i < n;) {
+        const char *w = words[rng() % (sizeof words / sizeof words[0])];
+        for (; *w && i < n; w++, col++)
+            p[i++] = (uint8_t)*w;
+        if (i < n && rng() % 9 == 0)
+            p[i++] = '.';
+        if (i < n) {
+            p[i++] = col > 70 ? '\n' : ' ';
+            col = col > 70 ? 0 : col + 1;
+        }
+    }
+}
+
+/* Lines of 76 base64 characters, as in a MIME attachment. */
+static void fill_base64_lines(uint8_t *p, size_t n)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i++)
+        p[i] = i % 77 == 76 ? '\n' : (uint8_t)b64[rng() % 64];
+}
+
+/* The same line over and over. */
+static void fill_repeated_line(uint8_t *p, size_t n)
+{
+    static const char line[] = "> Please confirm your account details before Friday.\r\n";
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)line[i % (sizeof line - 1)];
+}
+
+/* How many block sizes fuzzy_digest went down from its first guess (the smallest whose 64
+ * characters cover n bytes) to the block size of digest d. */
+static unsigned walk_down(size_t n, const char *d)
+{
+    unsigned g = 0, k = 0;
+    while ((uint64_t)(3u << g) * 64 < n)
+        g++;
+    unsigned long bs = strtoul(d, NULL, 10);
+    while ((3ul << k) < bs)
+        k++;
+    return g - k;
+}
+
+static void one_shot_ssdeep_matches_libfuzzy_on_every_length_of_random_bytes(void **state)
+{
+    uint8_t *buf = malloc(EVERY_LENGTH);
+    assert_non_null(buf);
+    fill_random(buf, EVERY_LENGTH);
+    check_every_length("random", buf);
+    free(buf);
+}
+
+static void one_shot_ssdeep_matches_libfuzzy_on_every_length_of_english_like_text(void **state)
+{
+    uint8_t *buf = malloc(EVERY_LENGTH);
+    assert_non_null(buf);
+    fill_text(buf, EVERY_LENGTH);
+    check_every_length("text", buf);
+    free(buf);
+}
+
+static void one_shot_ssdeep_matches_libfuzzy_on_every_length_of_base64_lines(void **state)
+{
+    uint8_t *buf = malloc(EVERY_LENGTH);
+    assert_non_null(buf);
+    fill_base64_lines(buf, EVERY_LENGTH);
+    check_every_length("base64", buf);
+    free(buf);
+}
+
+static void one_shot_ssdeep_matches_libfuzzy_on_every_length_of_a_repeated_line(void **state)
+{
+    uint8_t *buf = malloc(EVERY_LENGTH);
+    assert_non_null(buf);
+    fill_repeated_line(buf, EVERY_LENGTH);
+    check_every_length("repeated line", buf);
+    free(buf);
+}
+
+static void one_shot_ssdeep_matches_libfuzzy_on_every_length_of_one_repeated_byte(void **state)
+{
+    uint8_t *buf = malloc(EVERY_LENGTH);
+    assert_non_null(buf);
+    static const uint8_t bytes[] = {0x00, 0xff, 'a', ' '};
+    for (size_t b = 0; b < sizeof bytes; b++) {
+        memset(buf, bytes[b], EVERY_LENGTH);
+        check_every_length("one repeated byte", buf);
+    }
+    /* every byte value, around the SIMD minimum and at a few sizes */
+    static const size_t sizes[] = {69, 70, 71, 1000, 3000};
+    for (unsigned c = 0; c < 256; c++) {
+        memset(buf, (int)c, EVERY_LENGTH);
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+            check_one_shot("one repeated byte", buf, sizes[i]);
+    }
+    free(buf);
+}
+
+static void one_shot_ssdeep_matches_libfuzzy_on_random_lengths_up_to_2_mib(void **state)
+{
+    size_t max = 2u << 20;
+    uint8_t *buf = malloc(max);
+    assert_non_null(buf);
+    for (unsigned i = 0; i < 16; i++) {
+        size_t n = (size_t)(rng() % (max + 1));
+        if (i % 2 == 0)
+            fill_random(buf, n);
+        else
+            fill_text(buf, n);
+        check_one_shot(i % 2 == 0 ? "random" : "text", buf, n);
+    }
+    free(buf);
+}
+
+/* Random bytes then zeros (which never trigger): the block sizes with 32 characters or more
+ * are those of the random part, so its length sets how far the walk goes down. */
+static void one_shot_ssdeep_walks_down_one_two_and_three_block_sizes(void **state)
+{
+    /* 61000 bytes: the first pass also computes the block size below the guess; 90000: not */
+    static const size_t sizes[] = {61000, 90000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        uint8_t *buf = malloc(n);
+        assert_non_null(buf);
+        unsigned g = 0;
+        while ((uint64_t)(3u << g) * 64 < n)
+            g++;
+        for (unsigned depth = 1; depth <= 4; depth++) {
+            /* about 32..64 characters of the random part at 3 << (g - depth): the first
+             * length that walks down depth block sizes (there is one: the assertion) */
+            bool found = false;
+            for (size_t c = 32; c <= 64 && !found; c += 4) {
+                size_t random = c * (3u << (g - depth));
+                fill_random(buf, random);
+                memset(buf + random, 0, n - random);
+                char d[KS_SAMPLES_SSDEEP_MAX];
+                assert_true(ks_samples_ssdeep(buf, n, d));
+                found = walk_down(n, d) == depth;
+                check_one_shot("random then zeros", buf, n);
+            }
+            if (!found)
+                fail_msg("%zu bytes: no input walked down %u block sizes", n, depth);
+        }
+        free(buf);
+    }
+}
+
+static void one_shot_ssdeep_clamps_the_guess_to_the_largest_block_size_that_exists(void **state)
+{
+    size_t n = 1u << 20, random = 3000;
+    uint8_t *buf = calloc(n, 1);
+    assert_non_null(buf);
+    fill_random(buf, random);
+    unsigned g = 0;
+    while ((uint64_t)(3u << g) * 64 < n)
+        g++;
+    /* the streaming engine tells which block sizes exist */
+    struct samples_ssdeep *s = aligned_alloc(64, sizeof *s);
+    assert_non_null(s);
+    samples_ssdeep_init(s);
+    samples_ssdeep_update(s, buf, n);
+    assert_true(s->bhend - 1 < g);
+    free(s);
+    check_one_shot("3000 random bytes then zeros", buf, n);
+    free(buf);
+}
+
+static void one_shot_ssdeep_of_input_that_never_triggers_has_block_size_3(void **state)
+{
+    static const size_t sizes[] = {0, 1, 100, 5000, 1u << 20};
+    uint8_t *buf = calloc(1u << 20, 1);
+    assert_non_null(buf);
+    char d[KS_SAMPLES_SSDEEP_MAX];
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        memset(buf, 0, sizes[i]); /* zeros: rolling sum 0, never a trigger */
+        assert_true(ks_samples_ssdeep(buf, sizes[i], d));
+        assert_string_equal(d, "3::");
+        check_one_shot("zeros", buf, sizes[i]);
+        if (sizes[i] == 0)
+            continue;
+        buf[sizes[i] - 1] = 1; /* rolling sum 9 at the end: no trigger, the last hash shows */
+        assert_true(ks_samples_ssdeep(buf, sizes[i], d));
+        assert_int_equal(strncmp(d, "3:", 2), 0);
+        assert_int_not_equal(strcmp(d, "3::"), 0);
+        check_one_shot("zeros then 1", buf, sizes[i]);
+    }
+    free(buf);
+}
+
+/* 30 MB: block sizes above 3 << 16, whose triggers need the high half of the rolling sum. */
+static void one_shot_ssdeep_matches_libfuzzy_on_large_block_sizes(void **state)
+{
+    size_t n = 30u << 20;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    fill_random(buf, n);
+    char d[KS_SAMPLES_SSDEEP_MAX];
+    assert_true(ks_samples_ssdeep(buf, n, d));
+    assert_true(strtoul(d, NULL, 10) > (3ul << 16));
+    check_one_shot("30 MB random", buf, n);
+    free(buf);
+}
+
+/* Above 64 MiB the one-shot hands the input to the streaming engine. */
+static void one_shot_ssdeep_above_64_mib_matches_libfuzzy(void **state)
+{
+    size_t n = (64u << 20) + 1;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    fill_random(buf, n);
+    check_one_shot("64 MiB + 1 random", buf, n);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +975,17 @@ int main(void)
         cmocka_unit_test(fuzzy_hashes_do_not_depend_on_how_the_input_is_cut),
         cmocka_unit_test(fuzzy_hashes_match_the_libraries_on_low_entropy_inputs),
         cmocka_unit_test(fuzzy_hashes_match_the_libraries_on_every_test_file),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_every_length_of_random_bytes),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_every_length_of_english_like_text),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_every_length_of_base64_lines),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_every_length_of_a_repeated_line),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_every_length_of_one_repeated_byte),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_random_lengths_up_to_2_mib),
+        cmocka_unit_test(one_shot_ssdeep_walks_down_one_two_and_three_block_sizes),
+        cmocka_unit_test(one_shot_ssdeep_clamps_the_guess_to_the_largest_block_size_that_exists),
+        cmocka_unit_test(one_shot_ssdeep_of_input_that_never_triggers_has_block_size_3),
+        cmocka_unit_test(one_shot_ssdeep_matches_libfuzzy_on_large_block_sizes),
+        cmocka_unit_test(one_shot_ssdeep_above_64_mib_matches_libfuzzy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
