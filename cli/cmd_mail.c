@@ -502,6 +502,7 @@ struct pool {
     unsigned idle;             /* workers waiting for work */
     bool main_waits;           /* the main thread waits for the oldest slot */
     bool quit;
+    struct ks_mail_memo *memo; /* the slots' analyzers share what attachments gave */
 };
 
 static void slot_diag(void *user, const char *module, const struct ks_loc *loc, int err,
@@ -565,17 +566,24 @@ static void pool_free(struct pool *p)
         free(p->slots[i].envelope);
     }
     free(p->slots);
+    ks_mail_memo_free(p->memo);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
 }
 
-static int pool_init(struct pool *p, size_t nthreads, const struct ks_mail_config *cfg)
+static int pool_init(struct pool *p, size_t nthreads, const struct ks_mail_config *cfg_in)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
+    struct ks_mail_config cfg_v = *cfg_in, *cfg = &cfg_v;
+    if (!cfg->memo) {
+        if (ks_mail_memo_new(&p->memo) != KS_OK)
+            return KS_ENOMEM;
+        cfg->memo = p->memo;
+    }
     p->nslots = nthreads > 1 ? nthreads * SLOTS_PER_THREAD : 1;
     size_t nworkers = nthreads > 1 ? nthreads - 1 : 0; /* the main thread analyses too */
     p->slots = calloc(p->nslots, sizeof *p->slots);

@@ -252,8 +252,22 @@ struct ks_mail_config {
     bool mime_gmime;       /* MIME structure always read by GMime (the reference the module's
                               own walker is checked against; slower). Default false: the
                               walker, with GMime for the messages it does not follow */
+    struct ks_mail_memo *memo; /* what the analyzers remember of attachment contents, shared
+                                  (borrowed; NULL: each analyzer keeps its own) */
 };
 KS_API void ks_mail_config_default(struct ks_mail_config *cfg);
+
+/* What analyzers remember of the attachment contents they saw, by SHA-256: a campaign sends the
+ * same file thousands of times, and libmagic, the archive listing and MD5 then run once per
+ * content. The last 2048 distinct contents (1024 sets of 2, the least recently used of a set
+ * replaced). Thread-safe: one memo serves the analyzers of an ingest on every thread. */
+struct ks_mail_memo;
+KS_API int ks_mail_memo_new(struct ks_mail_memo **mp);
+KS_API void ks_mail_memo_free(struct ks_mail_memo *m);
+struct ks_mail_memo_stats {
+    uint64_t lookups, hits, replaced; /* replaced: contents pushed out by newer ones */
+};
+KS_API void ks_mail_memo_stats(struct ks_mail_memo *m, struct ks_mail_memo_stats *st);
 
 struct ks_mail_msg {
     const char *message_id; /* without <>; "" if absent */

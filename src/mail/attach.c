@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 #include <magic.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 #define MAX_MEMBERS 256
 #define MEMBER_PEEK 4096
 #define MEMBER_NAMES 4096 /* bytes of member names kept ('\n'-separated) */
+
+#define MEMO_SETS 1024u /* of MEMO_WAYS contents */
+#define MEMO_WAYS 2
 
 /* What the content of an attachment gave: everything but the flags of its own name. */
 struct att_memo {
@@ -23,6 +27,42 @@ struct att_memo {
     char md5[33];
     char *text; /* the magic type, '\0', the member names, '\0' (malloc'd); NULL: slot free */
 };
+
+struct ks_mail_memo {
+    pthread_mutex_t mu;
+    struct att_memo slot[MEMO_SETS][MEMO_WAYS];
+    uint8_t older[MEMO_SETS]; /* the way to replace next in each set */
+    struct ks_mail_memo_stats st;
+};
+
+int ks_mail_memo_new(struct ks_mail_memo **mp)
+{
+    *mp = NULL;
+    struct ks_mail_memo *m = calloc(1, sizeof *m);
+    if (!m)
+        return KS_ENOMEM;
+    pthread_mutex_init(&m->mu, NULL);
+    *mp = m;
+    return KS_OK;
+}
+
+void ks_mail_memo_free(struct ks_mail_memo *m)
+{
+    if (!m)
+        return;
+    for (unsigned i = 0; i < MEMO_SETS; i++)
+        for (unsigned w = 0; w < MEMO_WAYS; w++)
+            free(m->slot[i][w].text);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void ks_mail_memo_stats(struct ks_mail_memo *m, struct ks_mail_memo_stats *st)
+{
+    pthread_mutex_lock(&m->mu);
+    *st = m->st;
+    pthread_mutex_unlock(&m->mu);
+}
 
 static const char *const exec_ext[] = {
     "exe", "scr", "pif",         "com",    "bat", "cmd", "js",  "jse", "vbs", "vbe",
@@ -113,11 +153,20 @@ static bool is_archive_type(const char *m)
     return false;
 }
 
-int mail_attach_new(struct mail_attach **ap)
+int mail_attach_new(struct ks_mail_memo *memo, struct mail_attach **ap)
 {
+    *ap = NULL;
     struct mail_attach *a = calloc(1, sizeof *a);
     if (!a)
         return KS_ENOMEM;
+    a->memo = memo;
+    if (!memo) {
+        if (ks_mail_memo_new(&a->memo) != KS_OK) {
+            free(a);
+            return KS_ENOMEM;
+        }
+        a->own_memo = true;
+    }
     *ap = a;
     return KS_OK;
 }
@@ -128,10 +177,8 @@ void mail_attach_free(struct mail_attach *a)
         return;
     if (a->magic)
         magic_close(a->magic);
-    if (a->memo)
-        for (unsigned i = 0; i < MAIL_ATT_MEMO_SLOTS; i++)
-            free(a->memo[i].text);
-    free(a->memo);
+    if (a->own_memo)
+        ks_mail_memo_free(a->memo);
     free(a);
 }
 
@@ -224,17 +271,6 @@ static void archive_members(struct mail_attach *a, const uint8_t *p, size_t n,
     archive_read_free(x);
 }
 
-static struct att_memo *memo_slot(struct mail_attach *a, const uint8_t sha[32])
-{
-    if (!a->memo)
-        a->memo = calloc(MAIL_ATT_MEMO_SLOTS, sizeof *a->memo);
-    if (!a->memo)
-        return NULL;
-    uint32_t k;
-    memcpy(&k, sha, sizeof k); /* a uniform hash already */
-    return &a->memo[k & (MAIL_ATT_MEMO_SLOTS - 1)];
-}
-
 static bool memo_has(const struct att_memo *e, const uint8_t sha[32], uint64_t size,
                      uint64_t max_archive)
 {
@@ -242,9 +278,40 @@ static bool memo_has(const struct att_memo *e, const uint8_t sha[32], uint64_t s
            memcmp(e->sha256, sha, 32) == 0;
 }
 
-/* Remembers what the content gave (att's magic, members, md5 and content flags). */
-static void memo_put(struct mail_attach *a, struct att_memo *e, const uint8_t sha[32],
-                     uint64_t max_archive, const struct ks_mail_attachment *att)
+static unsigned memo_set(const uint8_t sha[32])
+{
+    uint32_t k;
+    memcpy(&k, sha, sizeof k); /* a uniform hash already */
+    return k & (MEMO_SETS - 1);
+}
+
+/* Copies what the memo holds for the content into att (strings to the arena); false if it
+ * holds nothing for it. The caller holds the lock. */
+static const char *arena_copy(struct mail_arena *ar, const char *s);
+static bool memo_get(struct ks_mail_memo *m, const uint8_t sha[32], uint64_t max_archive,
+                     struct mail_arena *ar, struct ks_mail_attachment *att)
+{
+    unsigned set = memo_set(sha);
+    m->st.lookups++;
+    for (unsigned w = 0; w < MEMO_WAYS; w++) {
+        const struct att_memo *e = &m->slot[set][w];
+        if (!memo_has(e, sha, att->size, max_archive))
+            continue;
+        m->st.hits++;
+        m->older[set] = (uint8_t)(w ^ 1);
+        att->magic = arena_copy(ar, e->text);
+        att->members = arena_copy(ar, e->text + strlen(e->text) + 1);
+        memcpy(att->md5, e->md5, sizeof att->md5);
+        att->flags |= e->flags;
+        return true;
+    }
+    return false;
+}
+
+/* Remembers what the content gave (att's magic, members, md5 and content flags) in place of
+ * the older of its set. */
+static void memo_put(struct ks_mail_memo *m, const uint8_t sha[32], uint64_t max_archive,
+                     const struct ks_mail_attachment *att)
 {
     size_t ml = strlen(att->magic), nl = strlen(att->members);
     char *text = malloc(ml + nl + 2);
@@ -252,8 +319,10 @@ static void memo_put(struct mail_attach *a, struct att_memo *e, const uint8_t sh
         return;
     memcpy(text, att->magic, ml + 1);
     memcpy(text + ml + 1, att->members, nl + 1);
+    unsigned set = memo_set(sha), w = m->older[set];
+    struct att_memo *e = &m->slot[set][w];
     if (e->text)
-        a->memo_replaced++;
+        m->st.replaced++;
     free(e->text);
     e->text = text;
     memcpy(e->sha256, sha, 32);
@@ -261,6 +330,7 @@ static void memo_put(struct mail_attach *a, struct att_memo *e, const uint8_t sh
     e->max_archive = max_archive;
     e->flags = att->flags & ~KS_MAIL_ATT_SUSPICIOUS;
     memcpy(e->md5, att->md5, sizeof e->md5);
+    m->older[set] = (uint8_t)(w ^ 1);
 }
 
 static const char *arena_copy(struct mail_arena *ar, const char *s)
@@ -283,16 +353,13 @@ void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, cons
         att->flags |= KS_MAIL_ATT_SUSPICIOUS;
     unsigned char sha[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
     unsigned dl = 0;
-    struct att_memo *e = NULL;
-    if (EVP_Digest(p, n, sha, &dl, EVP_sha256(), NULL) == 1 && dl == 32) {
+    bool have_sha = EVP_Digest(p, n, sha, &dl, EVP_sha256(), NULL) == 1 && dl == 32;
+    if (have_sha) {
         hex(sha, 32, att->sha256);
-        e = memo_slot(a, sha);
-        if (e && memo_has(e, sha, n, max_archive)) {
-            a->memo_hits++;
-            att->magic = arena_copy(ar, e->text);
-            att->members = arena_copy(ar, e->text + strlen(e->text) + 1);
-            memcpy(att->md5, e->md5, sizeof att->md5);
-            att->flags |= e->flags;
+        pthread_mutex_lock(&a->memo->mu);
+        bool hit = memo_get(a->memo, sha, max_archive, ar, att);
+        pthread_mutex_unlock(&a->memo->mu);
+        if (hit) {
             att->category = ks_mail_att_category(false, att->flags);
             return;
         }
@@ -305,8 +372,11 @@ void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, cons
     if (is_archive_type(att->magic))
         archive_members(a, p, n, ar, att, max_archive);
     att->category = ks_mail_att_category(false, att->flags);
-    if (e)
-        memo_put(a, e, sha, max_archive, att);
+    if (have_sha) {
+        pthread_mutex_lock(&a->memo->mu);
+        memo_put(a->memo, sha, max_archive, att);
+        pthread_mutex_unlock(&a->memo->mu);
+    }
 }
 
 const char *ks_mail_att_category(bool av_hit, unsigned flags)

@@ -6,21 +6,16 @@
 #include "mail_int.h"
 
 struct magic_set;
-struct att_memo;
 
 struct mail_attach {
-    struct magic_set *magic; /* NULL if libmagic's database could not be loaded */
-    bool magic_tried;        /* loaded at the first use */
-    /* The analysis of recent contents by SHA-256 (a campaign sends the same file thousands of
-     * times: libmagic, the archive listing and MD5 run once per content). Direct-mapped,
-     * MAIL_ATT_MEMO_SLOTS entries; a new content replaces the one in its slot. */
-    struct att_memo *memo; /* NULL until the first attachment, or if it could not be made */
-    uint64_t memo_hits, memo_replaced;
+    struct magic_set *magic;   /* NULL if libmagic's database could not be loaded */
+    bool magic_tried;          /* loaded at the first use */
+    struct ks_mail_memo *memo; /* shared (ks_mail_config.memo) or own */
+    bool own_memo;
 };
 
-#define MAIL_ATT_MEMO_SLOTS 1024u
-
-int mail_attach_new(struct mail_attach **ap);
+/* memo: a shared one, or NULL for one of its own. */
+int mail_attach_new(struct ks_mail_memo *memo, struct mail_attach **ap);
 void mail_attach_free(struct mail_attach *a);
 /* Fills att for the decoded content (p, n); strings go to the arena. */
 void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, const char *name,

@@ -153,7 +153,7 @@ int ks_mail_new(const struct ks_mail_config *cfg, const struct ks_diag *diag, st
         cap *= 2;
     m->seen = calloc(cap, sizeof *m->seen);
     m->seen_cap = cap;
-    int rc = mail_attach_new(&m->att);
+    int rc = mail_attach_new(m->cfg.memo, &m->att);
     if (!m->opts || !m->wopts || !m->urls || !m->body || !m->seen || rc != KS_OK) {
         ks_mail_free(m);
         return KS_ENOMEM;

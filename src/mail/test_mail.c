@@ -1029,13 +1029,16 @@ static void attachment_repeated_content_is_analysed_once(void **state)
     unsigned char zip[4096];
     size_t n = make_zip(zip, sizeof zip, "setup.exe");
     struct mail_attach *a = NULL;
-    assert_int_equal(mail_attach_new(&a), KS_OK);
+    assert_int_equal(mail_attach_new(NULL, &a), KS_OK);
     struct mail_arena ar;
     mail_arena_init(&ar, 1 << 20);
     struct ks_mail_attachment first, again;
     mail_attach_analyse(a, zip, n, "a.zip", "application/zip", &ar, 1 << 20, &first);
     mail_attach_analyse(a, zip, n, "b.zip.scr", "application/zip", &ar, 1 << 20, &again);
-    assert_int_equal(a->memo_hits, 1);
+    struct ks_mail_memo_stats st;
+    ks_mail_memo_stats(a->memo, &st);
+    assert_int_equal(st.lookups, 2);
+    assert_int_equal(st.hits, 1);
     assert_string_equal(again.magic, "application/zip");
     assert_string_equal(again.members, "setup.exe");
     assert_string_equal(again.sha256, first.sha256);
@@ -1048,45 +1051,88 @@ static void attachment_repeated_content_is_analysed_once(void **state)
     mail_attach_free(a);
 }
 
-/* Contents that share a memo slot replace each other; each is still analysed right. */
-static void attachment_memo_slot_is_replaced(void **state)
+/* "GIF89a" and a counter, n contents whose SHA-256 fall in the same memo set. */
+static void same_set_contents(unsigned char (*out)[16], unsigned n)
+{
+    unsigned char y[16] = "GIF89a";
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl, got = 0;
+    uint32_t want = 0;
+    for (uint32_t i = 0; got < n; i++) {
+        memcpy(y + 8, &i, sizeof i);
+        assert_int_equal(EVP_Digest(y, sizeof y, d, &dl, EVP_sha256(), NULL), 1);
+        uint32_t k;
+        memcpy(&k, d, sizeof k);
+        k &= 1023; /* the memo's sets */
+        if (i == 0)
+            want = k;
+        if (k == want)
+            memcpy(out[got++], y, sizeof y);
+    }
+}
+
+/* A third content of a set replaces the least recently used of the two there; each content is
+ * still analysed right. */
+static void attachment_memo_replaces_least_recent(void **state)
 {
     (void)state;
     struct mail_attach *a = NULL;
-    assert_int_equal(mail_attach_new(&a), KS_OK);
+    assert_int_equal(mail_attach_new(NULL, &a), KS_OK);
     struct mail_arena ar;
     mail_arena_init(&ar, 1 << 20);
-    /* "GIF89a" followed by a counter: find two whose SHA-256 share the slot */
-    unsigned char x[16] = "GIF89a", y[16] = "GIF89a";
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dl;
-    uint32_t want = 0, k = 0;
-    for (uint32_t i = 0;; i++) {
-        memcpy(y + 8, &i, sizeof i);
-        assert_int_equal(EVP_Digest(y, sizeof y, d, &dl, EVP_sha256(), NULL), 1);
-        memcpy(&k, d, sizeof k);
-        k &= MAIL_ATT_MEMO_SLOTS - 1;
-        if (i == 0) {
-            memcpy(x, y, sizeof x);
-            want = k;
-        } else if (k == want) {
-            break;
-        }
-    }
-    unsigned char z[] = "plain words\n";
+    unsigned char c[3][16];
+    same_set_contents(c, 3);
     struct ks_mail_attachment r;
-    mail_attach_analyse(a, x, sizeof x, "x.gif", "image/gif", &ar, 1 << 20, &r);
-    mail_attach_analyse(a, y, sizeof y, "y.gif", "image/gif", &ar, 1 << 20, &r);
-    assert_int_equal(a->memo_replaced, 1);
+    struct ks_mail_memo_stats st;
+    for (unsigned i = 0; i < 3; i++) /* c0, c1; c2 replaces c0 */
+        mail_attach_analyse(a, c[i], sizeof c[i], "x.gif", "image/gif", &ar, 1 << 20, &r);
+    mail_attach_analyse(a, c[1], sizeof c[1], "x.gif", "image/gif", &ar, 1 << 20, &r);
+    ks_mail_memo_stats(a->memo, &st);
+    assert_int_equal(st.hits, 1); /* c1 held, now the more recent */
+    assert_int_equal(st.replaced, 1);
+    mail_attach_analyse(a, c[0], sizeof c[0], "x.gif", "image/gif", &ar, 1 << 20, &r);
+    ks_mail_memo_stats(a->memo, &st);
+    assert_int_equal(st.hits, 1); /* c0 was replaced; it replaces c2 */
+    assert_int_equal(st.replaced, 2);
     assert_string_equal(r.magic, "image/gif");
-    mail_attach_analyse(a, x, sizeof x, "x.gif", "image/gif", &ar, 1 << 20, &r);
-    assert_int_equal(a->memo_hits, 0);
-    assert_int_equal(a->memo_replaced, 2);
-    assert_string_equal(r.magic, "image/gif");
+    mail_attach_analyse(a, c[1], sizeof c[1], "x.gif", "image/gif", &ar, 1 << 20, &r);
+    ks_mail_memo_stats(a->memo, &st);
+    assert_int_equal(st.hits, 2);
+    unsigned char z[] = "plain words\n";
     mail_attach_analyse(a, z, sizeof z - 1, "z", "application/octet-stream", &ar, 1 << 20, &r);
     assert_string_equal(r.magic, "text/plain");
     mail_arena_fini(&ar);
     mail_attach_free(a);
+}
+
+/* Analyzers given one memo (as an ingest's threads are) share what attachments gave. */
+static void analyzers_share_a_memo(void **state)
+{
+    (void)state;
+    struct ks_mail_memo *memo = NULL;
+    assert_int_equal(ks_mail_memo_new(&memo), KS_OK);
+    struct ks_mail_config cfg;
+    ks_mail_config_default(&cfg);
+    cfg.memo = memo;
+    struct ks_mail *m1 = NULL, *m2 = NULL;
+    assert_int_equal(ks_mail_new(&cfg, NULL, &m1), KS_OK);
+    assert_int_equal(ks_mail_new(&cfg, NULL, &m2), KS_OK);
+    const char *msg = "Subject: g\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n"
+                      "--x\r\nContent-Type: image/gif; name=\"a.gif\"\r\n"
+                      "Content-Transfer-Encoding: base64\r\n\r\nR0lGODlhAQABAAAAACw=\r\n--x--\r\n";
+    const struct ks_mail_msg *r1 = analyse(m1, msg);
+    assert_int_equal(r1->natt, 1);
+    assert_string_equal(r1->att[0].magic, "image/gif");
+    const struct ks_mail_msg *r2 = analyse(m2, msg);
+    assert_int_equal(r2->natt, 1);
+    assert_string_equal(r2->att[0].magic, "image/gif");
+    struct ks_mail_memo_stats st;
+    ks_mail_memo_stats(memo, &st);
+    assert_int_equal(st.lookups, 2);
+    assert_int_equal(st.hits, 1);
+    ks_mail_free(m1);
+    ks_mail_free(m2);
+    ks_mail_memo_free(memo);
 }
 
 /* --- the reader -------------------------------------------------------------------------- */
@@ -1494,7 +1540,8 @@ int main(void)
         cmocka_unit_test(attachment_names),
         cmocka_unit_test(attachment_zip_with_exe_is_flagged),
         cmocka_unit_test(attachment_repeated_content_is_analysed_once),
-        cmocka_unit_test(attachment_memo_slot_is_replaced),
+        cmocka_unit_test(attachment_memo_replaces_least_recent),
+        cmocka_unit_test(analyzers_share_a_memo),
         cmocka_unit_test(reader_mbox_broken_from_lines),
         cmocka_unit_test(reader_oversized_message_is_skipped_with_position),
         cmocka_unit_test(reader_single_message_file_keeps_from_lines),
