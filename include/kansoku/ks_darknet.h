@@ -15,7 +15,7 @@
  * Per day (UTC, or a fixed offset) x kind x protocol x port it counts packets, bytes and
  * distinct sources; the port is the TCP/UDP destination port for scans, the source port (the
  * attacked service) for TCP/UDP backscatter, the ICMP type for ICMP, 0 for other protocols.
- * Distinct sources are exact up to 4 per cell, then a HyperLogLog sketch (ks_hll.h) whose
+ * Distinct sources are exact up to 16 per cell, then a HyperLogLog sketch (ks_hll.h) whose
  * serialised form goes with the record, so that the store can merge days, weeks and sensors.
  * Per day it also gives scanning sources by country and by AS (ks_geo.h, looked up once per
  * distinct source and day, never per packet), the top talkers and the top backscatter victims
@@ -62,7 +62,7 @@ struct ks_darknet_cell {
     uint16_t port; /* see the top of this file */
     uint64_t packets, bytes;
     double sources;     /* distinct sources (exact when sources_exact) */
-    bool sources_exact; /* at most 4 sources: counted exactly */
+    bool sources_exact; /* at most 16 sources: counted exactly */
     bool sketch_lost;   /* no sketch was free: sources is a lower bound, sketch NULL */
     /* The sources in a mergeable form: with sources_exact, "KS" 0x01 n then n 64-bit
      * big-endian hashes (ks_addr_hash, the module's fixed seed); otherwise the serialised

@@ -31,7 +31,11 @@
 /* Source addresses are hashed with this fixed seed so that the sketches of every sensor and
  * every run can be merged. */
 #define SRC_SEED UINT64_C(0x6b616e736f6b7564)
-#define SMALL 4
+#define SMALL 4 /* a cell's first distinct sources, held in the cell */
+/* then up to MID in a block of its own (the long tail of ports that a few sources scan: a
+ * sketch of 2^p bytes each would take most of the memory and run out), then a sketch */
+#define MID 16
+_Static_assert(4 + MID * 8 <= KS_HLL_SER_MAX, "an exact cell is serialised into ser");
 #define SKETCH_LOST UINT32_MAX
 #define NCC (27 * 27) /* two letters A-Z, or '-' as the 27th symbol */
 #define FRONT_SIZE ((size_t)2 * 4 * 65536)
@@ -67,7 +71,8 @@ struct cell {
     uint64_t packets, bytes;
     uint64_t small[SMALL]; /* hashes of the first distinct sources */
     uint32_t sketch;       /* pool index + 1; 0 none yet; SKETCH_LOST */
-    uint32_t nsmall;
+    uint32_t nsmall;       /* distinct sources held exactly (in small, or in the mid block) */
+    uint32_t mid;          /* mid block index + 1 (holding all nsmall hashes); 0 none */
 };
 
 struct agg {
@@ -197,6 +202,10 @@ struct ks_darknet {
     size_t pool_len;     /* its mapping */
     uint32_t *free_list; /* free pool indices */
     uint32_t nfree;
+    uint64_t *mid_pool; /* max_cells blocks of MID hashes */
+    size_t mid_pool_len;
+    uint32_t *mid_free; /* free block indices */
+    uint32_t nmid_free;
     size_t regs;  /* 2^p */
     uint8_t *ser; /* serialised sketch */
 
@@ -803,6 +812,15 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
         d->cell_free[i] = cfg->max_cells - 1 - i;
     d->ncell_free = cfg->max_cells;
 
+    d->mid_pool_len = ks_huge_len((size_t)cfg->max_cells * MID * sizeof *d->mid_pool);
+    d->mid_pool = ks_map_huge(d->mid_pool_len); /* blocks at random: few TLB misses */
+    d->mid_free = malloc((size_t)cfg->max_cells * sizeof *d->mid_free);
+    if (!d->mid_pool || !d->mid_free)
+        goto out;
+    for (uint32_t i = 0; i < cfg->max_cells; i++) /* each cell holds one block at the most */
+        d->mid_free[i] = cfg->max_cells - 1 - i;
+    d->nmid_free = cfg->max_cells;
+
     if (srct_init(&d->srcs, cfg->max_sources) != KS_OK)
         goto out;
     d->log = malloc(LOG_SIZE * sizeof *d->log);
@@ -899,6 +917,9 @@ void ks_darknet_free(struct ks_darknet *d)
     if (d->pool)
         munmap(d->pool, d->pool_len);
     free(d->free_list);
+    if (d->mid_pool)
+        munmap(d->mid_pool, d->mid_pool_len);
+    free(d->mid_free);
     free(d->ser);
     ks_hll_fini(&d->day_scan);
     ks_hll_fini(&d->day_bs);
@@ -1067,7 +1088,44 @@ static inline void hll_add(uint8_t *reg, unsigned p, uint64_t hash)
         reg[idx] = rank;
 }
 
-/* Adds a source hash to a cell: exact while it has at most SMALL sources, then a sketch. */
+/* The hashes a cell holds exactly: in the cell, or in its mid block. */
+static inline uint64_t *cell_hashes(const struct ks_darknet *d, struct cell *c)
+{
+    return c->mid ? d->mid_pool + (size_t)(c->mid - 1) * MID : c->small;
+}
+
+static void cell_free_mid(struct ks_darknet *d, struct cell *c)
+{
+    if (c->mid) {
+        d->mid_free[d->nmid_free++] = c->mid - 1;
+        c->mid = 0;
+    }
+}
+
+/* Turns a cell's exact hashes and h into a sketch; SKETCH_LOST when none is free. */
+static void cell_to_sketch(struct ks_darknet *d, struct cell *c, uint64_t h)
+{
+    if (d->nfree == 0) {
+        c->sketch = SKETCH_LOST; /* nsmall stays: at least that many sources */
+        d->st.sketches_lost++;
+        cell_free_mid(d, c);
+        return;
+    }
+    uint32_t idx = d->free_list[--d->nfree];
+    uint8_t *regs = d->pool + (size_t)idx * d->regs;
+    memset(regs, 0, d->regs);
+    struct ks_hll hll;
+    ks_hll_init_buf(&hll, d->cfg.hll_p, regs, d->regs);
+    const uint64_t *held = cell_hashes(d, c);
+    for (uint32_t i = 0; i < c->nsmall; i++)
+        ks_hll_add_hash(&hll, held[i]);
+    ks_hll_add_hash(&hll, h);
+    c->sketch = idx + 1;
+    cell_free_mid(d, c);
+}
+
+/* Adds a source hash to a cell: exact while it has at most SMALL sources (in the cell), then
+ * MID (in a block), then a sketch. */
 static void cell_add_source(struct ks_darknet *d, struct cell *c, uint64_t h)
 {
     if (c->sketch == SKETCH_LOST)
@@ -1076,27 +1134,22 @@ static void cell_add_source(struct ks_darknet *d, struct cell *c, uint64_t h)
         hll_add(d->pool + (size_t)(c->sketch - 1) * d->regs, d->cfg.hll_p, h);
         return;
     }
+    uint64_t *held = cell_hashes(d, c);
     for (uint32_t i = 0; i < c->nsmall; i++)
-        if (c->small[i] == h)
+        if (held[i] == h)
             return;
-    if (c->nsmall < SMALL) {
-        c->small[c->nsmall++] = h;
+    if (c->nsmall < (c->mid ? MID : SMALL)) {
+        held[c->nsmall++] = h;
         return;
     }
-    if (d->nfree == 0) {
-        c->sketch = SKETCH_LOST;
-        d->st.sketches_lost++;
+    if (!c->mid && d->nmid_free) {
+        c->mid = d->mid_free[--d->nmid_free] + 1;
+        uint64_t *block = cell_hashes(d, c);
+        memcpy(block, c->small, sizeof c->small);
+        block[c->nsmall++] = h;
         return;
     }
-    uint32_t idx = d->free_list[--d->nfree];
-    uint8_t *regs = d->pool + (size_t)idx * d->regs;
-    memset(regs, 0, d->regs);
-    struct ks_hll hll;
-    ks_hll_init_buf(&hll, d->cfg.hll_p, regs, d->regs);
-    for (uint32_t i = 0; i < c->nsmall; i++)
-        ks_hll_add_hash(&hll, c->small[i]);
-    ks_hll_add_hash(&hll, h);
-    c->sketch = idx + 1;
+    cell_to_sketch(d, c, h);
 }
 
 struct emit_ctx {
@@ -1124,7 +1177,7 @@ static unsigned emit_cell(void *user, const void *key, void *value, uint32_t sta
         .bytes = c->bytes,
     };
     if (c->sketch == SKETCH_LOST) {
-        r.sources = SMALL;
+        r.sources = (double)c->nsmall;
         r.sketch_lost = true;
     } else if (!c->sketch) {
         /* exact: the hashes themselves (cheaper than a sketch, and mergeable into one) */
@@ -1134,9 +1187,11 @@ static unsigned emit_cell(void *user, const void *key, void *value, uint32_t sta
         d->ser[1] = 'S';
         d->ser[2] = 1;
         d->ser[3] = (uint8_t)c->nsmall;
+        const uint64_t *held = cell_hashes(d, c);
         for (uint32_t i = 0; i < c->nsmall; i++)
             for (int j = 0; j < 8; j++)
-                d->ser[4 + i * 8 + (uint32_t)j] = (uint8_t)(c->small[i] >> (56 - 8 * j));
+                d->ser[4 + i * 8 + (uint32_t)j] = (uint8_t)(held[i] >> (56 - 8 * j));
+        cell_free_mid(d, c); /* the row is written from ser: the block may be reused */
         if (!d->cfg.no_sketches) {
             r.sketch = d->ser;
             r.sketch_len = 4 + (size_t)c->nsmall * 8;
@@ -1406,6 +1461,11 @@ static inline __attribute__((always_inline)) void prefetch_ev(const struct ks_da
     if (sk && sk != SKETCH_LOST)
         __builtin_prefetch(
             d->pool + (size_t)(sk - 1) * d->regs + (uint32_t)(e->h >> (64 - d->cfg.hll_p)), 1, 3);
+    else if (c->mid) {
+        const uint64_t *block = d->mid_pool + (size_t)(c->mid - 1) * MID;
+        __builtin_prefetch(block, 0, 3);
+        __builtin_prefetch(block + 8, 0, 3);
+    }
 }
 
 /* --- the worker ---------------------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -182,6 +183,84 @@ static void cells_count_packets_and_exact_sources(void **state)
     assert_int_equal(r->ndays, 1);
     assert_int_equal(r->days[0].monitored, 256);
     assert_int_equal(r->days[0].scan_packets, 10);
+    ks_darknet_free(d);
+    free(r);
+}
+
+/* n distinct sources, each twice, to TCP port `port` (all on DAY0). */
+static void feed_sources(struct ks_darknet *d, uint16_t port, uint32_t n)
+{
+    for (int round = 0; round < 2; round++)
+        for (uint32_t i = 0; i < n; i++) {
+            struct ks_pkt p = tcp(0x0b000000 + port * 256u + i, 0xc0000201, 1234, port, KS_TCP_SYN,
+                                  DAY0 + round * 1000 + (int64_t)i);
+            ks_darknet_feed(d, &p);
+        }
+}
+
+/* Exact up to 16 sources (4 in the cell, then a block), a sketch from the 17th. */
+static void sources_are_exact_up_to_sixteen(void **state)
+{
+    (void)state;
+    struct rec *r = calloc(1, sizeof *r);
+    struct ks_darknet *d = make(r, "192.0.2.0/24", 0);
+    static const uint32_t counts[] = {1, 4, 5, 9, 16, 17, 40};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
+        feed_sources(d, (uint16_t)(1000 + counts[k]), counts[k]);
+    ks_darknet_flush(d, INT64_MAX);
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        const struct ks_darknet_cell *c =
+            find_cell(r, KS_DARKNET_SCAN, 6, (uint16_t)(1000 + counts[k]));
+        assert_non_null(c);
+        assert_int_equal(c->packets, 2 * counts[k]);
+        assert_false(c->sketch_lost);
+        if (counts[k] <= 16) {
+            assert_true(c->sources_exact);
+            assert_true(c->sources == (double)counts[k]);
+            assert_int_equal(c->sketch_len, 4 + 8 * counts[k]); /* "KS" 1 n, n hashes */
+        } else {
+            assert_false(c->sources_exact);
+            assert_true(fabs(c->sources - counts[k]) <= 1.0);
+        }
+    }
+    ks_darknet_free(d);
+    free(r);
+}
+
+/* With the sketches gone, a cell keeps 16 as its lower bound; smaller cells stay exact. */
+static void lost_sketch_keeps_sixteen_as_lower_bound(void **state)
+{
+    (void)state;
+    struct rec *r = calloc(1, sizeof *r);
+    struct ks_darknet_config cfg;
+    ks_darknet_config_default(&cfg);
+    cfg.sensor = "test";
+    cfg.max_sketches = 1;
+    struct ks_darknet_sink sink = {on_cell, on_source, on_day, r};
+    struct ks_darknet *d = NULL;
+    assert_int_equal(ks_darknet_new(&cfg, &sink, &d), KS_OK);
+    struct ks_prefix p;
+    assert_int_equal(ks_prefix_parse("192.0.2.0/24", 12, &p, NULL), KS_OK);
+    assert_int_equal(ks_darknet_add_prefix(d, &p), KS_OK);
+    feed_sources(d, 2000, 20); /* takes the only sketch */
+    feed_sources(d, 2001, 30); /* none left */
+    feed_sources(d, 2002, 12);
+    ks_darknet_flush(d, INT64_MAX);
+    const struct ks_darknet_cell *a = find_cell(r, KS_DARKNET_SCAN, 6, 2000);
+    const struct ks_darknet_cell *b = find_cell(r, KS_DARKNET_SCAN, 6, 2001);
+    const struct ks_darknet_cell *c = find_cell(r, KS_DARKNET_SCAN, 6, 2002);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_false(a->sketch_lost);
+    assert_true(b->sketch_lost);
+    assert_true(b->sources == 16.0);
+    assert_int_equal(b->sketch_len, 0);
+    assert_true(c->sources_exact);
+    assert_true(c->sources == 12.0);
+    struct ks_darknet_stats st;
+    ks_darknet_stats(d, &st);
+    assert_int_equal(st.sketches_lost, 1);
     ks_darknet_free(d);
     free(r);
 }
@@ -651,6 +730,8 @@ int main(void)
         cmocka_unit_test(synack_rst_and_icmp_unreachable_are_backscatter),
         cmocka_unit_test(packets_outside_the_darknet_are_ignored),
         cmocka_unit_test(cells_count_packets_and_exact_sources),
+        cmocka_unit_test(sources_are_exact_up_to_sixteen),
+        cmocka_unit_test(lost_sketch_keeps_sixteen_as_lower_bound),
         cmocka_unit_test(many_sources_are_estimated_within_two_percent),
         cmocka_unit_test(a_new_day_emits_the_previous_one),
         cmocka_unit_test(overlapping_prefixes_are_counted_once),
