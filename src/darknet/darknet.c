@@ -1183,19 +1183,19 @@ static unsigned emit_cell(void *user, const void *key, void *value, uint32_t sta
         /* exact: the hashes themselves (cheaper than a sketch, and mergeable into one) */
         r.sources = (double)c->nsmall;
         r.sources_exact = true;
-        d->ser[0] = 'K';
-        d->ser[1] = 'S';
-        d->ser[2] = 1;
-        d->ser[3] = (uint8_t)c->nsmall;
-        const uint64_t *held = cell_hashes(d, c);
-        for (uint32_t i = 0; i < c->nsmall; i++)
-            for (int j = 0; j < 8; j++)
-                d->ser[4 + i * 8 + (uint32_t)j] = (uint8_t)(held[i] >> (56 - 8 * j));
-        cell_free_mid(d, c); /* the row is written from ser: the block may be reused */
         if (!d->cfg.no_sketches) {
+            d->ser[0] = 'K';
+            d->ser[1] = 'S';
+            d->ser[2] = 1;
+            d->ser[3] = (uint8_t)c->nsmall;
+            const uint64_t *held = cell_hashes(d, c);
+            for (uint32_t i = 0; i < c->nsmall; i++)
+                for (int j = 0; j < 8; j++) /* big-endian */
+                    d->ser[4 + i * 8 + (uint32_t)j] = (uint8_t)(held[i] >> (56 - 8 * j));
             r.sketch = d->ser;
             r.sketch_len = 4 + (size_t)c->nsmall * 8;
         }
+        cell_free_mid(d, c); /* the row is written from ser: the block may be reused */
     } else {
         struct ks_hll hll;
         ks_hll_init_buf(&hll, d->cfg.hll_p, d->pool + (size_t)(c->sketch - 1) * d->regs, d->regs);
