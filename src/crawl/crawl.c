@@ -8,7 +8,6 @@
  * address it is about to connect to, and we refuse it before any byte goes out or comes in. */
 #include "crawl_int.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "kansoku/ks_samples.h"
 #include "kansoku/ks_store.h"
 #include "kansoku/ks_table.h"
+#include "core/lazy_curl.h"
 
 #define DEFAULT_UA                                                                                 \
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "            \
@@ -213,6 +213,8 @@ int ks_crawl_new(const struct ks_crawl_config *cfg, const struct ks_diag *diag,
         !cfg->max_per_host || !cfg->max_chains || !cfg->max_hosts || !cfg->max_queue ||
         !cfg->max_chain_urls || !cfg->fetch_timeout_ms || !cfg->chain_timeout_ms)
         return KS_EINVAL;
+    if (ks_curl_error()) /* libcurl is opened at the first use: absent, nothing can be fetched */
+        return KS_EUNSUPP;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return KS_EIO;
     struct ks_crawl *c = calloc(1, sizeof *c);

@@ -8,8 +8,8 @@
  * (document.write("<iframe src=...>")) are scanned as HTML, one level deep. Every read is
  * bounded by the document's length; references are decoded into a fixed buffer. */
 #include "crawl_int.h"
+#include "core/lazy_curl.h"
 
-#include <curl/curl.h>
 #include <string.h>
 
 static const char *const link_names[KS_CRAWL_LINK_COUNT] = {

@@ -25,8 +25,8 @@
  * keeps re-inserting its `inputs` row (every commit, ks_ver = the time in µs); one silent for
  * lease_s is abandoned by the next open (status 'abandoned', rows deleted by mutation). */
 #include "clickhouse_int.h"
+#include "core/lazy_curl.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <inttypes.h>
@@ -874,6 +874,8 @@ static int ch_open(struct ks_store *s, const char *spec)
         s->cfg.batch_rows = 1000000;
     if ((rc = ch_uri_parse(spec, &c->u, s->err, sizeof s->err)) != KS_OK)
         return rc;
+    if (ks_curl_error())
+        return ch_fail(s, KS_EUNSUPP, "%s: libcurl cannot be opened: %s", spec, ks_curl_error());
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return ch_fail(s, KS_ENOMEM, "%s: cannot initialise libcurl", spec);
     for (unsigned i = 0; i < c->u.nnodes; i++) {

@@ -1,0 +1,30 @@
+/* Libraries that few commands use, opened at their first use (dlopen) instead of when the
+ * program starts (internal).
+ *
+ * Every library the program is linked with is mapped and bound before main: libcurl alone
+ * brings about twenty more (TLS, Kerberos, LDAP, SSH, RTMP, ...) and took 3 ms of the start of
+ * every command, a tenth of `kansoku darknet` on a 5-million-packet capture. The modules that
+ * use such a library call it through a table of functions filled at the first call (see
+ * lazy_curl.h); when the library cannot be opened the table holds stand-ins that fail as the
+ * library would on an allocation failure, and ks_lazy_error() says why. */
+#ifndef KS_CORE_LAZY_H
+#define KS_CORE_LAZY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct ks_lazy {
+    const char *soname;       /* as the linker recorded it at build time (ks_config.h) */
+    const char *const *names; /* the symbols, in the order of fns */
+    void (**fns)(void);       /* filled (all, or some when a name is missing) */
+    size_t n;
+    void (*loaded)(void); /* called once all are resolved, before any caller sees success */
+    _Atomic int state;    /* 0 not tried, 1 loaded, 2 failed */
+    char why[256];
+};
+
+/* Opens the library and resolves every name, once (thread-safe). NULL on success, else the
+ * reason (the same text on every later call). */
+const char *ks_lazy_load(struct ks_lazy *l);
+
+#endif
