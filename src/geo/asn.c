@@ -780,23 +780,64 @@ void ks_asn_table_free(struct ks_asn_table *t)
     free(t);
 }
 
+/* The boundary of ip: the last start4 <= ip, searched within ip's /16 (idx4). start4[0] is
+ * 0 < (k << 16) for k > 0, so idx4[k] >= 1 there, and for k == 0 the search passes start4[0]:
+ * the result is >= 0. */
+static inline uint32_t v4_boundary(const struct ks_asn_table *t, uint32_t ip)
+{
+    uint32_t lo = t->idx4[ip >> 16], n = t->idx4[(ip >> 16) + 1] - lo;
+    /* how many of start4[lo .. lo + n) are <= ip, without a branch on the data (conditional
+     * moves: ip is random, and a mispredicted branch cost more than the loads); the steps
+     * depend on n only */
+    const uint32_t *base = t->start4 + lo;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = base[half] <= ip ? base + half : base;
+        n -= half;
+    }
+    uint32_t below = (uint32_t)(base - (t->start4 + lo)) + (n == 1 && base[0] <= ip);
+    return lo + below - 1;
+}
+
+void ks_asn_table_prefetch4(const struct ks_asn_table *t, uint32_t ip)
+{
+    __builtin_prefetch(&t->idx4[ip >> 16]);
+}
+
+void ks_asn_table_lookup4_many(const struct ks_asn_table *t, const uint32_t *ip, size_t n,
+                               uint32_t *asn, const char **org)
+{
+    uint32_t b[KS_ASN_LANES];
+    for (size_t base = 0; base < n; base += KS_ASN_LANES) {
+        size_t m = n - base < KS_ASN_LANES ? n - base : KS_ASN_LANES;
+        const uint32_t *x = ip + base;
+        /* each stage's loads of all lanes in flight together: the /16's boundaries, the
+         * boundary's record, the record */
+        for (size_t l = 0; l < m; l++)
+            __builtin_prefetch(&t->idx4[x[l] >> 16]);
+        for (size_t l = 0; l < m; l++)
+            __builtin_prefetch(&t->start4[t->idx4[x[l] >> 16]]);
+        for (size_t l = 0; l < m; l++) {
+            b[l] = v4_boundary(t, x[l]);
+            __builtin_prefetch(&t->rec4[b[l]]);
+        }
+        for (size_t l = 0; l < m; l++) {
+            b[l] = t->rec4[b[l]];
+            __builtin_prefetch(&t->recs[2 * b[l]]);
+        }
+        for (size_t l = 0; l < m; l++) {
+            asn[base + l] = t->recs[2 * b[l]];
+            org[base + l] = t->pool + t->recs[2 * b[l] + 1];
+        }
+    }
+}
+
 void ks_asn_table_lookup(const struct ks_asn_table *t, const struct ks_addr *a, uint32_t *asn,
                          const char **org)
 {
     uint32_t rec = 0;
     if (a->family == 4) {
-        uint32_t ip = ks_addr_v4(a);
-        /* start4[0] is 0 < (k << 16) for k > 0, so idx4[k] >= 1 there, and for k == 0 the
-         * search passes start4[0]: lo ends >= 1. */
-        uint32_t lo = t->idx4[ip >> 16], hi = t->idx4[(ip >> 16) + 1];
-        while (lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            if (t->start4[mid] <= ip)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        rec = t->rec4[lo - 1];
+        rec = t->rec4[v4_boundary(t, ks_addr_v4(a))];
     } else if (a->family == 6) {
         struct u128 v = u128_of(a);
         uint32_t k = (uint32_t)(v.hi >> 48);

@@ -60,6 +60,13 @@ void ks_asn_table_free(struct ks_asn_table *t);
 /* AS and organisation of a (family 4 or 6); AS 0 and "" when not covered. Thread-safe. */
 void ks_asn_table_lookup(const struct ks_asn_table *t, const struct ks_addr *a, uint32_t *asn,
                          const char **org);
+/* The same for n IPv4 addresses (host order) at once: their loads overlap, KS_ASN_LANES at a
+ * time (a random address misses the cache at each of its four loads). */
+#define KS_ASN_LANES 8
+void ks_asn_table_lookup4_many(const struct ks_asn_table *t, const uint32_t *ip, size_t n,
+                               uint32_t *asn, const char **org);
+/* Asks for the first load of ip's lookup (to overlap it with other work before the lookup). */
+void ks_asn_table_prefetch4(const struct ks_asn_table *t, uint32_t ip);
 struct ks_asn_table_info {
     uint32_t n4, n6, nrec;
     int64_t build_time;

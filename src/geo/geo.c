@@ -448,6 +448,8 @@ int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *addr
                 walk[l] = true;
                 ip[l] = ks_addr_v4(&a[l]);
                 __builtin_prefetch(&g->v4_top[ip[l] >> (32 - V4_TOP_BITS)]);
+                if (g->asn)
+                    ks_asn_table_prefetch4(g->asn, ip[l]);
             } else { /* IPv6, or no IPv4 walk: one at a time */
                 err = ks_geo_lookup(g, &a[l], &r[base + l]);
                 if (err != KS_OK && first_err == KS_OK)
@@ -468,14 +470,24 @@ int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *addr
                     more |= rec[l] < nodes;
                 }
         }
+        uint32_t aip[GEO_LANES], asn[GEO_LANES];
+        const char *org[GEO_LANES];
+        size_t na = 0;
         for (size_t l = 0; l < m; l++) {
             if (!walk[l])
                 continue;
             int err = cc_of_record(g, rec[l], r[base + l].country);
             if (err != KS_OK && first_err == KS_OK)
                 first_err = err;
-            if (g->asn)
-                ks_asn_table_lookup(g->asn, &a[l], &r[base + l].asn, &r[base + l].org);
+            aip[na++] = ip[l];
+        }
+        if (g->asn && na) { /* the walking lanes' AS, their loads side by side */
+            ks_asn_table_lookup4_many(g->asn, aip, na, asn, org);
+            for (size_t l = 0, k = 0; l < m; l++)
+                if (walk[l]) {
+                    r[base + l].asn = asn[k];
+                    r[base + l].org = org[k++];
+                }
         }
     }
     return first_err;

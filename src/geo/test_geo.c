@@ -408,6 +408,42 @@ static void empty_input_gives_an_all_unknown_table(void **state)
     unbuild(&b);
 }
 
+/* The batched IPv4 lookup answers as the single one: range edges, gaps, and n not a multiple
+ * of the lanes. */
+static void batched_ipv4_lookup_is_lookup_one_by_one(void **state)
+{
+    (void)state;
+    struct built b;
+    build(&b, "1.0.0.0,1.0.0.255,1,one\n1.0.1.0,1.0.3.255,2,two\n9.9.0.0,9.10.255.255,3,"
+              "three\n200.0.0.0,255.255.255.255,4,top\n2001:db8::,2001:db8::1,5,x\n");
+    enum { N = 1003 };
+    static uint32_t ip[N], asn[N];
+    static const char *org[N];
+    static const uint32_t edges[] = {0,          0x00ffffff, 0x01000000, 0x010000ff, 0x01000100,
+                                     0x010003ff, 0x01000400, 0x09090000, 0x090affff, 0x090b0000,
+                                     0xc7ffffff, 0xc8000000, 0xffffffff};
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ip[i] = i < (int)(sizeof edges / sizeof edges[0]) ? edges[i] : (uint32_t)x;
+    }
+    for (size_t n = N; n + 8 >= N; n--) { /* every count modulo the lanes */
+        ks_asn_table_lookup4_many(b.t, ip, n, asn, org);
+        for (size_t i = 0; i < n; i++) {
+            struct ks_addr a;
+            ks_addr_from_v4(&a, ip[i]);
+            uint32_t want;
+            const char *o;
+            ks_asn_table_lookup(b.t, &a, &want, &o);
+            if (asn[i] != want || strcmp(org[i], o) != 0)
+                fail_msg("%08x: AS%u %s, one by one AS%u %s", ip[i], asn[i], org[i], want, o);
+        }
+    }
+    unbuild(&b);
+}
+
 static void damaged_tables_are_refused(void **state)
 {
     struct built b;
@@ -803,6 +839,7 @@ int main(void)
         cmocka_unit_test(ipv6_ranges_cover_both_ends_of_the_space),
         cmocka_unit_test(bad_lines_are_counted_with_their_line),
         cmocka_unit_test(empty_input_gives_an_all_unknown_table),
+        cmocka_unit_test(batched_ipv4_lookup_is_lookup_one_by_one),
         cmocka_unit_test(damaged_tables_are_refused),
         cmocka_unit_test(damaged_names_are_refused),
         cmocka_unit_test(built_file_is_used_by_ks_geo_open),
