@@ -27,4 +27,19 @@ struct ks_lazy {
  * reason (the same text on every later call). */
 const char *ks_lazy_load(struct ks_lazy *l);
 
+/* For the tables of a library's functions, typed from the library's own prototypes: given a
+ * list macro LIST(X) of function names, `struct t { LIST(KS_LAZY_MEMBER) };` has a member of
+ * each name and type, `{LIST(KS_LAZY_NAME)}` is the names' array, and KS_LAZY_TAKE(table, fns,
+ * i) copies the resolved addresses back to their types (in the list's order). */
+#define KS_LAZY_MEMBER(fn) __typeof__(&fn) fn;
+#define KS_LAZY_NAME(fn) #fn,
+#define KS_LAZY_COPY(fn) ks_lazy_t_->fn = (__typeof__(ks_lazy_t_->fn))ks_lazy_f_[ks_lazy_i_++];
+#define KS_LAZY_TAKE(LIST, table, fns)                                                             \
+    do {                                                                                           \
+        __typeof__(table) ks_lazy_t_ = (table);                                                    \
+        void (**ks_lazy_f_)(void) = (fns);                                                         \
+        size_t ks_lazy_i_ = 0;                                                                     \
+        LIST(KS_LAZY_COPY)                                                                         \
+    } while (0)
+
 #endif

@@ -1,4 +1,4 @@
-/* Tests of the libraries opened at their first use (lazy.h, lazy_curl.h). */
+/* Tests of the libraries opened at their first use (lazy.h, lazy_curl.h, lazy_archive.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/lazy.h"
+#include "core/lazy_archive.h"
 #include "core/lazy_curl.h"
 #include "ks_config.h"
 
@@ -78,6 +79,21 @@ static void curl_is_called_through_the_table(void **state)
     assert_string_equal(curl_easy_strerror(CURLE_OK), "No error");
 }
 
+/* libarchive through its table: an empty zip (only its end record) has no member. */
+static void archive_is_called_through_the_table(void **state)
+{
+    (void)state;
+    assert_null(ks_archive_error());
+    static const unsigned char empty_zip[22] = {'P', 'K', 5, 6};
+    struct archive *a = archive_read_new();
+    assert_non_null(a);
+    assert_int_equal(archive_read_support_format_all(a), ARCHIVE_OK);
+    assert_int_equal(archive_read_open_memory(a, empty_zip, sizeof empty_zip), ARCHIVE_OK);
+    struct archive_entry *e;
+    assert_int_equal(archive_read_next_header(a, &e), ARCHIVE_EOF);
+    assert_int_equal(archive_read_free(a), ARCHIVE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -85,6 +101,7 @@ int main(void)
         cmocka_unit_test(a_missing_library_fails_with_its_reason_every_time),
         cmocka_unit_test(a_missing_symbol_fails),
         cmocka_unit_test(curl_is_called_through_the_table),
+        cmocka_unit_test(archive_is_called_through_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

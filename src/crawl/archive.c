@@ -1,8 +1,7 @@
 /* crawl: executables inside archives (libarchive), by content. */
+#include "core/lazy_archive.h"
 #include "crawl_int.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <string.h>
 
 #include "kansoku/ks_samples.h"

@@ -1,10 +1,9 @@
 /* Attachments: type by content (libmagic), SHA-256 and MD5 (OpenSSL), archive members
  * (libarchive: zip, rar, 7z, tar, cab...) and the flags of executables and suspicious names. */
 #include "attach.h"
+#include "core/lazy_archive.h"
 #include "mail_int.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <magic.h>
 #include <openssl/evp.h>
 #include <pthread.h>

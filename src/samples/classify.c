@@ -1,8 +1,8 @@
 /* The classifiers of the sample registry: libmagic (file type), libclamav (antivirus verdict
  * with the operator's databases) and libyara (type tags and indicators from rules). */
+#include "lazy_scan.h"
 #include "samples_int.h"
 
-#include <clamav.h>
 #include <dirent.h>
 #include <errno.h>
 #include <magic.h>
@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
-#include <yara.h>
 
 /* --- libmagic ---------------------------------------------------------------------------- */
 
@@ -75,6 +74,10 @@ int samples_av_open(struct ks_samples *s, const char *db)
 {
     unsigned int sigs = 0;
     cl_error_t rc;
+    if (ks_clamav_error()) {
+        samples_report(s, "libclamav", KS_EUNSUPP, "cannot be opened: %s", ks_clamav_error());
+        return KS_EUNSUPP;
+    }
     pthread_once(&cl_once, cl_init_once);
     if (cl_init_rc != CL_SUCCESS) {
         samples_report(s, "libclamav", KS_EIO, "cannot initialise: %s", cl_strerror(cl_init_rc));
@@ -196,6 +199,10 @@ int samples_yara_open(struct ks_samples *s, const char *dir)
     struct dirent **list = NULL;
     int n = -1, rc = KS_OK;
     struct compile_ctx ctx = {s, dir, 0};
+    if (ks_yara_error()) {
+        samples_report(s, "libyara", KS_EUNSUPP, "cannot be opened: %s", ks_yara_error());
+        return KS_EUNSUPP;
+    }
     if (yr_initialize() != ERROR_SUCCESS)
         return KS_ENOMEM;
     s->yara_init = true;
