@@ -29,8 +29,8 @@ const char *ks_lazy_load(struct ks_lazy *l);
 
 /* For the tables of a library's functions, typed from the library's own prototypes: given a
  * list macro LIST(X) of function names, `struct t { LIST(KS_LAZY_MEMBER) };` has a member of
- * each name and type, `{LIST(KS_LAZY_NAME)}` is the names' array, and KS_LAZY_TAKE(table, fns,
- * i) copies the resolved addresses back to their types (in the list's order). */
+ * each name and type, `{LIST(KS_LAZY_NAME)}` is the names' array, and KS_LAZY_TAKE(LIST, table,
+ * fns) copies the resolved addresses back to their types (in the list's order). */
 #define KS_LAZY_MEMBER(fn) __typeof__(&fn) fn;
 #define KS_LAZY_NAME(fn) #fn,
 #define KS_LAZY_COPY(fn) ks_lazy_t_->fn = (__typeof__(ks_lazy_t_->fn))ks_lazy_f_[ks_lazy_i_++];
@@ -41,5 +41,29 @@ const char *ks_lazy_load(struct ks_lazy *l);
         size_t ks_lazy_i_ = 0;                                                                     \
         LIST(KS_LAZY_COPY)                                                                         \
     } while (0)
+
+/* Defines, for the library `soname` and the functions of LIST (members of struct api), the
+ * accessor `const struct api *get(void)` (the library's functions, or `stand_ins` while it
+ * cannot be opened) and `const char *err(void)` (NULL once open, else why not). */
+#define KS_LAZY_DEFINE(api, LIST, soname, stand_ins, get, err)                                     \
+    static const char *const get##_names[] = {LIST(KS_LAZY_NAME)};                                 \
+    static void (*get##_fns[sizeof get##_names / sizeof get##_names[0]])(void);                    \
+    _Static_assert(sizeof get##_fns == sizeof(struct api), "every member of the table in LIST");   \
+    static struct api get##_real;                                                                  \
+    static void get##_fill(void)                                                                   \
+    {                                                                                              \
+        KS_LAZY_TAKE(LIST, &get##_real, get##_fns);                                                \
+    }                                                                                              \
+    static struct ks_lazy get##_lib = {                                                            \
+        soname,     get##_names, get##_fns, sizeof get##_names / sizeof get##_names[0],            \
+        get##_fill, 0,           ""};                                                              \
+    const struct api *get(void)                                                                    \
+    {                                                                                              \
+        return ks_lazy_load(&get##_lib) ? &(stand_ins) : &get##_real;                              \
+    }                                                                                              \
+    const char *err(void)                                                                          \
+    {                                                                                              \
+        return ks_lazy_load(&get##_lib);                                                           \
+    }
 
 #endif

@@ -1,7 +1,6 @@
 /* The table of lazy_curl.h. */
 #define KS_LAZY_CURL_TABLE
 #include "core/lazy_curl.h"
-#include "core/lazy.h"
 #include "ks_config.h"
 
 #include <stdarg.h>
@@ -67,7 +66,7 @@ static CURLUcode no_url_set(CURLU *u, CURLUPart what, const char *part, unsigned
     (void)u, (void)what, (void)part, (void)flags;
     return CURLUE_OUT_OF_MEMORY;
 }
-static CURLUcode no_url_get(const CURLU *u, CURLUPart what, char **part, unsigned flags)
+static CURLUcode no_url_get(CURLU *u, CURLUPart what, char **part, unsigned flags)
 {
     (void)u, (void)what, (void)flags;
     if (part)
@@ -121,85 +120,29 @@ static CURLMcode no_multi_cleanup(CURLM *m)
 }
 
 static const struct ks_curl_api stand_ins = {
-    .global_init = no_global_init,
-    .easy_init = no_easy_init,
-    .easy_setopt = no_easy_setopt,
-    .easy_getinfo = no_easy_getinfo,
-    .easy_perform = no_easy_perform,
-    .easy_cleanup = no_easy_cleanup,
-    .easy_strerror = no_easy_strerror,
-    .easy_escape = no_easy_escape,
-    .free = no_free,
-    .slist_append = no_slist_append,
-    .slist_free_all = no_slist_free_all,
-    .url = no_url,
-    .url_set = no_url_set,
-    .url_get = no_url_get,
-    .url_cleanup = no_url_cleanup,
-    .multi_init = no_multi_init,
-    .multi_setopt = no_multi_setopt,
-    .multi_add_handle = no_multi_handle,
-    .multi_remove_handle = no_multi_handle,
-    .multi_perform = no_multi_perform,
-    .multi_poll = no_multi_poll,
-    .multi_info_read = no_multi_info_read,
-    .multi_cleanup = no_multi_cleanup,
+    .curl_global_init = no_global_init,
+    .curl_easy_init = no_easy_init,
+    .curl_easy_setopt = no_easy_setopt,
+    .curl_easy_getinfo = no_easy_getinfo,
+    .curl_easy_perform = no_easy_perform,
+    .curl_easy_cleanup = no_easy_cleanup,
+    .curl_easy_strerror = no_easy_strerror,
+    .curl_easy_escape = no_easy_escape,
+    .curl_free = no_free,
+    .curl_slist_append = no_slist_append,
+    .curl_slist_free_all = no_slist_free_all,
+    .curl_url = no_url,
+    .curl_url_set = no_url_set,
+    .curl_url_get = no_url_get,
+    .curl_url_cleanup = no_url_cleanup,
+    .curl_multi_init = no_multi_init,
+    .curl_multi_setopt = no_multi_setopt,
+    .curl_multi_add_handle = no_multi_handle,
+    .curl_multi_remove_handle = no_multi_handle,
+    .curl_multi_perform = no_multi_perform,
+    .curl_multi_poll = no_multi_poll,
+    .curl_multi_info_read = no_multi_info_read,
+    .curl_multi_cleanup = no_multi_cleanup,
 };
 
-/* The members of struct ks_curl_api; libcurl's name of each is "curl_" and the member's. One
- * list makes both the names looked up and their assignment, so that they cannot disagree. */
-#define CURL_FUNCS(X)                                                                              \
-    X(global_init)                                                                                 \
-    X(easy_init)                                                                                   \
-    X(easy_setopt)                                                                                 \
-    X(easy_getinfo)                                                                                \
-    X(easy_perform)                                                                                \
-    X(easy_cleanup)                                                                                \
-    X(easy_strerror)                                                                               \
-    X(easy_escape)                                                                                 \
-    X(free)                                                                                        \
-    X(slist_append)                                                                                \
-    X(slist_free_all)                                                                              \
-    X(url)                                                                                         \
-    X(url_set)                                                                                     \
-    X(url_get)                                                                                     \
-    X(url_cleanup)                                                                                 \
-    X(multi_init)                                                                                  \
-    X(multi_setopt)                                                                                \
-    X(multi_add_handle)                                                                            \
-    X(multi_remove_handle)                                                                         \
-    X(multi_perform)                                                                               \
-    X(multi_poll)                                                                                  \
-    X(multi_info_read)                                                                             \
-    X(multi_cleanup)
-
-#define NAME(member) "curl_" #member,
-static const char *const names[] = {CURL_FUNCS(NAME)};
-#undef NAME
-#define NFNS (sizeof names / sizeof names[0])
-_Static_assert(NFNS * sizeof(void (*)(void)) == sizeof(struct ks_curl_api),
-               "every member of the table in CURL_FUNCS");
-
-static void (*fns[NFNS])(void);
-static struct ks_curl_api real;
-
-/* Each resolved address back to its own type (fns holds them in the order of CURL_FUNCS). */
-static void fill(void)
-{
-    size_t i = 0;
-#define TAKE(member) real.member = (__typeof__(real.member))fns[i++];
-    CURL_FUNCS(TAKE)
-#undef TAKE
-}
-
-static struct ks_lazy lib = {KS_SONAME_CURL, names, fns, NFNS, fill, 0, ""};
-
-const struct ks_curl_api *ks_curl(void)
-{
-    return ks_lazy_load(&lib) ? &stand_ins : &real;
-}
-
-const char *ks_curl_error(void)
-{
-    return ks_lazy_load(&lib);
-}
+KS_LAZY_DEFINE(ks_curl_api, KS_CURL_FUNCS, KS_SONAME_CURL, stand_ins, ks_curl, ks_curl_error)

@@ -4,34 +4,38 @@
 #ifndef KS_CORE_LAZY_CURL_H
 #define KS_CORE_LAZY_CURL_H
 
+#include "core/lazy.h"
+
 #define CURL_DISABLE_TYPECHECK 1 /* its checks are macros named like the functions */
 #include <curl/curl.h>
 
+#define KS_CURL_FUNCS(X)                                                                           \
+    X(curl_global_init)                                                                            \
+    X(curl_easy_init)                                                                              \
+    X(curl_easy_setopt)                                                                            \
+    X(curl_easy_getinfo)                                                                           \
+    X(curl_easy_perform)                                                                           \
+    X(curl_easy_cleanup)                                                                           \
+    X(curl_easy_strerror)                                                                          \
+    X(curl_easy_escape)                                                                            \
+    X(curl_free)                                                                                   \
+    X(curl_slist_append)                                                                           \
+    X(curl_slist_free_all)                                                                         \
+    X(curl_url)                                                                                    \
+    X(curl_url_set)                                                                                \
+    X(curl_url_get)                                                                                \
+    X(curl_url_cleanup)                                                                            \
+    X(curl_multi_init)                                                                             \
+    X(curl_multi_setopt)                                                                           \
+    X(curl_multi_add_handle)                                                                       \
+    X(curl_multi_remove_handle)                                                                    \
+    X(curl_multi_perform)                                                                          \
+    X(curl_multi_poll)                                                                             \
+    X(curl_multi_info_read)                                                                        \
+    X(curl_multi_cleanup)
+
 struct ks_curl_api {
-    CURLcode (*global_init)(long flags);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *c, CURLoption o, ...);
-    CURLcode (*easy_getinfo)(CURL *c, CURLINFO i, ...);
-    CURLcode (*easy_perform)(CURL *c);
-    void (*easy_cleanup)(CURL *c);
-    const char *(*easy_strerror)(CURLcode e);
-    char *(*easy_escape)(CURL *c, const char *s, int len);
-    void (*free)(void *p);
-    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-    void (*slist_free_all)(struct curl_slist *l);
-    CURLU *(*url)(void);
-    CURLUcode (*url_set)(CURLU *u, CURLUPart what, const char *part, unsigned flags);
-    CURLUcode (*url_get)(const CURLU *u, CURLUPart what, char **part, unsigned flags);
-    void (*url_cleanup)(CURLU *u);
-    CURLM *(*multi_init)(void);
-    CURLMcode (*multi_setopt)(CURLM *m, CURLMoption o, ...);
-    CURLMcode (*multi_add_handle)(CURLM *m, CURL *c);
-    CURLMcode (*multi_remove_handle)(CURLM *m, CURL *c);
-    CURLMcode (*multi_perform)(CURLM *m, int *running);
-    CURLMcode (*multi_poll)(CURLM *m, struct curl_waitfd fds[], unsigned n, int timeout_ms,
-                            int *numfds);
-    CURLMsg *(*multi_info_read)(CURLM *m, int *left);
-    CURLMcode (*multi_cleanup)(CURLM *m);
+    KS_CURL_FUNCS(KS_LAZY_MEMBER)
 };
 
 /* libcurl's functions (opened at the first call), or the stand-ins. Never NULL. */
@@ -44,29 +48,29 @@ const char *ks_curl_error(void);
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
 #undef curl_multi_setopt
-#define curl_global_init (ks_curl()->global_init)
-#define curl_easy_init (ks_curl()->easy_init)
-#define curl_easy_setopt (ks_curl()->easy_setopt)
-#define curl_easy_getinfo (ks_curl()->easy_getinfo)
-#define curl_easy_perform (ks_curl()->easy_perform)
-#define curl_easy_cleanup (ks_curl()->easy_cleanup)
-#define curl_easy_strerror (ks_curl()->easy_strerror)
-#define curl_easy_escape (ks_curl()->easy_escape)
-#define curl_free (ks_curl()->free)
-#define curl_slist_append (ks_curl()->slist_append)
-#define curl_slist_free_all (ks_curl()->slist_free_all)
-#define curl_url (ks_curl()->url)
-#define curl_url_set (ks_curl()->url_set)
-#define curl_url_get (ks_curl()->url_get)
-#define curl_url_cleanup (ks_curl()->url_cleanup)
-#define curl_multi_init (ks_curl()->multi_init)
-#define curl_multi_setopt (ks_curl()->multi_setopt)
-#define curl_multi_add_handle (ks_curl()->multi_add_handle)
-#define curl_multi_remove_handle (ks_curl()->multi_remove_handle)
-#define curl_multi_perform (ks_curl()->multi_perform)
-#define curl_multi_poll (ks_curl()->multi_poll)
-#define curl_multi_info_read (ks_curl()->multi_info_read)
-#define curl_multi_cleanup (ks_curl()->multi_cleanup)
+#define curl_global_init (ks_curl()->curl_global_init)
+#define curl_easy_init (ks_curl()->curl_easy_init)
+#define curl_easy_setopt (ks_curl()->curl_easy_setopt)
+#define curl_easy_getinfo (ks_curl()->curl_easy_getinfo)
+#define curl_easy_perform (ks_curl()->curl_easy_perform)
+#define curl_easy_cleanup (ks_curl()->curl_easy_cleanup)
+#define curl_easy_strerror (ks_curl()->curl_easy_strerror)
+#define curl_easy_escape (ks_curl()->curl_easy_escape)
+#define curl_free (ks_curl()->curl_free)
+#define curl_slist_append (ks_curl()->curl_slist_append)
+#define curl_slist_free_all (ks_curl()->curl_slist_free_all)
+#define curl_url (ks_curl()->curl_url)
+#define curl_url_set (ks_curl()->curl_url_set)
+#define curl_url_get (ks_curl()->curl_url_get)
+#define curl_url_cleanup (ks_curl()->curl_url_cleanup)
+#define curl_multi_init (ks_curl()->curl_multi_init)
+#define curl_multi_setopt (ks_curl()->curl_multi_setopt)
+#define curl_multi_add_handle (ks_curl()->curl_multi_add_handle)
+#define curl_multi_remove_handle (ks_curl()->curl_multi_remove_handle)
+#define curl_multi_perform (ks_curl()->curl_multi_perform)
+#define curl_multi_poll (ks_curl()->curl_multi_poll)
+#define curl_multi_info_read (ks_curl()->curl_multi_info_read)
+#define curl_multi_cleanup (ks_curl()->curl_multi_cleanup)
 #endif
 
 #endif

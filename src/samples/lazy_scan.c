@@ -3,16 +3,6 @@
 #include "lazy_scan.h"
 #include "ks_config.h"
 
-static const char *const cl_names[] = {KS_CLAMAV_FUNCS(KS_LAZY_NAME)};
-#define CL_N (sizeof cl_names / sizeof cl_names[0])
-static void (*cl_fns[CL_N])(void);
-static struct ks_clamav_api cl_real;
-
-static void cl_fill(void)
-{
-    KS_LAZY_TAKE(KS_CLAMAV_FUNCS, &cl_real, cl_fns);
-}
-
 static cl_error_t no_cl_init(unsigned int options)
 {
     (void)options;
@@ -29,27 +19,8 @@ static const char *no_cl_strerror(cl_error_t e)
 static const struct ks_clamav_api cl_stand_ins = {.cl_init = no_cl_init,
                                                   .cl_strerror = no_cl_strerror};
 
-static struct ks_lazy cl_lib = {KS_SONAME_CLAMAV, cl_names, cl_fns, CL_N, cl_fill, 0, ""};
-
-const struct ks_clamav_api *ks_clamav(void)
-{
-    return ks_lazy_load(&cl_lib) ? &cl_stand_ins : &cl_real;
-}
-
-const char *ks_clamav_error(void)
-{
-    return ks_lazy_load(&cl_lib);
-}
-
-static const char *const yr_names[] = {KS_YARA_FUNCS(KS_LAZY_NAME)};
-#define YR_N (sizeof yr_names / sizeof yr_names[0])
-static void (*yr_fns[YR_N])(void);
-static struct ks_yara_api yr_real;
-
-static void yr_fill(void)
-{
-    KS_LAZY_TAKE(KS_YARA_FUNCS, &yr_real, yr_fns);
-}
+KS_LAZY_DEFINE(ks_clamav_api, KS_CLAMAV_FUNCS, KS_SONAME_CLAMAV, cl_stand_ins, ks_clamav,
+               ks_clamav_error)
 
 static int no_yr_initialize(void)
 {
@@ -59,14 +30,4 @@ static int no_yr_initialize(void)
 /* While libyara cannot be opened: yr_initialize fails, so nothing else is called. */
 static const struct ks_yara_api yr_stand_ins = {.yr_initialize = no_yr_initialize};
 
-static struct ks_lazy yr_lib = {KS_SONAME_YARA, yr_names, yr_fns, YR_N, yr_fill, 0, ""};
-
-const struct ks_yara_api *ks_yara(void)
-{
-    return ks_lazy_load(&yr_lib) ? &yr_stand_ins : &yr_real;
-}
-
-const char *ks_yara_error(void)
-{
-    return ks_lazy_load(&yr_lib);
-}
+KS_LAZY_DEFINE(ks_yara_api, KS_YARA_FUNCS, KS_SONAME_YARA, yr_stand_ins, ks_yara, ks_yara_error)
