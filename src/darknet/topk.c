@@ -194,14 +194,17 @@ void topk_add(struct topk *t, const struct ks_addr *a, uint64_t w)
         settle(t, ei, TOPK_NONE);
         t->idx[i] = idx_slot(hh, ei);
     } else {
-        /* a smallest counter takes the new key and keeps its count as the error */
+        /* a smallest counter takes the new key and keeps its count as the error; the new key
+         * goes into the empty slot just found before the old one leaves (the deletion then
+         * moves it if it must: no third probe) */
         ei = t->b[t->min_b].first;
-        idx_delete(t, idx_probe(t, &t->e[ei].key, t->e[ei].hash));
+        uint32_t old = idx_probe(t, &t->e[ei].key, t->e[ei].hash);
+        t->idx[i] = idx_slot(hh, ei);
+        idx_delete(t, old);
         t->e[ei].key = *a;
         t->e[ei].hash = hh;
         t->e[ei].error = t->e[ei].count;
         grow(t, ei, w);
-        t->idx[idx_probe(t, a, hh)] = idx_slot(hh, ei); /* the deletion may have moved slots */
     }
     t->last = ei;
 }
