@@ -650,25 +650,11 @@ struct hasher {
     atomic_bool done;
 };
 
-/* Rows of whole messages, serialised: per row a struct prow, its values (struct pval) and
- * their bytes, each part 8-aligned; a message ends with a struct prow of table -1. */
+/* Rows of whole messages, encoded (ks_store_rowbuf), with where each message's rows end. */
 struct pending {
-    uint8_t *buf;
-    size_t n, cap;
-};
-
-struct prow {
-    int32_t table;
-    uint32_t nvals;
-};
-
-struct pval {
-    int32_t type;
-    uint32_t len; /* bytes that follow (text, blob, address) */
-    union {
-        int64_t i64;
-        double f64;
-    } v;
+    struct ks_store_rowbuf rows;
+    size_t *ends; /* rows.len after each message */
+    size_t nends, ends_cap;
 };
 
 struct run {
@@ -852,90 +838,47 @@ static bool hash_aside(struct run *r, const char *source)
 
 static void pend_free(struct pending *pd)
 {
-    free(pd->buf);
+    ks_store_rowbuf_free(&pd->rows);
+    free(pd->ends);
     memset(pd, 0, sizeof *pd);
-}
-
-static uint8_t *pend_take(struct pending *pd, size_t len)
-{
-    len = (len + 7) & ~(size_t)7;
-    if (pd->n + len > pd->cap) {
-        size_t cap = pd->cap ? pd->cap : 1 << 16;
-        while (cap < pd->n + len)
-            cap *= 2;
-        uint8_t *b = realloc(pd->buf, cap);
-        if (!b)
-            return NULL;
-        pd->buf = b;
-        pd->cap = cap;
-    }
-    uint8_t *p = pd->buf + pd->n;
-    pd->n += len;
-    return p;
 }
 
 static int pend_row(void *user, int table, const struct ks_store_value *vals, size_t nvals)
 {
-    struct pending *pd = user;
-    uint8_t *p = pend_take(pd, sizeof(struct prow));
-    if (!p)
-        return KS_ENOMEM;
-    struct prow pr = {.table = table, .nvals = (uint32_t)nvals};
-    memcpy(p, &pr, sizeof pr);
-    for (size_t i = 0; i < nvals; i++) {
-        struct pval pv = {.type = (int32_t)vals[i].type};
-        bool bytes = vals[i].type == KS_TYPE_TEXT || vals[i].type == KS_TYPE_BLOB ||
-                     vals[i].type == KS_TYPE_ADDR;
-        if (bytes)
-            pv.len = (uint32_t)vals[i].v.bytes.len;
-        else if (vals[i].type == KS_TYPE_F64)
-            pv.v.f64 = vals[i].v.f64;
-        else
-            pv.v.i64 = vals[i].v.i64;
-        if (!(p = pend_take(pd, sizeof pv + pv.len)))
+    return ks_store_rowbuf_add(&((struct pending *)user)->rows, table, vals, nvals);
+}
+
+/* The rows of one more message are held: notes where they end. */
+static int pend_message_end(struct pending *pd)
+{
+    if (pd->nends == pd->ends_cap) {
+        size_t cap = pd->ends_cap ? 2 * pd->ends_cap : 256;
+        size_t *e = realloc(pd->ends, cap * sizeof *e);
+        if (!e)
             return KS_ENOMEM;
-        memcpy(p, &pv, sizeof pv);
-        if (pv.len)
-            memcpy(p + sizeof pv, vals[i].v.bytes.ptr, pv.len);
+        pd->ends = e;
+        pd->ends_cap = cap;
     }
+    pd->ends[pd->nends++] = pd->rows.len;
     return KS_OK;
 }
 
-/* Writes the rows of one message read back from *at; returns what ks_mail_store_msg would
+/* Writes the rows of one message, from *at to its end; returns what ks_mail_store_msg would
  * have (the first failing row's error; the message's later rows are skipped). */
-static int pend_replay(struct run *r, size_t *at)
+static int pend_replay(struct run *r, size_t *at, size_t end)
 {
-    struct pending *pd = &r->pend;
+    const struct pending *pd = &r->pend;
     int rc = KS_OK;
-    for (;;) {
-        struct prow pr;
-        memcpy(&pr, pd->buf + *at, sizeof pr);
-        *at += (sizeof pr + 7) & ~(size_t)7;
-        if (pr.table < 0)
-            return rc;
-        struct ks_store_value vals[32]; /* ks_mail_rows gives at most 19 */
-        for (uint32_t i = 0; i < pr.nvals; i++) {
-            struct pval pv;
-            memcpy(&pv, pd->buf + *at, sizeof pv);
-            if (i >= 32) {
-                *at += (sizeof pv + pv.len + 7) & ~(size_t)7;
-                rc = rc == KS_OK ? KS_EINVAL : rc;
-                continue;
-            }
-            vals[i].type = (enum ks_store_type)pv.type;
-            if (pv.type == KS_TYPE_TEXT || pv.type == KS_TYPE_BLOB || pv.type == KS_TYPE_ADDR) {
-                vals[i].v.bytes.ptr = pd->buf + *at + sizeof pv;
-                vals[i].v.bytes.len = pv.len;
-            } else if (pv.type == KS_TYPE_F64) {
-                vals[i].v.f64 = pv.v.f64;
-            } else {
-                vals[i].v.i64 = pv.v.i64;
-            }
-            *at += (sizeof pv + pv.len + 7) & ~(size_t)7;
-        }
+    while (*at < end) {
+        int table;
+        size_t n;
+        struct ks_store_value vals[KS_STORE_ROW_MAX_COLS];
+        if (ks_store_rowbuf_next(pd->rows.buf, end, at, &table, vals, &n) != KS_OK)
+            return rc == KS_OK ? KS_EINVAL : rc; /* cannot happen: the rows were encoded here */
         if (rc == KS_OK)
-            rc = ks_store_put_row(r->ing, pr.table, vals, pr.nvals);
+            rc = ks_store_put_row(r->ing, table, vals, n);
     }
+    return rc;
 }
 
 static int store_rc(struct run *r, int rc);
@@ -951,9 +894,11 @@ static void finish_hash(struct run *r)
     struct ks_store_input in = {.name = r->cur_source, .kind = "mail", .size = h->size};
     memcpy(in.sha256, h->sha256, sizeof in.sha256);
     begin_hashed(r, h->rc, h->err, &in);
-    for (size_t at = 0; r->ing && !r->skip_source && at < r->pend.n;)
-        store_rc(r, pend_replay(r, &at));
-    r->pend.n = 0;
+    size_t at = 0;
+    for (size_t m = 0; r->ing && !r->skip_source && m < r->pend.nends; m++)
+        store_rc(r, pend_replay(r, &at, r->pend.ends[m]));
+    ks_store_rowbuf_clear(&r->pend.rows, SIZE_MAX);
+    r->pend.nends = 0;
 }
 
 static void begin_input(struct run *r, const char *source)
@@ -982,14 +927,10 @@ static void begin_input(struct run *r, const char *source)
 static int store_msg(struct run *r, const struct ks_mail_raw *raw, const struct ks_mail_msg *m)
 {
     (void)raw;
-    if (r->hashing && !atomic_load(&r->hash.done) && r->pend.n < PENDING_MAX) {
-        struct prow end = {.table = -1};
-        uint8_t *p;
+    if (r->hashing && !atomic_load(&r->hash.done) && r->pend.rows.len < PENDING_MAX) {
         if (ks_mail_rows(m, r->cur_label, pend_row, &r->pend) == KS_OK &&
-            (p = pend_take(&r->pend, sizeof end))) {
-            memcpy(p, &end, sizeof end);
+            pend_message_end(&r->pend) == KS_OK)
             return 0;
-        }
         pend_free(&r->pend); /* out of memory: wait for the hash, and drop what was held */
         r->hashing = false;
         pthread_join(r->hash.th, NULL);

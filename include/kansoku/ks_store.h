@@ -252,6 +252,30 @@ KS_API int ks_store_put_row(struct ks_ingest *ing, int table_id, const struct ks
                             size_t nvals);
 KS_API int ks_store_row_end(struct ks_ingest *ing);
 
+/* Rows held in memory, encoded one after the other, to be written later: a sensor's batch
+ * (its spool keeps them on disk in this encoding), mail rows waiting for their input's hash.
+ * A row: u8 table id, u8 value count, each value a u8 type and its payload (integers, times
+ * and doubles as 8 bytes big endian, text, blob and address as a u32 big-endian length and
+ * the bytes, NULL nothing). */
+#define KS_STORE_ROW_MAX_COLS 32
+struct ks_store_rowbuf {
+    uint8_t *buf;
+    size_t len, cap;
+    uint64_t rows;
+};
+/* Appends a row (vals[n], n <= KS_STORE_ROW_MAX_COLS, table_id 0..255; bytes are copied).
+ * KS_OK, KS_ENOMEM, KS_EINVAL. */
+KS_API int ks_store_rowbuf_add(struct ks_store_rowbuf *b, int table_id,
+                               const struct ks_store_value *vals, size_t n);
+/* Empties the buffer; `keep` bytes of its memory stay allocated at most. */
+KS_API void ks_store_rowbuf_clear(struct ks_store_rowbuf *b, size_t keep);
+KS_API void ks_store_rowbuf_free(struct ks_store_rowbuf *b);
+/* Decodes the row at buf[*at .. len) into *table_id and vals (at most KS_STORE_ROW_MAX_COLS;
+ * bytes point into buf) and moves *at past it. KS_OK, or KS_EFORMAT (a row cut short, too many
+ * values or an unknown type: *at unchanged). */
+KS_API int ks_store_rowbuf_next(const uint8_t *buf, size_t len, size_t *at, int *table_id,
+                                struct ks_store_value *vals, size_t *n);
+
 /* Rows written so far (committed or pending) and rows committed. */
 KS_API uint64_t ks_store_ingest_rows(const struct ks_ingest *ing);
 KS_API uint64_t ks_store_ingest_committed(const struct ks_ingest *ing);

@@ -114,7 +114,7 @@ static void emit_locked(struct ks_sensor *s, int table, const struct ks_store_va
     }
     pthread_mutex_lock(&s->smu);
     s->st.rows++;
-    s->st.pending_rows = s->batch.rows;
+    s->st.pending_rows = s->batch.rb.rows;
     pthread_mutex_unlock(&s->smu);
 }
 
@@ -130,7 +130,7 @@ static void wake_writer(struct ks_sensor *s)
 static void seal_locked(struct ks_sensor *s)
 {
     s->last_seal_wall = wall_us();
-    if (s->batch.rows == 0)
+    if (s->batch.rb.rows == 0)
         return;
     int rc = spool_write(&s->spool, s->cfg.name, s->boot, s->seq, s->last_seal_wall, &s->batch);
     pthread_mutex_lock(&s->smu);
@@ -138,7 +138,7 @@ static void seal_locked(struct ks_sensor *s)
         s->st.batches_sealed++;
     } else {
         s->st.spool_full_batches++;
-        s->st.spool_full_rows += s->batch.rows;
+        s->st.spool_full_rows += s->batch.rb.rows;
     }
     s->st.pending_rows = 0;
     uint64_t dropped = s->st.spool_full_batches;
@@ -148,10 +148,10 @@ static void seal_locked(struct ks_sensor *s)
             ks_log(KS_LOG_WARN, MOD,
                    "spool %s is full (%llu MiB): a batch of %llu rows dropped (%llu so far)",
                    s->spool.dir, (unsigned long long)(s->cfg.spool_max_bytes >> 20),
-                   (unsigned long long)s->batch.rows, (unsigned long long)dropped);
+                   (unsigned long long)s->batch.rb.rows, (unsigned long long)dropped);
     } else if (rc != KS_OK) {
         ks_log(KS_LOG_ERROR, MOD, "spool %s: cannot write a batch (%s, %s): %llu rows dropped",
-               s->spool.dir, ks_strerror(rc), strerror(errno), (unsigned long long)s->batch.rows);
+               s->spool.dir, ks_strerror(rc), strerror(errno), (unsigned long long)s->batch.rb.rows);
     }
     s->seq++;
     sb_clear(&s->batch);
@@ -170,7 +170,7 @@ static void emit(struct ks_sensor *s, int table, const struct ks_store_value *v,
 {
     pthread_mutex_lock(&s->bmu);
     emit_locked(s, table, v, n);
-    if (s->batch.rows >= s->cfg.batch_max_rows || s->batch.len >= SB_MAX_BYTES)
+    if (s->batch.rb.rows >= s->cfg.batch_max_rows || s->batch.rb.len >= SB_MAX_BYTES)
         seal_locked(s);
     pthread_mutex_unlock(&s->bmu);
 }
@@ -293,7 +293,7 @@ static void on_attack(void *user, const struct ks_ddos_attack *a)
             sv_vector(t->main_vector)};
         emit_locked(s, KS_TBL_DDOS_TIMELINE, tl, 7);
     }
-    if (s->batch.rows >= s->cfg.batch_max_rows || s->batch.len >= SB_MAX_BYTES)
+    if (s->batch.rb.rows >= s->cfg.batch_max_rows || s->batch.rb.len >= SB_MAX_BYTES)
         seal_locked(s);
     pthread_mutex_unlock(&s->bmu);
     pthread_mutex_lock(&s->smu);

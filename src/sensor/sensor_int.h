@@ -17,16 +17,14 @@ int sensor_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 
 /* --- batches: rows serialised as they come ------------------------------------------------ */
 
-#define SB_MAX_COLS 32
+#define SB_MAX_COLS KS_STORE_ROW_MAX_COLS
 /* A batch is sealed when its rows take this many bytes (a darknet day with many sketches), and
  * a buffer grown past it is given back at the seal: memory stays bounded. */
 #define SB_MAX_BYTES ((size_t)4 << 20)
 
 struct sbatch {
-    uint8_t *buf;
-    size_t len, cap;
-    uint64_t rows;
-    uint64_t attacks; /* ddos attacks numbered within the batch */
+    struct ks_store_rowbuf rb; /* its rows, in the encoding the spool writes */
+    uint64_t attacks;          /* ddos attacks numbered within the batch */
 };
 void sb_init(struct sbatch *b);
 void sb_fini(struct sbatch *b);

@@ -35,35 +35,14 @@ void sb_init(struct sbatch *b)
 
 void sb_fini(struct sbatch *b)
 {
-    free(b->buf);
+    ks_store_rowbuf_free(&b->rb);
     memset(b, 0, sizeof *b);
 }
 
 void sb_clear(struct sbatch *b)
 {
-    if (b->cap > SB_MAX_BYTES + (SB_MAX_BYTES >> 1)) {
-        free(b->buf);
-        b->buf = NULL;
-        b->cap = 0;
-    }
-    b->len = 0;
-    b->rows = 0;
+    ks_store_rowbuf_clear(&b->rb, SB_MAX_BYTES + (SB_MAX_BYTES >> 1));
     b->attacks = 0;
-}
-
-static int reserve(struct sbatch *b, size_t more)
-{
-    if (b->len + more <= b->cap)
-        return KS_OK;
-    size_t cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + more)
-        cap *= 2;
-    uint8_t *n = realloc(b->buf, cap);
-    if (!n)
-        return KS_ENOMEM;
-    b->buf = n;
-    b->cap = cap;
-    return KS_OK;
 }
 
 static void put_u64(uint8_t *p, uint64_t x)
@@ -84,58 +63,7 @@ static void put_u32(uint8_t *p, uint32_t x)
 
 int sb_add_row(struct sbatch *b, int table, const struct ks_store_value *v, size_t n)
 {
-    if (n > SB_MAX_COLS || table < 0 || table > 255)
-        return KS_EINVAL;
-    size_t need = 2;
-    for (size_t i = 0; i < n; i++) {
-        need += 1;
-        switch (v[i].type) {
-        case KS_TYPE_NULL:
-            break;
-        case KS_TYPE_TEXT:
-        case KS_TYPE_BLOB:
-        case KS_TYPE_ADDR:
-            if (v[i].v.bytes.len > UINT32_MAX)
-                return KS_EINVAL;
-            need += 4 + v[i].v.bytes.len;
-            break;
-        default:
-            need += 8;
-        }
-    }
-    if (reserve(b, need) != KS_OK)
-        return KS_ENOMEM;
-    uint8_t *p = b->buf + b->len;
-    *p++ = (uint8_t)table;
-    *p++ = (uint8_t)n;
-    for (size_t i = 0; i < n; i++) {
-        *p++ = (uint8_t)v[i].type;
-        switch (v[i].type) {
-        case KS_TYPE_NULL:
-            break;
-        case KS_TYPE_TEXT:
-        case KS_TYPE_BLOB:
-        case KS_TYPE_ADDR:
-            put_u32(p, (uint32_t)v[i].v.bytes.len);
-            if (v[i].v.bytes.len)
-                memcpy(p + 4, v[i].v.bytes.ptr, v[i].v.bytes.len);
-            p += 4 + v[i].v.bytes.len;
-            break;
-        case KS_TYPE_F64: {
-            uint64_t bits;
-            memcpy(&bits, &v[i].v.f64, 8);
-            put_u64(p, bits);
-            p += 8;
-            break;
-        }
-        default:
-            put_u64(p, v[i].v.u64);
-            p += 8;
-        }
-    }
-    b->len = (size_t)(p - b->buf);
-    b->rows++;
-    return KS_OK;
+    return ks_store_rowbuf_add(&b->rb, table, v, n);
 }
 
 /* --- the spool directory ------------------------------------------------------------------- */
@@ -230,10 +158,10 @@ int spool_write(struct spool *sp, const char *sensor, uint64_t boot, uint64_t se
     int hn = snprintf(header, sizeof header,
                       "sensor=%s\nboot=%016llx\nseq=%llu\ncreated=%lld\nrows=%llu\n", sensor,
                       (unsigned long long)boot, (unsigned long long)seq, (long long)now_us,
-                      (unsigned long long)b->rows);
+                      (unsigned long long)b->rb.rows);
     if (hn < 0 || (size_t)hn >= sizeof header)
         return KS_EINVAL;
-    uint64_t size = 8 + 4 + (uint64_t)hn + b->len + 16;
+    uint64_t size = 8 + 4 + (uint64_t)hn + b->rb.len + 16;
     pthread_mutex_lock(&sp->mu);
     bool full = sp->bytes + size > sp->max_bytes || sp->files >= SPOOL_FILES_MAX;
     pthread_mutex_unlock(&sp->mu);
@@ -253,12 +181,12 @@ int spool_write(struct spool *sp, const char *sensor, uint64_t boot, uint64_t se
     put_u32(head + 8, (uint32_t)hn);
     uint8_t tail[16];
     memcpy(tail, TRAILER, 8);
-    put_u64(tail + 8, b->rows);
+    put_u64(tail + 8, b->rb.rows);
     int rc = ks_write_all(fd, head, sizeof head);
     if (rc == KS_OK)
         rc = ks_write_all(fd, header, (size_t)hn);
-    if (rc == KS_OK && b->len)
-        rc = ks_write_all(fd, b->buf, b->len);
+    if (rc == KS_OK && b->rb.len)
+        rc = ks_write_all(fd, b->rb.buf, b->rb.len);
     if (rc == KS_OK)
         rc = ks_write_all(fd, tail, sizeof tail);
     if (rc == KS_OK && fsync(fd) != 0)
@@ -333,40 +261,12 @@ static int check_batch(const uint8_t *buf, size_t len, struct ks_cur *rows_cur, 
 /* Decodes one row from c into vals (pointing into the buffer). */
 static int next_row(struct ks_cur *c, int *table, struct ks_store_value *vals, size_t *n)
 {
-    *table = ks_cur_u8(c);
-    *n = ks_cur_u8(c);
-    if (*n > SB_MAX_COLS)
+    size_t at = 0, left = ks_cur_left(c);
+    const uint8_t *p = ks_cur_ptr(c, 0);
+    if (ks_store_rowbuf_next(p, left, &at, table, vals, n) != KS_OK)
         return KS_EFORMAT;
-    for (size_t i = 0; i < *n; i++) {
-        uint8_t t = ks_cur_u8(c);
-        memset(&vals[i], 0, sizeof vals[i]);
-        vals[i].type = (enum ks_store_type)t;
-        switch (t) {
-        case KS_TYPE_NULL:
-            break;
-        case KS_TYPE_TEXT:
-        case KS_TYPE_BLOB:
-        case KS_TYPE_ADDR: {
-            uint32_t l = ks_cur_u32be(c);
-            vals[i].v.bytes.len = l;
-            vals[i].v.bytes.ptr = ks_cur_ptr(c, l);
-            break;
-        }
-        case KS_TYPE_F64: {
-            uint64_t bits = ks_cur_u64be(c);
-            memcpy(&vals[i].v.f64, &bits, 8);
-            break;
-        }
-        case KS_TYPE_I64:
-        case KS_TYPE_U64:
-        case KS_TYPE_TIME:
-            vals[i].v.u64 = ks_cur_u64be(c);
-            break;
-        default:
-            return KS_EFORMAT;
-        }
-    }
-    return ks_cur_err(c) ? KS_EFORMAT : KS_OK;
+    ks_cur_skip(c, at);
+    return KS_OK;
 }
 
 int spool_parse(const uint8_t *buf, size_t len, uint64_t *rows)

@@ -718,6 +718,122 @@ static void csv_import_skips_bad_lines_with_their_numbers(void **state)
     ks_store_close(s);
 }
 
+/* --- rows held in memory (ks_store_rowbuf) ----------------------------------------------- */
+
+/* The encoding is the sensor spool's on-disk format: pinned byte for byte. */
+static void rowbuf_encodes_as_the_spool_format(void **state)
+{
+    (void)state;
+    struct ks_store_rowbuf b = {0};
+    struct ks_store_value v[4] = {ks_store_i64(-2), ks_store_text("ab"), ks_store_null(),
+                                  ks_store_f64(1.0)};
+    assert_int_equal(ks_store_rowbuf_add(&b, 7, v, 4), KS_OK);
+    static const uint8_t want[] = {7,
+                                   4,
+                                   KS_TYPE_I64,
+                                   0xff,
+                                   0xff,
+                                   0xff,
+                                   0xff,
+                                   0xff,
+                                   0xff,
+                                   0xff,
+                                   0xfe,
+                                   KS_TYPE_TEXT,
+                                   0,
+                                   0,
+                                   0,
+                                   2,
+                                   'a',
+                                   'b',
+                                   KS_TYPE_NULL,
+                                   KS_TYPE_F64,
+                                   0x3f,
+                                   0xf0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0};
+    assert_int_equal(b.len, sizeof want);
+    assert_memory_equal(b.buf, want, sizeof want);
+    assert_int_equal(b.rows, 1);
+    ks_store_rowbuf_free(&b);
+}
+
+static void rowbuf_rows_read_back_as_written(void **state)
+{
+    (void)state;
+    struct ks_store_rowbuf b = {0};
+    struct ks_store_value wide[KS_STORE_ROW_MAX_COLS];
+    for (int i = 0; i < KS_STORE_ROW_MAX_COLS; i++)
+        wide[i] = ks_store_u64((uint64_t)i << 40);
+    struct ks_store_value mixed[5] = {ks_store_time(1700000000000000), ks_store_text(""),
+                                      ks_store_bytes(KS_TYPE_BLOB, "\0\1\2", 3), ks_store_f64(-0.5),
+                                      ks_store_null()};
+    for (int round = 0; round < 1000; round++) { /* past the first allocation */
+        assert_int_equal(ks_store_rowbuf_add(&b, 255, wide, KS_STORE_ROW_MAX_COLS), KS_OK);
+        assert_int_equal(ks_store_rowbuf_add(&b, 0, mixed, 5), KS_OK);
+    }
+    assert_int_equal(b.rows, 2000);
+    size_t at = 0;
+    for (int round = 0; round < 1000; round++) {
+        int table;
+        size_t n;
+        struct ks_store_value v[KS_STORE_ROW_MAX_COLS];
+        assert_int_equal(ks_store_rowbuf_next(b.buf, b.len, &at, &table, v, &n), KS_OK);
+        assert_int_equal(table, 255);
+        assert_int_equal(n, KS_STORE_ROW_MAX_COLS);
+        assert_int_equal(v[31].v.u64, (uint64_t)31 << 40);
+        assert_int_equal(ks_store_rowbuf_next(b.buf, b.len, &at, &table, v, &n), KS_OK);
+        assert_int_equal(table, 0);
+        assert_int_equal(n, 5);
+        assert_int_equal(v[0].type, KS_TYPE_TIME);
+        assert_int_equal(v[0].v.i64, 1700000000000000);
+        assert_int_equal(v[1].v.bytes.len, 0);
+        assert_int_equal(v[2].v.bytes.len, 3);
+        assert_memory_equal(v[2].v.bytes.ptr, "\0\1\2", 3);
+        assert_true(v[3].v.f64 == -0.5);
+        assert_int_equal(v[4].type, KS_TYPE_NULL);
+    }
+    assert_int_equal(at, b.len);
+    ks_store_rowbuf_clear(&b, 0);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.rows, 0);
+    assert_null(b.buf);
+    ks_store_rowbuf_free(&b);
+}
+
+static void rowbuf_refuses_bad_rows_and_damaged_bytes(void **state)
+{
+    (void)state;
+    struct ks_store_rowbuf b = {0};
+    struct ks_store_value v[KS_STORE_ROW_MAX_COLS + 1];
+    for (int i = 0; i <= KS_STORE_ROW_MAX_COLS; i++)
+        v[i] = ks_store_i64(i);
+    assert_int_equal(ks_store_rowbuf_add(&b, 1, v, KS_STORE_ROW_MAX_COLS + 1), KS_EINVAL);
+    assert_int_equal(ks_store_rowbuf_add(&b, 256, v, 1), KS_EINVAL);
+    assert_int_equal(ks_store_rowbuf_add(&b, -1, v, 1), KS_EINVAL);
+    assert_int_equal(b.rows, 0);
+    v[1] = ks_store_text("hello");
+    assert_int_equal(ks_store_rowbuf_add(&b, 3, v, 2), KS_OK);
+    int table;
+    size_t n, at;
+    struct ks_store_value out[KS_STORE_ROW_MAX_COLS];
+    for (size_t cut = 0; cut < b.len; cut++) { /* every truncation */
+        at = 0;
+        assert_int_equal(ks_store_rowbuf_next(b.buf, cut, &at, &table, out, &n), KS_EFORMAT);
+        assert_int_equal(at, 0);
+    }
+    b.buf[2] = 99; /* no such type */
+    at = 0;
+    assert_int_equal(ks_store_rowbuf_next(b.buf, b.len, &at, &table, out, &n), KS_EFORMAT);
+    b.buf[1] = KS_STORE_ROW_MAX_COLS + 1;
+    assert_int_equal(ks_store_rowbuf_next(b.buf, b.len, &at, &table, out, &n), KS_EFORMAT);
+    ks_store_rowbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -739,6 +855,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_directory_is_a_clear_error, setup, teardown),
         cmocka_unit_test_setup_teardown(readonly_file_is_a_clear_error, setup, teardown),
         cmocka_unit_test(clickhouse_unreachable_server_is_an_io_error),
+        cmocka_unit_test(rowbuf_encodes_as_the_spool_format),
+        cmocka_unit_test(rowbuf_rows_read_back_as_written),
+        cmocka_unit_test(rowbuf_refuses_bad_rows_and_damaged_bytes),
         cmocka_unit_test_setup_teardown(rollups_count_every_row_of_complete_inputs_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(migration_to_13_computes_the_rollups_of_stored_rows, setup,
