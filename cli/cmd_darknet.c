@@ -1,6 +1,7 @@
 /* kansoku darknet: statistics of a darknet (network telescope) from captures or a live
  * interface, written to the store; `darknet stats` reads them back for a period. */
 #include "cli.h"
+#include "core/sort.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -267,10 +268,7 @@ static void sort_cells(struct darknet_run *r)
     size_t n = r->ncells;
     if (n < 2)
         return;
-    struct kv {
-        uint64_t key;
-        size_t i;
-    } *a = malloc(2 * n * sizeof *a);
+    struct ks_kv *a = malloc(2 * n * sizeof *a);
     struct cell_out *sorted = malloc(n * sizeof *sorted);
     bool fits = a && sorted;
     for (size_t i = 0; fits && i < n; i++) {
@@ -278,7 +276,7 @@ static void sort_cells(struct darknet_run *r)
         fits = c->packets <= KEY_PACKETS_MAX && c->kind <= 1;
         a[i].key = (uint64_t)c->kind << 63 | (KEY_PACKETS_MAX - c->packets) << 24 |
                    (uint64_t)c->proto << 16 | c->port;
-        a[i].i = i;
+        a[i].val = i;
     }
     if (!fits) {
         free(a);
@@ -286,27 +284,9 @@ static void sort_cells(struct darknet_run *r)
         qsort(r->cells, n, sizeof *r->cells, by_packets);
         return;
     }
-    struct kv *src = a, *dst = a + n;
-    for (unsigned shift = 0; shift < 64; shift += 8) {
-        size_t count[256] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[(src[i].key >> shift) & 0xff]++;
-        if (count[(src[0].key >> shift) & 0xff] == n)
-            continue; /* every key has this byte */
-        size_t sum = 0;
-        for (unsigned b = 0; b < 256; b++) {
-            size_t c = count[b];
-            count[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].key >> shift) & 0xff]++] = src[i];
-        struct kv *t = src;
-        src = dst;
-        dst = t;
-    }
+    const struct ks_kv *s = ks_radix_sort_kv(a, a + n, n);
     for (size_t i = 0; i < n; i++)
-        sorted[i] = r->cells[src[i].i];
+        sorted[i] = r->cells[s[i].val];
     memcpy(r->cells, sorted, n * sizeof *sorted);
     free(a);
     free(sorted);

@@ -12,6 +12,7 @@
 #include "core/cur.h"
 #include "core/hash.h"
 #include "core/mem.h"
+#include "core/sort.h"
 #include "core/spin.h"
 #include "kansoku/ks_hll.h"
 #include "kansoku/ks_table.h"
@@ -247,6 +248,8 @@ struct ks_darknet {
         struct as_val v;
     } * as_rows;
     uint32_t nas_rows;
+    struct ks_kv *as_order;     /* 2 * (max_as + 1): the rows' sort keys (and scratch) */
+    struct as_row *as_sorted;   /* max_as + 1: the rows in that order */
     struct as_slot {
         uint32_t asn, row; /* row + 1; 0 empty */
     } * as_idx;
@@ -836,7 +839,9 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
     d->as_mask = (uint32_t)(as_slots - 1);
     d->as_idx = calloc(as_slots, sizeof *d->as_idx);
     d->as_rows = calloc((size_t)cfg->max_as + 1, sizeof *d->as_rows);
-    if (!d->as_idx || !d->as_rows)
+    d->as_order = malloc(2 * ((size_t)cfg->max_as + 1) * sizeof *d->as_order);
+    d->as_sorted = malloc(((size_t)cfg->max_as + 1) * sizeof *d->as_sorted);
+    if (!d->as_idx || !d->as_rows || !d->as_order || !d->as_sorted)
         goto out;
 
     if (cfg->max_sketches) {
@@ -914,6 +919,8 @@ void ks_darknet_free(struct ks_darknet *d)
     free(d->sort_b);
     free(d->as_idx);
     free(d->as_rows);
+    free(d->as_order);
+    free(d->as_sorted);
     if (d->pool)
         munmap(d->pool, d->pool_len);
     free(d->free_list);
@@ -1221,6 +1228,44 @@ static int by_sources_desc(const void *pa, const void *pb)
     return a->asn < b->asn ? -1 : a->asn > b->asn;
 }
 
+/* The day's AS rows by sources, most first, then by AS number (by_sources_desc): sorted by one
+ * 64-bit key when every count fits 32 bits (ten thousand rows a day). */
+static void sort_as_rows(struct ks_darknet *d)
+{
+    uint32_t n = d->nas_rows;
+    if (n < 2)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t src = d->as_rows[i].v.sources;
+        if (src > UINT32_MAX) {
+            qsort(d->as_rows, n, sizeof *d->as_rows, by_sources_desc);
+            return;
+        }
+        d->as_order[i].key = (uint64_t)(UINT32_MAX - (uint32_t)src) << 32 | d->as_rows[i].asn;
+        d->as_order[i].val = i;
+    }
+    const struct ks_kv *s = ks_radix_sort_kv(d->as_order, d->as_order + n, n);
+    for (uint32_t i = 0; i < n; i++)
+        d->as_sorted[i] = d->as_rows[s[i].val];
+    memcpy(d->as_rows, d->as_sorted, (size_t)n * sizeof *d->as_rows);
+}
+
+/* "AS" and the number, as "AS%" PRIu32 would write it. */
+static void as_key(uint32_t asn, char key[16])
+{
+    char t[10];
+    int n = 0;
+    do {
+        t[n++] = (char)('0' + asn % 10);
+        asn /= 10;
+    } while (asn);
+    key[0] = 'A';
+    key[1] = 'S';
+    for (int i = 0; i < n; i++)
+        key[2 + i] = t[n - 1 - i];
+    key[2 + n] = '\0';
+}
+
 static void emit_source(struct ks_darknet *d, int64_t day, int dim, const char *key,
                         const char *name, bool domestic, uint64_t sources, uint64_t packets,
                         uint64_t error)
@@ -1284,11 +1329,10 @@ static void emit_day(struct ks_darknet *d)
         if (d->as_rows[i].v.sources)
             d->as_rows[n++] = d->as_rows[i];
     d->nas_rows = n;
-    if (d->nas_rows > 1)
-        qsort(d->as_rows, d->nas_rows, sizeof *d->as_rows, by_sources_desc);
+    sort_as_rows(d);
     for (uint32_t i = 0; i < d->nas_rows; i++) {
         char key[16];
-        snprintf(key, sizeof key, "AS%" PRIu32, d->as_rows[i].asn);
+        as_key(d->as_rows[i].asn, key);
         emit_source(d, day, KS_DARKNET_BY_AS, key, d->as_rows[i].v.org, false,
                     d->as_rows[i].v.sources, d->as_rows[i].v.packets, 0);
     }
