@@ -248,8 +248,8 @@ struct ks_darknet {
         struct as_val v;
     } * as_rows;
     uint32_t nas_rows;
-    struct ks_kv *as_order;     /* 2 * (max_as + 1): the rows' sort keys (and scratch) */
-    struct as_row *as_sorted;   /* max_as + 1: the rows in that order */
+    struct ks_kv *as_order;   /* 2 * (max_as + 1): the rows' sort keys (and scratch) */
+    struct as_row *as_sorted; /* max_as + 1: the rows in that order */
     struct as_slot {
         uint32_t asn, row; /* row + 1; 0 empty */
     } * as_idx;
