@@ -873,8 +873,10 @@ static int pend_replay(struct run *r, size_t *at, size_t end)
         int table;
         size_t n;
         struct ks_store_value vals[KS_STORE_ROW_MAX_COLS];
-        if (ks_store_rowbuf_next(pd->rows.buf, end, at, &table, vals, &n) != KS_OK)
-            return rc == KS_OK ? KS_EINVAL : rc; /* cannot happen: the rows were encoded here */
+        if (ks_store_rowbuf_next(pd->rows.buf, end, at, &table, vals, &n) != KS_OK) {
+            *at = end; /* cannot happen (encoded here): the next message starts at its own rows */
+            return rc == KS_OK ? KS_EINVAL : rc;
+        }
         if (rc == KS_OK)
             rc = ks_store_put_row(r->ing, table, vals, n);
     }

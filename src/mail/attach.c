@@ -284,9 +284,14 @@ static unsigned memo_set(const uint8_t sha[32])
     return k & (MEMO_SETS - 1);
 }
 
+static const char *arena_copy(struct mail_arena *ar, const char *s)
+{
+    const char *c = mail_arena_strndup(ar, s, strlen(s));
+    return c ? c : "";
+}
+
 /* Copies what the memo holds for the content into att (strings to the arena); false if it
  * holds nothing for it. The caller holds the lock. */
-static const char *arena_copy(struct mail_arena *ar, const char *s);
 static bool memo_get(struct ks_mail_memo *m, const uint8_t sha[32], uint64_t max_archive,
                      struct mail_arena *ar, struct ks_mail_attachment *att)
 {
@@ -330,12 +335,6 @@ static void memo_put(struct ks_mail_memo *m, const uint8_t sha[32], uint64_t max
     e->flags = att->flags & ~KS_MAIL_ATT_SUSPICIOUS;
     memcpy(e->md5, att->md5, sizeof e->md5);
     m->older[set] = (uint8_t)(w ^ 1);
-}
-
-static const char *arena_copy(struct mail_arena *ar, const char *s)
-{
-    const char *c = mail_arena_strndup(ar, s, strlen(s));
-    return c ? c : "";
 }
 
 void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, const char *name,
