@@ -1120,6 +1120,15 @@ static int read_all(struct run *r, int nfiles, char **files, msg_fn fn)
         if (r->cli->verbose)
             fprintf(stderr, "kansoku: mail: %llu messages read by GMime (not by the walker)\n",
                     (unsigned long long)ms.mime_fallbacks);
+        if (r->cli->verbose && r->pool.memo) {
+            struct ks_mail_memo_stats mst;
+            ks_mail_memo_stats(r->pool.memo, &mst);
+            fprintf(stderr,
+                    "kansoku: mail: attachment contents seen before: %llu of %llu, %llu "
+                    "antivirus verdicts reused, %llu contents forgotten for newer ones\n",
+                    (unsigned long long)mst.hits, (unsigned long long)mst.lookups,
+                    (unsigned long long)mst.av_hits, (unsigned long long)mst.replaced);
+        }
         uint64_t bad = tot.oversized + tot.empty + tot.not_mail + tot.broken_from + ms.no_headers +
                        ms.boundary + ms.charset + ms.depth + ms.parts + ms.too_complex;
         if (bad)

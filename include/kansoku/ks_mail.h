@@ -258,14 +258,15 @@ struct ks_mail_config {
 KS_API void ks_mail_config_default(struct ks_mail_config *cfg);
 
 /* What analyzers remember of the attachment contents they saw, by SHA-256: a campaign sends the
- * same file thousands of times, and libmagic, the archive listing and MD5 then run once per
- * content. The last 2048 distinct contents (1024 sets of 2, the least recently used of a set
+ * same file thousands of times, and libmagic, the archive listing, MD5 and the antivirus scan
+ * then run once per content. The last 2048 distinct contents (1024 sets of 2, the least recently used of a set
  * replaced). Thread-safe: one memo serves the analyzers of an ingest on every thread. */
 struct ks_mail_memo;
 KS_API int ks_mail_memo_new(struct ks_mail_memo **mp);
 KS_API void ks_mail_memo_free(struct ks_mail_memo *m);
 struct ks_mail_memo_stats {
     uint64_t lookups, hits, replaced; /* replaced: contents pushed out by newer ones */
+    uint64_t av_hits;                 /* antivirus verdicts taken from the memo, not scanned */
 };
 KS_API void ks_mail_memo_stats(struct ks_mail_memo *m, struct ks_mail_memo_stats *st);
 

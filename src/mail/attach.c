@@ -25,6 +25,10 @@ struct att_memo {
     unsigned flags; /* KS_MAIL_ATT_* without KS_MAIL_ATT_SUSPICIOUS */
     char md5[33];
     char *text; /* the magic type, '\0', the member names, '\0' (malloc'd); NULL: slot free */
+    /* the antivirus verdict, once scanned: by which engine (NULL: not yet), detected or clean */
+    const void *av_engine;
+    bool av_hit;
+    char av_name[128];
 };
 
 struct ks_mail_memo {
@@ -334,7 +338,60 @@ static void memo_put(struct ks_mail_memo *m, const uint8_t sha[32], uint64_t max
     e->max_archive = max_archive;
     e->flags = att->flags & ~KS_MAIL_ATT_SUSPICIOUS;
     memcpy(e->md5, att->md5, sizeof e->md5);
+    e->av_engine = NULL;
     m->older[set] = (uint8_t)(w ^ 1);
+}
+
+/* The memo's entry of att's content (by its SHA-256 and size), NULL if it holds none. The
+ * caller holds the lock. */
+static struct att_memo *memo_entry_of(struct ks_mail_memo *m, const struct ks_mail_attachment *att)
+{
+    uint8_t sha[32];
+    for (int i = 0; i < 32; i++) {
+        int hi = att->sha256[2 * i], lo = att->sha256[2 * i + 1];
+        hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
+        lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
+        if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
+            return NULL; /* no hash (it could not be computed) */
+        sha[i] = (uint8_t)(hi << 4 | lo);
+    }
+    unsigned set = memo_set(sha);
+    for (unsigned w = 0; w < MEMO_WAYS; w++) {
+        struct att_memo *e = &m->slot[set][w];
+        if (e->text && e->size == att->size && memcmp(e->sha256, sha, 32) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+int mail_attach_av_get(struct mail_attach *a, const struct ks_mail_attachment *att,
+                       const void *engine, char *name, size_t cap)
+{
+    int verdict = -1;
+    pthread_mutex_lock(&a->memo->mu);
+    const struct att_memo *e = memo_entry_of(a->memo, att);
+    if (e && e->av_engine == engine) {
+        verdict = e->av_hit;
+        snprintf(name, cap, "%s", e->av_name);
+        a->memo->st.av_hits++;
+    }
+    pthread_mutex_unlock(&a->memo->mu);
+    return verdict;
+}
+
+void mail_attach_av_put(struct mail_attach *a, const struct ks_mail_attachment *att,
+                        const void *engine, bool hit, const char *name)
+{
+    if (strlen(name) >= sizeof ((struct att_memo *)0)->av_name)
+        return; /* kept whole or not at all */
+    pthread_mutex_lock(&a->memo->mu);
+    struct att_memo *e = memo_entry_of(a->memo, att);
+    if (e) {
+        e->av_engine = engine;
+        e->av_hit = hit;
+        snprintf(e->av_name, sizeof e->av_name, "%s", name);
+    }
+    pthread_mutex_unlock(&a->memo->mu);
 }
 
 void mail_attach_analyse(struct mail_attach *a, const uint8_t *p, size_t n, const char *name,

@@ -506,13 +506,19 @@ static pthread_mutex_t spf_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void av_scan(struct ks_mail *m, struct ks_mail_attachment *a, const char *data, size_t len)
 {
-    char name[128];
-    /* the registry (and its counters) may be shared by analyzers on several threads */
-    pthread_mutex_lock(&av_lock);
-    int rc = len ? ks_samples_av_scan_mem(m->cfg.av, data, len, a->name[0] ? a->name : "attachment",
-                                          name, sizeof name)
-                 : 0;
-    pthread_mutex_unlock(&av_lock);
+    char name[128] = "";
+    /* a content scanned before (by this engine) keeps its verdict: a campaign's copies are
+     * scanned once */
+    int rc = len ? mail_attach_av_get(m->att, a, m->cfg.av, name, sizeof name) : 0;
+    if (rc < 0) {
+        /* the registry (and its counters) may be shared by analyzers on several threads */
+        pthread_mutex_lock(&av_lock);
+        rc = ks_samples_av_scan_mem(m->cfg.av, data, len, a->name[0] ? a->name : "attachment",
+                                    name, sizeof name);
+        pthread_mutex_unlock(&av_lock);
+        if (rc == 0 || rc == 1)
+            mail_attach_av_put(m->att, a, m->cfg.av, rc == 1, rc == 1 ? name : "");
+    }
     if (rc == 0 || rc == 1) {
         a->av_scanned = true;
         m->st.av_scanned++;

@@ -83,6 +83,24 @@ else
     echo "skip: zip not installed: archive cases not run"
 fi
 
+# The same file under another name, and again a clean one: scanned once each (the verdict
+# remembered by content, one thread so that the order is fixed), the same verdicts.
+{
+    msg 1 "clam.exe=$CT/clam.exe"
+    msg 7 "copy.exe=$CT/clam.exe"
+    msg 8 "tool.exe=$TMP/tool.exe"
+    msg 9 "tool2.exe=$TMP/tool.exe"
+} >"$TMP/repeat.mbox"
+check_grep "a repeated file: the same signature" \
+    '"name":"copy.exe".*"av":"Kansoku.Test.ClamExe.UNOFFICIAL","category":"malware"' \
+    "$KANSOKU" mail read -q --json --threads 1 --clamav-db "$TMP/db" "$TMP/repeat.mbox"
+check_grep "a repeated clean file: clean" '"name":"tool2.exe".*"av":"clean","category":"undetected"' \
+    "$KANSOKU" mail read -q --json --threads 1 --clamav-db "$TMP/db" "$TMP/repeat.mbox"
+check_grep "repeated files: counted each, scanned once" \
+    'antivirus: 4 attachments scanned, 2 detected, 0 scan.*2 antivirus verdicts reused' \
+    sh -c '"$0" mail read -v --threads 1 --clamav-db "$1" "$2" 2>&1 >/dev/null | tr "\n" " "' \
+    "$KANSOKU" "$TMP/db" "$TMP/repeat.mbox"
+
 DB="$TMP/av.db"
 check "ingest with the database" "$KANSOKU" mail ingest -q --db "$DB" --label spam \
     --clamav-db "$TMP/db" "$TMP/av.mbox"
