@@ -17,6 +17,7 @@
 
 #define MEMO_SETS 1024u /* of MEMO_WAYS contents */
 #define MEMO_WAYS 2
+#define AV_NAME_MAX 128 /* a longer signature name is not remembered */
 
 /* What the content of an attachment gave: everything but the flags of its own name. */
 struct att_memo {
@@ -28,7 +29,7 @@ struct att_memo {
     /* the antivirus verdict, once scanned: by which engine (NULL: not yet), detected or clean */
     const void *av_engine;
     bool av_hit;
-    char av_name[128];
+    char av_name[AV_NAME_MAX];
 };
 
 struct ks_mail_memo {
@@ -382,7 +383,7 @@ int mail_attach_av_get(struct mail_attach *a, const struct ks_mail_attachment *a
 void mail_attach_av_put(struct mail_attach *a, const struct ks_mail_attachment *att,
                         const void *engine, bool hit, const char *name)
 {
-    if (strlen(name) >= sizeof ((struct att_memo *)0)->av_name)
+    if (strlen(name) >= AV_NAME_MAX)
         return; /* kept whole or not at all */
     pthread_mutex_lock(&a->memo->mu);
     struct att_memo *e = memo_entry_of(a->memo, att);

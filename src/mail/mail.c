@@ -513,8 +513,8 @@ static void av_scan(struct ks_mail *m, struct ks_mail_attachment *a, const char 
     if (rc < 0) {
         /* the registry (and its counters) may be shared by analyzers on several threads */
         pthread_mutex_lock(&av_lock);
-        rc = ks_samples_av_scan_mem(m->cfg.av, data, len, a->name[0] ? a->name : "attachment",
-                                    name, sizeof name);
+        rc = ks_samples_av_scan_mem(m->cfg.av, data, len, a->name[0] ? a->name : "attachment", name,
+                                    sizeof name);
         pthread_mutex_unlock(&av_lock);
         if (rc == 0 || rc == 1)
             mail_attach_av_put(m->att, a, m->cfg.av, rc == 1, rc == 1 ? name : "");
