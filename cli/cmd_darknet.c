@@ -1,6 +1,7 @@
 /* kansoku darknet: statistics of a darknet (network telescope) from captures or a live
  * interface, written to the store; `darknet stats` reads them back for a period. */
 #include "cli.h"
+#include "core/fmt.h"
 #include "core/sort.h"
 
 #include <errno.h>
@@ -246,17 +247,12 @@ static char *put_left(char *p, const char *s, int w)
 /* printf("%*" PRIu64, w, v). */
 static char *put_u64(char *p, uint64_t v, int w)
 {
-    char t[24];
-    int n = 0;
-    do {
-        t[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    char t[20];
+    int n = (int)(ks_put_u64(t, v) - t);
     for (int pad = w - n; pad > 0; pad--)
         *p++ = ' ';
-    while (n)
-        *p++ = t[--n];
-    return p;
+    memcpy(p, t, (size_t)n);
+    return p + n;
 }
 
 /* The cells in by_packets order. Tens of thousands a day are sorted at each day's end, on the

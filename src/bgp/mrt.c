@@ -10,6 +10,7 @@
 
 #include "bgp/bgp_int.h"
 #include "core/cur.h"
+#include "core/fmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -211,15 +212,7 @@ static inline char *put_str(char *o, const char *s, size_t n)
 
 static inline char *put_u32(char *o, uint32_t v)
 {
-    char tmp[10];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *o++ = tmp[--n];
-    return o;
+    return ks_put_u64(o, v);
 }
 
 static inline char *put_i32(char *o, int32_t v)

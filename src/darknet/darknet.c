@@ -10,6 +10,7 @@
  * same, since the back sees the same events in the same order. */
 #include "kansoku/ks_darknet.h"
 #include "core/cur.h"
+#include "core/fmt.h"
 #include "core/hash.h"
 #include "core/mem.h"
 #include "core/sort.h"
@@ -1253,17 +1254,9 @@ static void sort_as_rows(struct ks_darknet *d)
 /* "AS" and the number, as "AS%" PRIu32 would write it. */
 static void as_key(uint32_t asn, char key[16])
 {
-    char t[10];
-    int n = 0;
-    do {
-        t[n++] = (char)('0' + asn % 10);
-        asn /= 10;
-    } while (asn);
     key[0] = 'A';
     key[1] = 'S';
-    for (int i = 0; i < n; i++)
-        key[2 + i] = t[n - 1 - i];
-    key[2 + n] = '\0';
+    *ks_put_u64(key + 2, asn) = '\0';
 }
 
 static void emit_source(struct ks_darknet *d, int64_t day, int dim, const char *key,
