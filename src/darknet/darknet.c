@@ -1595,6 +1595,15 @@ static void run_worker(struct ks_darknet *d, bool b)
     _Atomic uint64_t *hp = b ? &r->head_b : &r->head;
     uint64_t head = atomic_load_explicit(hp, memory_order_relaxed);
     unsigned spins = 0;
+#ifdef MADV_POPULATE_WRITE
+    /* The ring's first lap writes fresh pages, each zeroed by the kernel on first touch. The
+     * reader is the busiest thread: the worker with time to spare (A, or the only one) has the
+     * second half of the ring's pages made ready instead, from the end, while the reader fills
+     * the first half (populating writes no data: a page the reader got to first is left as it
+     * is). Fine to fail (an older kernel). */
+    if (!b)
+        (void)madvise((uint8_t *)r->slots + RING_BYTES / 2, RING_BYTES / 2, MADV_POPULATE_WRITE);
+#endif
     for (;;) {
         uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (tail == head) {
