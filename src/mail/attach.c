@@ -349,10 +349,8 @@ static struct att_memo *memo_entry_of(struct ks_mail_memo *m, const struct ks_ma
 {
     uint8_t sha[32];
     for (int i = 0; i < 32; i++) {
-        int hi = att->sha256[2 * i], lo = att->sha256[2 * i + 1];
-        hi = hi <= '9' ? hi - '0' : hi - 'a' + 10;
-        lo = lo <= '9' ? lo - '0' : lo - 'a' + 10;
-        if (hi < 0 || hi > 15 || lo < 0 || lo > 15)
+        int hi = mail_hexval(att->sha256[2 * i]), lo = mail_hexval(att->sha256[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return NULL; /* no hash (it could not be computed) */
         sha[i] = (uint8_t)(hi << 4 | lo);
     }
