@@ -53,8 +53,10 @@ _Static_assert(4 + MID * 8 <= KS_HLL_SER_MAX, "an exact cell is serialised into 
  * misses than in arrival order), then are accounted in arrival order. */
 #define LOG_SIZE 65536
 #define RING_SIZE 262144 /* events between the front and a worker (a power of two) */
-/* the ring's bytes: whole huge pages (12 MiB) */
-#define RING_BYTES ks_huge_len((size_t)RING_SIZE * sizeof(struct ev))
+/* the ring's bytes: whole huge pages (4 MiB) */
+#define RING_BYTES ks_huge_len((size_t)RING_SIZE * sizeof(struct slot))
+/* the full events beside it, one place per slot, used only by the slots that say so */
+#define FULL_BYTES ((size_t)RING_SIZE * sizeof(struct ev))
 #define PUBLISH_EVERY 64 /* the front publishes its position every this many events */
 /* A worker prefetches for the events this far ahead (see prefetch_ev). */
 #define AHEAD0 24
@@ -149,12 +151,52 @@ struct ev {
     uint32_t front; /* the cell's index in the day's direct index, FRONT_NONE if it has none */
 };
 
+/* A slot of the ring: 16 bytes, four to a cache line. The ring's lines are written on the
+ * reader's CPU and read on both workers': a 48-byte event took three times the lines and the
+ * memory (12 MiB, each page zeroed by the kernel on the first lap). A monitored
+ * IPv4 packet of the current day with a TCP, UDP, ICMP or ICMPv6 cell, weight 1 and at most
+ * SLOT_LEN_MAX bytes (nearly every packet a darknet sees) fits in a slot: the hash, the address
+ * and, in w, the cell's front index (which holds kind, protocol and port) and the length. Any
+ * other event is written whole at the same position of the ring's full[] and its slot says
+ * SLOT_FULL. The day of a slot is the ring's day: the latest day of the full packet events
+ * before it, which the front and each worker follow by the same rule (ring_day_after). */
+struct slot {
+    uint64_t h;  /* hash of the source */
+    uint32_t a4; /* the IPv4 address of struct ev's a, as in ks_addr.b */
+    uint32_t w;  /* front | wire_len << SLOT_LEN_SHIFT, or SLOT_FULL */
+};
+_Static_assert(sizeof(struct slot) == 16, "four slots to a cache line");
+#define SLOT_FULL UINT32_MAX
+#define SLOT_LEN_SHIFT 19 /* the front index takes the bits below (kind, protocol, port) */
+#define SLOT_FRONT_MASK ((1u << SLOT_LEN_SHIFT) - 1)
+#define SLOT_LEN_MAX ((1u << (31 - SLOT_LEN_SHIFT)) - 1) /* bit 31 stays 0: never SLOT_FULL */
+
+/* The day of the slots that follow (see struct slot). */
+struct ring_day {
+    bool have;
+    int32_t day;
+};
+
+/* The ring day after a full packet event of day `day`: the latest such day. */
+static inline void ring_day_after(struct ring_day *rd, int32_t day)
+{
+    if (!rd->have || day > rd->day) {
+        rd->have = true;
+        rd->day = day;
+    }
+}
+
+/* The protocols of the front index's protocol classes (front_of). */
+static const uint8_t front_proto[4] = {6, 17, 1, 58};
+
 struct ring {
     _Alignas(64) _Atomic uint64_t head;         /* consumer position */
     _Alignas(64) _Atomic uint64_t head_b;       /* the second consumer's, with two workers */
     _Alignas(64) _Atomic uint64_t tail;         /* producer position */
     _Alignas(64) uint64_t p_tail, p_head_cache; /* producer-local */
-    _Alignas(64) struct ev *slots;
+    struct ring_day p_day;                      /* the front's ring day (see struct slot) */
+    _Alignas(64) struct slot *slots;
+    struct ev *full; /* RING_SIZE, touched only where a slot says SLOT_FULL */
 };
 
 struct ks_darknet {
@@ -191,6 +233,7 @@ struct ks_darknet {
     _Alignas(64) _Atomic uint64_t a_done;    /* days A has emitted */
     _Alignas(64) _Atomic uint64_t b_flushed; /* flushes B has seen */
     uint64_t a_days;
+    struct ring_day a_rday; /* A's ring day (see struct slot) */
 
     /* the back */
     struct ks_table *cells; /* struct cell_key -> uint32_t index into cell_pool */
@@ -222,6 +265,7 @@ struct ks_darknet {
 
     /* the sources' side (B) */
     _Alignas(64) uint32_t clock; /* events seen: the stamps of the source table */
+    struct ring_day b_rday;      /* B's ring day (see struct slot) */
     bool b_have_day;             /* B's own day, when split */
     int32_t b_day;
     uint64_t b_days, b_flushes;
@@ -869,8 +913,15 @@ int ks_darknet_new(const struct ks_darknet_config *cfg, const struct ks_darknet_
     reset_b(d);
     if (cfg->workers) {
         d->ring.slots = ks_map_huge(RING_BYTES);
-        if (!d->ring.slots)
+        /* in small pages: only the few places that are used get memory */
+        void *full =
+            mmap(NULL, FULL_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        d->ring.full = full == MAP_FAILED ? NULL : full;
+        if (!d->ring.slots || !d->ring.full)
             goto out;
+#ifdef MADV_NOHUGEPAGE
+        (void)madvise(full, FULL_BYTES, MADV_NOHUGEPAGE);
+#endif
         d->threaded = true;
         d->split = cfg->workers >= 2;
         if (d->split) {
@@ -907,6 +958,8 @@ void ks_darknet_free(struct ks_darknet *d)
     stop_worker(d);
     if (d->ring.slots)
         munmap(d->ring.slots, RING_BYTES);
+    if (d->ring.full)
+        munmap(d->ring.full, FULL_BYTES);
     ks_table_free(d->cells);
     if (d->cell_pool)
         munmap(d->cell_pool, d->cell_pool_len);
@@ -1447,12 +1500,6 @@ static void process(struct ks_darknet *d, const struct ev *e, bool with_b)
     cell_add_source(d, c, e->h);
 }
 
-/* The slot of the current day's index for the event's cell, or NULL (another protocol). */
-static inline const uint32_t *front_slot(const struct ks_darknet *d, const struct ev *e)
-{
-    return e->front == FRONT_NONE ? NULL : &d->front[e->front];
-}
-
 /* The direct index of TCP, UDP, ICMP and ICMPv6 cells: kind x protocol x port. */
 static inline uint32_t front_of(uint8_t kind, uint8_t proto, uint16_t port)
 {
@@ -1460,31 +1507,86 @@ static inline uint32_t front_of(uint8_t kind, uint8_t proto, uint16_t port)
     return pc < 0 ? FRONT_NONE : ((uint32_t)(kind * 4 + pc) << 16) | port;
 }
 
-/* Hints for a worker, which sees the events to come: each loads what a later stage or the
- * update itself will read, so that the cache misses of many events overlap. Stage 0 (far
- * ahead): the index slot and the source's bucket; 1: the cell; 2: the sketch register.
- * Always inlined: GCC takes a function whose only effect is a prefetch for one without side
- * effects and drops its calls. */
-static inline __attribute__((always_inline)) void prefetch_ev(const struct ks_darknet *d,
-                                                              const struct ev *e, int stage)
+/* The event of a compact slot of the ring day `day`. */
+static inline void slot_event(const struct slot *s, int32_t day, struct ev *e)
 {
-    if (e->type != EV_PKT)
+    uint32_t front = s->w & SLOT_FRONT_MASK;
+    e->type = EV_PKT;
+    e->h = s->h;
+    memset(&e->a, 0, sizeof e->a);
+    e->a.family = 4;
+    memcpy(e->a.b, &s->a4, 4);
+    e->kind = (uint8_t)(front >> 18);
+    e->proto = front_proto[(front >> 16) & 3];
+    e->port = (uint16_t)front;
+    e->day = day;
+    e->wire_len = s->w >> SLOT_LEN_SHIFT;
+    e->weight = 1;
+    e->front = front;
+}
+
+/* What the prefetching of a worker needs of the event at a ring position. */
+struct hint {
+    uint64_t h;
+    uint32_t front;
+    int32_t day; /* a full event's */
+    bool pkt, scan, full;
+};
+
+static inline struct hint hint_at(const struct ks_darknet *d, uint64_t pos)
+{
+    const struct slot *s = &d->ring.slots[pos & (RING_SIZE - 1)];
+    struct hint k;
+    if (s->w != SLOT_FULL) {
+        k.h = s->h;
+        k.front = s->w & SLOT_FRONT_MASK;
+        k.day = 0;
+        k.pkt = true;
+        k.scan = (k.front >> 18) == KS_DARKNET_SCAN;
+        k.full = false;
+        return k;
+    }
+    const struct ev *e = &d->ring.full[pos & (RING_SIZE - 1)];
+    k.h = e->h;
+    k.front = e->front;
+    k.day = e->day;
+    k.pkt = e->type == EV_PKT;
+    k.scan = e->kind == KS_DARKNET_SCAN;
+    k.full = true;
+    return k;
+}
+
+/* Hints for the only worker or A, which see the events to come: each loads what a later stage
+ * or the update itself will read, so that the cache misses of many events overlap. Stage 0
+ * (far ahead): the index slot and (the only worker) the source's bucket; 1: the cell or the
+ * table's slot of a new one; 2: the sketch register or the block of hashes. A hint, not a
+ * promise: the day of a compact slot is taken as the current one. Always inlined: GCC takes a
+ * function whose only effect is a prefetch for one without side effects and drops its calls. */
+static inline __attribute__((always_inline)) void prefetch_ev(const struct ks_darknet *d,
+                                                              uint64_t pos, int stage)
+{
+    struct hint k = hint_at(d, pos);
+    if (!k.pkt)
         return;
-    const uint32_t *slot = front_slot(d, e);
+    if (k.full && k.day != d->day) /* another day's: the index is the current day's */
+        k.front = FRONT_NONE;
+    const uint32_t *slot = k.front == FRONT_NONE ? NULL : &d->front[k.front];
     if (stage == 0) {
         if (slot)
             __builtin_prefetch(slot, 0, 3);
-        if (e->kind == KS_DARKNET_SCAN && !d->split)
-            srct_prefetch(&d->srcs, e->h);
+        if (k.scan && !d->split)
+            srct_prefetch(&d->srcs, k.h);
         return;
     }
-    if (!slot || e->day != d->day || *slot == FRONT_DROPPED)
+    if (!slot || *slot == FRONT_DROPPED)
         return;
     if (*slot == 0) { /* the day's first packet of its cell: the table's slot */
         if (stage == 1) {
-            struct cell_key k = {
-                .day = e->day, .port = e->port, .proto = e->proto, .kind = e->kind};
-            ks_table_prefetch(d->cells, ks_table_hash(d->cells, &k));
+            struct cell_key ck = {.day = d->day,
+                                  .port = (uint16_t)k.front,
+                                  .proto = front_proto[(k.front >> 16) & 3],
+                                  .kind = (uint8_t)(k.front >> 18)};
+            ks_table_prefetch(d->cells, ks_table_hash(d->cells, &ck));
         }
         return;
     }
@@ -1497,7 +1599,7 @@ static inline __attribute__((always_inline)) void prefetch_ev(const struct ks_da
     uint32_t sk = c->sketch;
     if (sk && sk != SKETCH_LOST)
         __builtin_prefetch(
-            d->pool + (size_t)(sk - 1) * d->regs + (uint32_t)(e->h >> (64 - d->cfg.hll_p)), 1, 3);
+            d->pool + (size_t)(sk - 1) * d->regs + (uint32_t)(k.h >> (64 - d->cfg.hll_p)), 1, 3);
     else if (c->mid) {
         const uint64_t *block = d->mid_pool + (size_t)(c->mid - 1) * MID;
         __builtin_prefetch(block, 0, 3);
@@ -1538,12 +1640,19 @@ static void ring_wait_room(struct ks_darknet *d)
 }
 
 /* The next free slot of the ring (waits for the workers when the ring is full). */
-static inline struct ev *ring_slot(struct ks_darknet *d)
+static inline struct slot *ring_slot(struct ks_darknet *d)
 {
     struct ring *r = &d->ring;
     if (r->p_tail - r->p_head_cache >= RING_SIZE)
         ring_wait_room(d);
     return &r->slots[r->p_tail & (RING_SIZE - 1)];
+}
+
+/* The next free slot, for a full event: the place to write it. */
+static struct ev *ring_full(struct ks_darknet *d)
+{
+    ring_slot(d)->w = SLOT_FULL;
+    return &d->ring.full[d->ring.p_tail & (RING_SIZE - 1)];
 }
 
 static void ring_commit(struct ring *r)
@@ -1588,11 +1697,45 @@ static void process_b(struct ks_darknet *d, const struct ev *e)
         srct_add(d, &e->a, e->h, d->clock, e->weight);
 }
 
-/* A worker's loop over the ring: the only worker (all of the back), A or B. */
+/* A (or the only worker): a flush, once B has seen it too. */
+static void a_flush(struct ks_darknet *d, int32_t before)
+{
+    flush_days(d, before);
+    d->snap = d->st;
+    if (d->split) { /* B's counters, once it has seen the flush too */
+        uint64_t want = ++d->a_flushes;
+        unsigned sp = 0;
+        while (atomic_load_explicit(&d->b_flushed, memory_order_acquire) < want)
+            ks_spin_backoff(&sp);
+    }
+    d->snap.sources_evicted = d->b_evicted;
+    d->snap.as_dropped = d->b_as_dropped;
+    atomic_fetch_add_explicit(&d->flush_done, 1, memory_order_release);
+}
+
+/* The event at a ring position: its full one, or the compact slot's, decoded into tmp. A full
+ * packet event moves the worker's ring day (rd) as it moved the front's. */
+static inline const struct ev *ring_event(const struct ring *r, uint64_t pos, struct ring_day *rd,
+                                          struct ev *tmp)
+{
+    const struct slot *s = &r->slots[pos & (RING_SIZE - 1)];
+    if (s->w != SLOT_FULL) {
+        slot_event(s, rd->day, tmp);
+        return tmp;
+    }
+    const struct ev *e = &r->full[pos & (RING_SIZE - 1)];
+    if (e->type == EV_PKT)
+        ring_day_after(rd, e->day);
+    return e;
+}
+
+/* A worker's loop over the ring: the only worker (all of the back), A or B. Returns at
+ * EV_STOP. */
 static void run_worker(struct ks_darknet *d, bool b)
 {
     struct ring *r = &d->ring;
     _Atomic uint64_t *hp = b ? &r->head_b : &r->head;
+    struct ring_day *rd = b ? &d->b_rday : &d->a_rday;
     uint64_t head = atomic_load_explicit(hp, memory_order_relaxed);
     unsigned spins = 0;
 #ifdef MADV_POPULATE_WRITE
@@ -1613,44 +1756,33 @@ static void run_worker(struct ks_darknet *d, bool b)
         spins = 0;
         while (head != tail) {
             uint64_t left = tail - head;
-            const struct ev *e = &r->slots[head & (RING_SIZE - 1)];
             /* the ring's lines come from the reader's core: ask for them early */
             if (left > AHEAD_RING)
                 __builtin_prefetch(&r->slots[(head + AHEAD_RING) & (RING_SIZE - 1)], 0, 3);
             if (b) {
                 if (left > AHEAD1) {
-                    const struct ev *a = &r->slots[(head + AHEAD1) & (RING_SIZE - 1)];
-                    if (a->type == EV_PKT && a->kind == KS_DARKNET_SCAN)
-                        srct_prefetch(&d->srcs, a->h);
+                    struct hint k = hint_at(d, head + AHEAD1);
+                    if (k.pkt && k.scan)
+                        srct_prefetch(&d->srcs, k.h);
                 }
-                if (e->type == EV_STOP)
-                    return;
-                process_b(d, e);
             } else {
                 if (left > AHEAD0)
-                    prefetch_ev(d, &r->slots[(head + AHEAD0) & (RING_SIZE - 1)], 0);
+                    prefetch_ev(d, head + AHEAD0, 0);
                 if (left > AHEAD1)
-                    prefetch_ev(d, &r->slots[(head + AHEAD1) & (RING_SIZE - 1)], 1);
+                    prefetch_ev(d, head + AHEAD1, 1);
                 if (left > AHEAD2)
-                    prefetch_ev(d, &r->slots[(head + AHEAD2) & (RING_SIZE - 1)], 2);
-                if (e->type == EV_STOP)
-                    return;
-                if (e->type == EV_PKT) {
-                    process(d, e, !d->split);
-                } else { /* EV_FLUSH */
-                    flush_days(d, e->day);
-                    d->snap = d->st;
-                    if (d->split) { /* B's counters, once it has seen the flush too */
-                        uint64_t want = ++d->a_flushes;
-                        unsigned sp = 0;
-                        while (atomic_load_explicit(&d->b_flushed, memory_order_acquire) < want)
-                            ks_spin_backoff(&sp);
-                    }
-                    d->snap.sources_evicted = d->b_evicted;
-                    d->snap.as_dropped = d->b_as_dropped;
-                    atomic_fetch_add_explicit(&d->flush_done, 1, memory_order_release);
-                }
+                    prefetch_ev(d, head + AHEAD2, 2);
             }
+            struct ev tmp;
+            const struct ev *e = ring_event(r, head, rd, &tmp);
+            if (e->type == EV_STOP)
+                return;
+            if (b)
+                process_b(d, e);
+            else if (e->type == EV_PKT)
+                process(d, e, !d->split);
+            else /* EV_FLUSH */
+                a_flush(d, e->day);
             head++;
             if ((head & (PUBLISH_EVERY - 1)) == 0)
                 atomic_store_explicit(hp, head, memory_order_release);
@@ -1675,7 +1807,7 @@ static void stop_worker(struct ks_darknet *d)
 {
     if (!d->th_started && !d->th_b_started)
         return;
-    struct ev *e = ring_slot(d);
+    struct ev *e = ring_full(d);
     e->type = EV_STOP; /* read by each worker */
     ring_commit(&d->ring);
     ring_publish(&d->ring);
@@ -1702,7 +1834,7 @@ int ks_darknet_flush(struct ks_darknet *d, int64_t before_us)
         flush_days(d, before);
         return KS_OK;
     }
-    struct ev *e = ring_slot(d);
+    struct ev *e = ring_full(d);
     e->type = EV_FLUSH;
     e->day = before;
     ring_commit(&d->ring);
@@ -1721,36 +1853,53 @@ int ks_darknet_feed(struct ks_darknet *d, const struct ks_pkt *p)
         d->fr_not_monitored++;
         return KS_OK;
     }
-    struct ev *e = d->threaded ? ring_slot(d) : &d->one;
-    e->type = EV_PKT;
-    e->weight = p->weight ? p->weight : 1;
-    e->wire_len = p->wire_len;
     if (!(d->fr_have_day && p->ts_us >= d->fr_start && p->ts_us < d->fr_end)) {
         d->fr_have_day = true;
         d->fr_day = day_of(d, p->ts_us);
         d->fr_start = day_start_of(d, d->fr_day);
         d->fr_end = d->fr_start + KS_USEC_PER_DAY;
     }
-    e->day = d->fr_day;
     bool bs = is_backscatter(p);
-    e->kind = bs ? KS_DARKNET_BACKSCATTER : KS_DARKNET_SCAN;
-    e->proto = p->proto;
-    e->port = 0;
+    uint8_t kind = bs ? KS_DARKNET_BACKSCATTER : KS_DARKNET_SCAN;
+    uint16_t port = 0;
     if (p->flags & KS_PKT_L4) {
         if (p->proto == 1 || p->proto == 58)
-            e->port = p->icmp_type;
+            port = p->icmp_type;
         else if (p->proto == 6 || p->proto == 17)
-            e->port = bs ? p->sport : p->dport;
+            port = bs ? p->sport : p->dport;
     }
-    e->front = front_of(e->kind, e->proto, e->port);
-    e->h = ks_addr_hash_inline(&p->src, SRC_SEED);
+    uint32_t front = front_of(kind, p->proto, port);
+    uint64_t h = ks_addr_hash_inline(&p->src, SRC_SEED);
+    bool quoted = bs && is_icmp_error(p) && p->payload && p->payload_len >= 20;
+    struct ring *r = &d->ring;
+    if (d->threaded && !quoted && p->src.family == 4 && front != FRONT_NONE && p->weight <= 1 &&
+        p->wire_len <= SLOT_LEN_MAX && r->p_day.have && d->fr_day == r->p_day.day) {
+        struct slot *s = ring_slot(d); /* the usual packet: a compact slot */
+        s->h = h;
+        memcpy(&s->a4, p->src.b, 4);
+        s->w = front | p->wire_len << SLOT_LEN_SHIFT;
+        ring_commit(r);
+        return KS_OK;
+    }
+    struct ev *e = d->threaded ? ring_full(d) : &d->one;
+    e->type = EV_PKT;
+    e->h = h;
     e->a = p->src;
-    if (bs && is_icmp_error(p) && p->payload && p->payload_len >= 20)
+    if (quoted)
         quoted_victim(p, &e->a);
-    if (d->threaded)
-        ring_commit(&d->ring);
-    else
+    e->kind = kind;
+    e->proto = p->proto;
+    e->port = port;
+    e->day = d->fr_day;
+    e->wire_len = p->wire_len;
+    e->weight = p->weight ? p->weight : 1;
+    e->front = front;
+    if (!d->threaded) {
         process(d, e, true);
+        return KS_OK;
+    }
+    ring_day_after(&r->p_day, e->day);
+    ring_commit(r);
     return KS_OK;
 }
 

@@ -545,6 +545,102 @@ static void workers_emit_the_same_records_as_the_callers_thread(void **state)
     free(a);
 }
 
+/* What a compact ring slot cannot hold goes through the ring whole (IPv6, a length above
+ * 4095, a weight, another protocol, a quoted victim, another day, a flush): with workers the
+ * same records as without, and those packets counted where they belong. */
+static void feed_odd_ones(struct ks_darknet *d)
+{
+    static const uint8_t quoted[] = {0x45, 0, 0,   40, 0,   1, 0,    0,    64, 6,  0, 0, 192, 0,
+                                     2,    9, 198, 51, 100, 7, 0x30, 0x39, 0,  80, 0, 0, 0,   0};
+    int64_t day1 = DAY0 + KS_USEC_PER_DAY;
+    for (uint32_t i = 0; i < 3000; i++) {
+        int64_t ts = (i < 1000 ? DAY0 : day1) + (int64_t)i * KS_USEC_PER_SEC;
+        struct ks_pkt p =
+            tcp(0x01000000u + i % 700, 0x0a000000u | (i & 0xff), 1024, 445, KS_TCP_SYN, ts);
+        switch (i % 11) {
+        case 1: /* IPv6 */
+            assert_int_equal(ks_addr_parse("2001:db8:1::7", 13, &p.src), KS_OK);
+            p.src.b[15] = (uint8_t)i;
+            assert_int_equal(ks_addr_parse("2001:db8::1", 11, &p.dst), KS_OK);
+            p.ipver = 6;
+            break;
+        case 2:
+            p.wire_len = 9000;
+            break;
+        case 3:
+            p.weight = 3;
+            break;
+        case 4: /* GRE: no port */
+            p.proto = 47;
+            p.flags = 0;
+            break;
+        case 5: /* ICMP unreachable quoting the victim */
+            p.proto = 1;
+            p.icmp_type = 3;
+            p.payload = quoted;
+            p.payload_len = sizeof quoted;
+            break;
+        }
+        if (i == 1503) { /* a packet of the day before */
+            p.ts_us = DAY0 + 5;
+            p.dport = 23;
+        }
+        ks_darknet_feed(d, &p);
+        if (i == 2000)
+            ks_darknet_flush(d, ts); /* a sensor's flush in the middle of the day */
+    }
+    ks_darknet_flush(d, INT64_MAX);
+}
+
+static void every_kind_of_event_crosses_the_ring_alike(void **state)
+{
+    struct ks_prefix v6;
+    assert_int_equal(ks_prefix_parse("2001:db8::/64", 13, &v6, NULL), KS_OK);
+    struct rec *a = calloc(1, sizeof *a);
+    struct ks_darknet *da = make_with(a, "10.0.0.0/24", 0, 0, 0);
+    assert_int_equal(ks_darknet_add_prefix(da, &v6), KS_OK);
+    feed_odd_ones(da);
+    struct ks_darknet_stats sa;
+    ks_darknet_stats(da, &sa);
+    /* what feed_odd_ones sent: packets (by weight) and the bytes of 445/tcp */
+    uint64_t weighted = 0, bytes445 = 0;
+    for (uint32_t i = 0; i < 3000; i++) {
+        unsigned c = i % 11;
+        weighted += c == 3 ? 3 : 1;
+        if (c != 4 && c != 5 && i != 1503)
+            bytes445 += c == 2 ? 9000 : c == 3 ? 3 * 60 : 60;
+    }
+    assert_int_equal(sa.monitored, weighted);
+    assert_int_equal(sa.late, 1);
+    assert_non_null(find_cell(a, KS_DARKNET_SCAN, 47, 0));
+    const struct ks_darknet_source *v = find_src(a, KS_DARKNET_VICTIM, 0);
+    assert_non_null(v);
+    assert_string_equal(v->key, "198.51.100.7");
+    uint64_t bytes = 0, day_packets = 0;
+    for (size_t i = 0; i < a->ncells; i++)
+        if (a->cells[i].kind == KS_DARKNET_SCAN && a->cells[i].proto == 6 &&
+            a->cells[i].port == 445)
+            bytes += a->cells[i].bytes;
+    for (size_t i = 0; i < a->ndays; i++)
+        day_packets += a->days[i].packets;
+    assert_int_equal(bytes, bytes445);
+    assert_int_equal(day_packets, weighted - 1); /* the late one is in its cell only */
+    for (uint32_t workers = 1; workers <= 2; workers++) {
+        struct rec *b = calloc(1, sizeof *b);
+        struct ks_darknet *db = make_with(b, "10.0.0.0/24", 0, 0, workers);
+        assert_int_equal(ks_darknet_add_prefix(db, &v6), KS_OK);
+        feed_odd_ones(db);
+        struct ks_darknet_stats sb;
+        ks_darknet_stats(db, &sb);
+        assert_memory_equal(&sa, &sb, sizeof sa);
+        same_records(a, b);
+        ks_darknet_free(db);
+        free(b);
+    }
+    ks_darknet_free(da);
+    free(a);
+}
+
 static void evicted_sources_are_still_counted_by_country(void **state)
 {
     struct rec *r = calloc(1, sizeof *r);
@@ -742,6 +838,7 @@ int main(void)
         cmocka_unit_test(masscan_is_one_source_on_1001_ports),
         cmocka_unit_test(synack_reflection_is_backscatter_at_the_darknet),
         cmocka_unit_test(workers_emit_the_same_records_as_the_callers_thread),
+        cmocka_unit_test(every_kind_of_event_crosses_the_ring_alike),
         cmocka_unit_test(evicted_sources_are_still_counted_by_country),
         cmocka_unit_test(a_large_source_table_grows_without_evicting),
         cmocka_unit_test(a_rising_port_is_flagged_and_ports_are_averaged_per_sensor),
