@@ -557,6 +557,21 @@ static void srct_grow(struct ks_darknet *d)
     (void)madvise(old, (size_t)old_n * sizeof *old, MADV_DONTNEED); /* reads as zeros again */
 }
 
+/* Inserts the new source a (tag from src_tag) with w packets, growing the table or evicting
+ * another when full. */
+static void srct_insert(struct ks_darknet *d, const struct ks_addr *a, uint32_t tag, uint32_t now,
+                        uint64_t w)
+{
+    struct src_tab *t = &d->srcs;
+    if (t->mask < t->max_mask && ((uint64_t)t->count + 1) * 2 > ((uint64_t)t->mask + 1) * SB_WAYS)
+        srct_grow(d);
+    if (t->count < t->cap && srct_place(t, a, tag, now, w))
+        return;
+    srct_evict(d, tag & t->mask, now);
+    if (!srct_place(t, a, tag, now, w)) /* cannot happen: the eviction made room */
+        d->b_evicted++;
+}
+
 /* Adds w packets to source a (hash h), inserting it, and evicting another when full. */
 static void srct_add(struct ks_darknet *d, const struct ks_addr *a, uint64_t h, uint32_t now,
                      uint64_t w)
@@ -576,15 +591,34 @@ static void srct_add(struct ks_darknet *d, const struct ks_addr *a, uint64_t h, 
         if (!t->ovf[bi])
             break;
     }
-    if (t->mask < t->max_mask && ((uint64_t)t->count + 1) * 2 > ((uint64_t)t->mask + 1) * SB_WAYS) {
-        srct_grow(d);
-        home = tag & t->mask;
+    srct_insert(d, a, tag, now, w);
+}
+
+/* srct_add of one packet of the IPv4 source a4 (as in ks_addr.b), for a compact ring slot: an
+ * entry whose tag matches is of the same family, and an IPv4 entry's other twelve bytes are
+ * zero, so four bytes decide; a new source takes srct_insert. */
+static void srct_add4(struct ks_darknet *d, uint32_t a4, uint64_t h, uint32_t now)
+{
+    struct src_tab *t = &d->srcs;
+    uint32_t tag = ((uint32_t)h & TAG_HASH) | TAG_USED, home = tag & t->mask;
+    for (uint32_t p = 0; p < t->window; p++) {
+        uint32_t bi = (home + p) & t->mask;
+        struct src_bucket *b = &t->b[bi];
+        for (unsigned k = 0; k < SB_WAYS; k++) {
+            uint32_t x;
+            memcpy(&x, b->addr[k], sizeof x);
+            if (b->tag[k] == tag && x == a4) {
+                b->stamp[k] = now;
+                b->packets[k]++;
+                return;
+            }
+        }
+        if (!t->ovf[bi])
+            break;
     }
-    if (t->count < t->cap && srct_place(t, a, tag, now, w))
-        return;
-    srct_evict(d, home, now);
-    if (!srct_place(t, a, tag, now, w)) /* cannot happen: the eviction made room */
-        d->b_evicted++;
+    struct ks_addr a = {.family = 4};
+    memcpy(a.b, &a4, sizeof a4);
+    srct_insert(d, &a, tag, now, 1);
 }
 
 /* --- accounting the sources of the day: geo, country, AS, talkers -------------------------- */
@@ -1674,6 +1708,22 @@ static void b_finish_day(struct ks_darknet *d)
     reset_b(d);
 }
 
+/* B: a packet's day, by the same rule as process; true if it is B's current day. */
+static inline bool b_day_of(struct ks_darknet *d, int32_t day)
+{
+    d->clock++;
+    if (!d->b_have_day || day > d->b_day) {
+        if (d->b_have_day)
+            b_finish_day(d);
+        d->b_have_day = true;
+        d->b_day = day;
+    }
+    return day == d->b_day;
+}
+
+/* B: a full event. Its sources are counted directly: the worker prefetched the bucket when the
+ * event was AHEAD1 ahead, so the delay of count_source is not needed (applying an update later
+ * or now is the same). */
 static void process_b(struct ks_darknet *d, const struct ev *e)
 {
     if (e->type == EV_FLUSH) { /* the same rule as flush_days */
@@ -1684,17 +1734,15 @@ static void process_b(struct ks_darknet *d, const struct ev *e)
         atomic_store_explicit(&d->b_flushed, ++d->b_flushes, memory_order_release);
         return;
     }
-    d->clock++;
-    if (!d->b_have_day || e->day > d->b_day) { /* the same rule as process */
-        if (d->b_have_day)
-            b_finish_day(d);
-        d->b_have_day = true;
-        d->b_day = e->day;
-    }
-    /* directly: the worker prefetched the bucket when the event was AHEAD1 ahead, so the
-     * delay of count_source is not needed (applying an update later or now is the same) */
-    if (e->day == d->b_day && e->kind == KS_DARKNET_SCAN)
+    if (b_day_of(d, e->day) && e->kind == KS_DARKNET_SCAN)
         srct_add(d, &e->a, e->h, d->clock, e->weight);
+}
+
+/* B: a compact slot (a packet of the ring day `day`), read in place. */
+static inline void process_b_slot(struct ks_darknet *d, const struct slot *s, int32_t day)
+{
+    if (b_day_of(d, day) && (s->w >> 18 & 1) == KS_DARKNET_SCAN)
+        srct_add4(d, s->a4, s->h, d->clock);
 }
 
 /* A (or the only worker): a flush, once B has seen it too. */
@@ -1773,16 +1821,20 @@ static void run_worker(struct ks_darknet *d, bool b)
                 if (left > AHEAD2)
                     prefetch_ev(d, head + AHEAD2, 2);
             }
+            const struct slot *s = &r->slots[head & (RING_SIZE - 1)];
             struct ev tmp;
-            const struct ev *e = ring_event(r, head, rd, &tmp);
-            if (e->type == EV_STOP)
+            const struct ev *e;
+            if (b && s->w != SLOT_FULL) {
+                process_b_slot(d, s, rd->day);
+            } else if ((e = ring_event(r, head, rd, &tmp))->type == EV_STOP) {
                 return;
-            if (b)
+            } else if (b) {
                 process_b(d, e);
-            else if (e->type == EV_PKT)
+            } else if (e->type == EV_PKT) {
                 process(d, e, !d->split);
-            else /* EV_FLUSH */
+            } else { /* EV_FLUSH */
                 a_flush(d, e->day);
+            }
             head++;
             if ((head & (PUBLISH_EVERY - 1)) == 0)
                 atomic_store_explicit(hp, head, memory_order_release);
