@@ -71,6 +71,13 @@ KS_API int ks_geo_lookup(const struct ks_geo *g, const struct ks_addr *a, struct
  * (their tree walks overlap in memory). Returns the first error, or KS_OK. */
 KS_API int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *a, size_t n,
                               struct ks_geo_result *r);
+/* ks_geo_lookup of n IPv4 addresses given as numbers (host order) into r[0..n): the same
+ * results. An address inside the network (country) or the range (AS) that answered the one
+ * before it takes that answer without a lookup, so addresses in ascending order, which mostly
+ * share them with their neighbour, are the fast case (any order is correct). Returns the first
+ * error, or KS_OK. */
+KS_API int ks_geo_lookup4_sorted(const struct ks_geo *g, const uint32_t *ip, size_t n,
+                                 struct ks_geo_result *r);
 
 /* Building the AS table from the ip-location-db CSV files ("first,last,asn,org" per line,
  * IPv4 or IPv6 dotted/colon text, org optionally quoted with "" for a quote). */

@@ -681,35 +681,35 @@ static void geo_of(const struct ks_darknet *d, const struct ks_addr *a, struct g
 }
 
 /* Looks up the logged sources whose indices are the low halves of sa[0..m) (sorted by
- * address), each distinct address once and GEO_BATCH at a time (ks_geo_lookup_many overlaps
- * their walks), copying the result to the repeats. */
+ * address, in the high halves), each distinct address once and GEO_BATCH at a time (in address
+ * order, most take the answer of the one before: ks_geo_lookup4_sorted), copying the result to
+ * the repeats. */
 #define GEO_BATCH 256
-static void geo_batch(struct ks_darknet *d, const struct ks_addr *const *addr, const uint32_t *at,
+static void geo_batch(struct ks_darknet *d, const uint32_t *ip, const uint32_t *at,
                       struct ks_geo_result *r, uint32_t k)
 {
-    ks_geo_lookup_many(d->cfg.geo, addr, k, r);
+    ks_geo_lookup4_sorted(d->cfg.geo, ip, k, r);
     for (uint32_t q = 0; q < k; q++)
         geo_res_of(&r[q], &d->res[at[q]]);
 }
 
 static void geo_sorted(struct ks_darknet *d, const uint64_t *sa, uint32_t m)
 {
-    const struct ks_addr *addr[GEO_BATCH];
-    uint32_t at[GEO_BATCH];
+    uint32_t ip[GEO_BATCH], at[GEO_BATCH];
     struct ks_geo_result r[GEO_BATCH];
     uint32_t k = 0;
     for (uint32_t j = 0; j < m; j++) {
         if (j > 0 && sa[j] >> 32 == sa[j - 1] >> 32)
             continue; /* a repeat: copied below */
         at[k] = (uint32_t)sa[j];
-        addr[k] = &d->log[at[k]].a;
+        ip[k] = (uint32_t)(sa[j] >> 32);
         if (++k == GEO_BATCH) {
-            geo_batch(d, addr, at, r, k);
+            geo_batch(d, ip, at, r, k);
             k = 0;
         }
     }
     if (k)
-        geo_batch(d, addr, at, r, k);
+        geo_batch(d, ip, at, r, k);
     for (uint32_t j = 1; j < m; j++)
         if (sa[j] >> 32 == sa[j - 1] >> 32)
             d->res[(uint32_t)sa[j]] = d->res[(uint32_t)sa[j - 1]];

@@ -799,6 +799,16 @@ static inline uint32_t v4_boundary(const struct ks_asn_table *t, uint32_t ip)
     return lo + below - 1;
 }
 
+void ks_asn_table_lookup4_range(const struct ks_asn_table *t, uint32_t ip, uint32_t *asn,
+                                const char **org, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t b = v4_boundary(t, ip), rec = t->rec4[b]; /* start4[0] is 0: b is a boundary */
+    *asn = t->recs[2 * rec];
+    *org = t->pool + t->recs[2 * rec + 1];
+    *lo = t->start4[b];
+    *hi = b + 1 < t->n4 ? t->start4[b + 1] - 1 : UINT32_MAX;
+}
+
 void ks_asn_table_prefetch4(const struct ks_asn_table *t, uint32_t ip)
 {
     __builtin_prefetch(&t->idx4[ip >> 16]);

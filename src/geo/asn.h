@@ -65,6 +65,10 @@ void ks_asn_table_lookup(const struct ks_asn_table *t, const struct ks_addr *a, 
 #define KS_ASN_LANES 8
 void ks_asn_table_lookup4_many(const struct ks_asn_table *t, const uint32_t *ip, size_t n,
                                uint32_t *asn, const char **org);
+/* ks_asn_table_lookup of the IPv4 address ip (host order), with the range of addresses that
+ * share its answer: [*lo, *hi], ip within. */
+void ks_asn_table_lookup4_range(const struct ks_asn_table *t, uint32_t ip, uint32_t *asn,
+                                const char **org, uint32_t *lo, uint32_t *hi);
 /* Asks for the first load of ip's lookup (to overlap it with other work before the lookup). */
 void ks_asn_table_prefetch4(const struct ks_asn_table *t, uint32_t ip);
 struct ks_asn_table_info {

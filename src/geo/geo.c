@@ -44,9 +44,11 @@ struct ks_geo {
     struct geo_file files[KS_GEO_NDB];
     bool have_country;
     MMDB_s mmdb;
-    bool v4_walk;             /* record size 24, 28 or 32: the IPv4 walk below can read it */
-    uint32_t v4_start;        /* the record after the 96 zero bits of ::/96 (0 in an IPv4 tree) */
-    _Atomic uint32_t *v4_top; /* per /16: its record after 16 bits + 1; 0 not walked yet */
+    bool v4_walk;      /* record size 24, 28 or 32: the IPv4 walk below can read it */
+    uint32_t v4_start; /* the record after the 96 zero bits of ::/96 (0 in an IPv4 tree) */
+    /* per /16: its record after 16 bits + 1, and in the high half the depth where the walk left
+     * the tree (16 when it did not); 0 not walked yet */
+    _Atomic uint64_t *v4_top;
     _Atomic uint64_t *cc_cache;
     void *asn_map;
     size_t asn_len;
@@ -110,13 +112,16 @@ static inline uint32_t tree_record(const struct ks_geo *g, uint32_t node, unsign
     }
 }
 
-/* Follows bits [from, to) of an IPv4 address (bit 0 the highest) from record rec. */
+/* Follows bits [from, to) of an IPv4 address (bit 0 the highest) from record rec; *depth gets
+ * the bits followed up to where the walk left the tree (to, if it did not). */
 static inline uint32_t walk_v4(const struct ks_geo *g, uint32_t rec, uint32_t ip, unsigned from,
-                               unsigned to)
+                               unsigned to, unsigned *depth)
 {
     uint32_t nodes = g->mmdb.metadata.node_count;
-    for (unsigned i = from; i < to && rec < nodes; i++)
-        rec = tree_record(g, rec, (ip >> (31 - i)) & 1);
+    unsigned i = from;
+    while (i < to && rec < nodes)
+        rec = tree_record(g, rec, (ip >> (31 - i++)) & 1);
+    *depth = i;
     return rec;
 }
 
@@ -141,23 +146,27 @@ static int open_v4_walk(struct ks_geo *g)
     return KS_OK;
 }
 
-/* The record after the first V4_TOP_BITS bits of ip: remembered, else walked and remembered. */
-static uint32_t v4_record_top(const struct ks_geo *g, uint32_t ip)
+/* The record after the first V4_TOP_BITS bits of ip, and the depth where the walk left the tree
+ * (at most V4_TOP_BITS): remembered, else walked and remembered. */
+static inline uint32_t v4_record_top(const struct ks_geo *g, uint32_t ip, unsigned *depth)
 {
-    _Atomic uint32_t *slot = &g->v4_top[ip >> (32 - V4_TOP_BITS)];
-    uint32_t top = atomic_load_explicit(slot, memory_order_relaxed);
-    if (top)
-        return top - 1;
-    uint32_t rec = walk_v4(g, g->v4_start, ip, 0, V4_TOP_BITS);
+    _Atomic uint64_t *slot = &g->v4_top[ip >> (32 - V4_TOP_BITS)];
+    uint64_t top = atomic_load_explicit(slot, memory_order_relaxed);
+    if (top) {
+        *depth = (unsigned)(top >> 32);
+        return (uint32_t)top - 1;
+    }
+    uint32_t rec = walk_v4(g, g->v4_start, ip, 0, V4_TOP_BITS, depth);
     if (rec != UINT32_MAX) /* racing walkers store the same value */
-        atomic_store_explicit(slot, rec + 1, memory_order_relaxed);
+        atomic_store_explicit(slot, (uint64_t)*depth << 32 | (rec + 1), memory_order_relaxed);
     return rec;
 }
 
 /* The search tree's record for an IPv4 address (host order). */
 static uint32_t v4_record(const struct ks_geo *g, uint32_t ip)
 {
-    return walk_v4(g, v4_record_top(g, ip), ip, V4_TOP_BITS, 32);
+    unsigned depth;
+    return walk_v4(g, v4_record_top(g, ip, &depth), ip, V4_TOP_BITS, 32, &depth);
 }
 
 static int open_country(struct ks_geo *g)
@@ -368,17 +377,31 @@ static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char 
  * loopback, link-local, documentation, benchmarking, multicast, reserved) belong to no country
  * or AS, though the whois-derived data place some (192.168.0.0/16, 172.16.0.0/12 in AU,
  * 2001:db8::/32 in JP) where their registry is. */
+/* The first bytes of the IPv4 special-purpose blocks below, a bit each: most addresses are
+ * cleared by one test. */
+static const uint64_t special_first4[4] = {
+    (1ull << 0) | (1ull << 10), (1ull << (100 - 64)) | (1ull << (127 - 64)),
+    (1ull << (169 - 128)) | (1ull << (172 - 128)),
+    (1ull << (192 - 192)) | (1ull << (198 - 192)) | (1ull << (203 - 192)) |
+        ~((1ull << (224 - 192)) - 1)};
+
+static inline bool special_purpose4(uint32_t x)
+{
+    unsigned b0 = x >> 24, b1 = (x >> 16) & 0xff, b2 = (x >> 8) & 0xff;
+    if (!(special_first4[b0 >> 6] >> (b0 & 63) & 1))
+        return false;
+    return b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224 || (b0 == 100 && (b1 & 0xc0) == 64) ||
+           (b0 == 169 && b1 == 254) || (b0 == 172 && (b1 & 0xf0) == 16) ||
+           (b0 == 192 && b1 == 168) || (b0 == 192 && b1 == 0 && (b2 == 0 || b2 == 2)) ||
+           (b0 == 198 && (b1 & 0xfe) == 18) || (b0 == 198 && b1 == 51 && b2 == 100) ||
+           (b0 == 203 && b1 == 0 && b2 == 113);
+}
+
 static bool special_purpose(const struct ks_addr *a)
 {
     const uint8_t *b = a->b;
-    if (a->family == 4) {
-        return b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224 ||
-               (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) ||
-               (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
-               (b[0] == 192 && b[1] == 0 && (b[2] == 0 || b[2] == 2)) ||
-               (b[0] == 198 && (b[1] & 0xfe) == 18) || (b[0] == 198 && b[1] == 51 && b[2] == 100) ||
-               (b[0] == 203 && b[1] == 0 && b[2] == 113);
-    }
+    if (a->family == 4)
+        return special_purpose4(ks_addr_v4(a));
     static const uint8_t zero[15];
     if (memcmp(b, zero, 15) == 0) /* :: and ::1 */
         return b[15] <= 1;
@@ -422,6 +445,79 @@ int ks_geo_lookup(const struct ks_geo *g, const struct ks_addr *addr, struct ks_
     return err;
 }
 
+/* The country record of IPv4 address x and the network it answers for, [*lo, *hi]: the prefix
+ * of the depth where the walk left the tree. */
+static uint32_t v4_record_range(const struct ks_geo *g, uint32_t x, uint32_t *lo, uint32_t *hi)
+{
+    unsigned depth;
+    uint32_t rec = v4_record_top(g, x, &depth);
+    if (depth == V4_TOP_BITS)
+        rec = walk_v4(g, rec, x, V4_TOP_BITS, 32, &depth);
+    uint32_t host = depth >= 32 ? 0 : UINT32_MAX >> depth;
+    *lo = x & ~host;
+    *hi = x | host;
+    return rec;
+}
+
+/* How far ahead ks_geo_lookup4_sorted asks for the first loads of an address's lookups. */
+#define SORTED_AHEAD 8
+
+int ks_geo_lookup4_sorted(const struct ks_geo *g, const uint32_t *ip, size_t n,
+                          struct ks_geo_result *r)
+{
+    int first_err = KS_OK;
+    /* the answers of the last lookups and the addresses they hold for: none yet */
+    uint64_t c_lo = 1, c_hi = 0, a_lo = 1, a_hi = 0;
+    char cc[3] = "--";
+    int c_err = KS_OK;
+    uint32_t asn = 0;
+    const char *org = "";
+    bool walk = g->have_country && g->v4_walk;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = ip[i];
+        if (i + SORTED_AHEAD < n) {
+            uint32_t y = ip[i + SORTED_AHEAD];
+            if (walk)
+                __builtin_prefetch(&g->v4_top[y >> (32 - V4_TOP_BITS)]);
+            if (g->asn)
+                ks_asn_table_prefetch4(g->asn, y);
+        }
+        struct ks_geo_result *o = &r[i];
+        memcpy(o->country, "--", 3);
+        o->asn = 0;
+        o->org = "";
+        if (special_purpose4(x))
+            continue;
+        if (walk) {
+            if (x < c_lo || x > c_hi) {
+                uint32_t lo, hi;
+                memcpy(cc, "--", 3);
+                c_err = cc_of_record(g, v4_record_range(g, x, &lo, &hi), cc);
+                c_lo = lo;
+                c_hi = hi;
+            }
+            memcpy(o->country, cc, 3);
+        } else if (g->have_country) {
+            struct ks_addr a;
+            ks_addr_from_v4(&a, x);
+            c_err = lookup_country(g, &a, o->country);
+        }
+        if (c_err != KS_OK && first_err == KS_OK)
+            first_err = c_err;
+        if (g->asn) {
+            if (x < a_lo || x > a_hi) {
+                uint32_t lo, hi;
+                ks_asn_table_lookup4_range(g->asn, x, &asn, &org, &lo, &hi);
+                a_lo = lo;
+                a_hi = hi;
+            }
+            o->asn = asn;
+            o->org = org;
+        }
+    }
+    return first_err;
+}
+
 /* Lookups of many IPv4 addresses are bound by the latency of the tree's nodes (a random
  * address misses the cache at nearly every level): GEO_LANES walks go down the tree side by
  * side, so that their node loads are in flight together. */
@@ -458,7 +554,8 @@ int ks_geo_lookup_many(const struct ks_geo *g, const struct ks_addr *const *addr
         }
         for (size_t l = 0; l < m; l++)
             if (walk[l]) {
-                rec[l] = v4_record_top(g, ip[l]);
+                unsigned depth;
+                rec[l] = v4_record_top(g, ip[l], &depth);
             }
         uint32_t nodes = g->mmdb.metadata.node_count;
         bool more = true; /* a lane still inside the tree */

@@ -127,6 +127,8 @@ static void remove_dir(char *dir)
     free(dir);
 }
 
+static void check_sorted(struct ks_geo *g, uint64_t x);
+
 static void missing_dir_says_not_found_and_lookups_are_unknown(void **state)
 {
     struct ks_geo *g = NULL;
@@ -143,6 +145,7 @@ static void missing_dir_says_not_found_and_lookups_are_unknown(void **state)
     assert_string_equal(r.country, "--");
     assert_int_equal(r.asn, 0);
     assert_string_equal(r.org, "");
+    check_sorted(g, 5);
     ks_geo_free(g);
 }
 
@@ -662,6 +665,81 @@ static void check_many(struct ks_geo *g, uint64_t x)
     }
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ks_geo_lookup4_sorted answers as ks_geo_lookup one by one, in ascending order (where most
+ * addresses take the answer of the one before) and in any other: random addresses, clusters
+ * of neighbours, the edges of /16s and of the special-purpose blocks. */
+static void check_sorted(struct ks_geo *g, uint64_t x)
+{
+    enum { N = 20000 };
+    static const uint32_t edges[] = {0x00000000, 0x00ffffff, 0x01000000, 0x09ffffff, 0x0a000000,
+                                     0x0affffff, 0x0b000000, 0xc0000000, 0xc00001ff, 0xc0000200,
+                                     0xc00002ff, 0xc0000300, 0xc0a7ffff, 0xc0a80000, 0xc0a8ffff,
+                                     0xc0a90000, 0xdfffffff, 0xe0000000, 0xffffffff};
+    static uint32_t ip[N];
+    static struct ks_geo_result got[N];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        ip[n++] = edges[i];
+    while (n < N) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t v = (uint32_t)(x >> 32);
+        switch (n % 5) {
+        case 0: /* a cluster of ten neighbours */
+            for (uint32_t k = 0; k < 10 && n < N; k++)
+                ip[n++] = v + k * 37;
+            continue;
+        case 1:
+            v |= 0xffff;
+            break;
+        case 2:
+            v &= 0xffff0000u;
+            break;
+        }
+        ip[n++] = v;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            qsort(ip, N, sizeof ip[0], cmp_u32);
+        int want_err = KS_OK;
+        for (size_t i = 0; i < N; i++) {
+            struct ks_addr a;
+            ks_addr_from_v4(&a, ip[i]);
+            struct ks_geo_result one;
+            int e = ks_geo_lookup(g, &a, &one);
+            if (want_err == KS_OK)
+                want_err = e;
+        }
+        assert_int_equal(ks_geo_lookup4_sorted(g, ip, N, got), want_err);
+        for (size_t i = 0; i < N; i++) {
+            struct ks_addr a;
+            ks_addr_from_v4(&a, ip[i]);
+            struct ks_geo_result one;
+            ks_geo_lookup(g, &a, &one);
+            if (strcmp(got[i].country, one.country) != 0 || got[i].asn != one.asn ||
+                strcmp(got[i].org, one.org) != 0)
+                fail_msg("%08x: %s AS%u, one by one %s AS%u", ip[i], got[i].country, got[i].asn,
+                         one.country, one.asn);
+        }
+    }
+}
+
+static void real_sorted_lookup_is_lookup_one_by_one(void **state)
+{
+    struct ks_geo *g = real_geo();
+    if (!g)
+        skip();
+    check_sorted(g, 424242);
+    ks_geo_free(g);
+}
+
 static void real_ipv4_walk_agrees_with_libmaxminddb(void **state)
 {
     struct ks_geo *g = real_geo();
@@ -802,6 +880,7 @@ static void ipv4_walk_reads_24_28_and_32_bit_records(void **state)
         }
         compare_walks(g, path, 20000, 77 + (uint64_t)i);
         check_many(g, 99 + (uint64_t)i);
+        check_sorted(g, 7 + (uint64_t)i);
         ks_geo_free(g);
         remove_dir(dir);
     }
@@ -825,6 +904,7 @@ int main(void)
         cmocka_unit_test(real_private_addresses_are_unknown),
         cmocka_unit_test(real_ipv4_walk_agrees_with_libmaxminddb),
         cmocka_unit_test(real_lookup_many_is_lookup_one_by_one),
+        cmocka_unit_test(real_sorted_lookup_is_lookup_one_by_one),
         cmocka_unit_test(ipv4_walk_reads_24_28_and_32_bit_records),
         cmocka_unit_test(real_files_describe_themselves),
         cmocka_unit_test(missing_dir_says_not_found_and_lookups_are_unknown),
