@@ -373,18 +373,18 @@ static int lookup_country(const struct ks_geo *g, const struct ks_addr *a, char 
     return cc_of_entry(g, &res.entry, cc);
 }
 
-/* Special-purpose addresses (RFC 6890 and the IANA registries it set up: private, shared,
- * loopback, link-local, documentation, benchmarking, multicast, reserved) belong to no country
- * or AS, though the whois-derived data place some (192.168.0.0/16, 172.16.0.0/12 in AU,
- * 2001:db8::/32 in JP) where their registry is. */
-/* The first bytes of the IPv4 special-purpose blocks below, a bit each: most addresses are
- * cleared by one test. */
+/* The first bytes of the IPv4 special-purpose blocks (special_purpose4), a bit each: most addresses
+ * are cleared by one test. */
 static const uint64_t special_first4[4] = {
     (1ull << 0) | (1ull << 10), (1ull << (100 - 64)) | (1ull << (127 - 64)),
     (1ull << (169 - 128)) | (1ull << (172 - 128)),
     (1ull << (192 - 192)) | (1ull << (198 - 192)) | (1ull << (203 - 192)) |
         ~((1ull << (224 - 192)) - 1)};
 
+/* Special-purpose addresses (RFC 6890 and the IANA registries it set up: private, shared,
+ * loopback, link-local, documentation, benchmarking, multicast, reserved) belong to no country
+ * or AS, though the whois-derived data place some (192.168.0.0/16, 172.16.0.0/12 in AU,
+ * 2001:db8::/32 in JP) where their registry is. */
 static inline bool special_purpose4(uint32_t x)
 {
     unsigned b0 = x >> 24, b1 = (x >> 16) & 0xff, b2 = (x >> 8) & 0xff;
