@@ -30,6 +30,15 @@ wait_udp() {
     return 1
 }
 
+# free_udp_port FROM: the first UDP port from FROM that no socket on this machine is bound to
+free_udp_port() {
+    p=$1
+    while grep -q "$(printf ':%04X ' "$p")" /proc/net/udp /proc/net/udp6 2>/dev/null; do
+        p=$((p + 1))
+    done
+    echo "$p"
+}
+
 # wait_drained PORT: the UDP socket bound to PORT holds no datagram (the collector has read
 # all it was sent), or 10 s passed; then a moment for the last one's records.
 wait_drained() {
@@ -107,7 +116,7 @@ else
         --monitored 198.51.100.0/24 --db "$TMP/k.db" -q
 
     # --- a live socket ---------------------------------------------------------------------
-    port=$((20000 + $$ % 20000))
+    port=$(free_udp_port $((20000 + $$ % 12000))) # below the ephemeral range (32768-)
     "$KANSOKU" collect --netflow "127.0.0.1:$port" --count 34 --duration 20 --stats --json \
         >"$TMP/live.out" 2>"$TMP/live.err" &
     kp=$!
@@ -155,8 +164,8 @@ else
         echo "skip: softflowd absent"
     else
         for v in 5 9 10; do
-            pk=$((21000 + ($$ + v) % 9000))
-            pn=$((pk + 1))
+            pk=$(free_udp_port $((21000 + ($$ + v) % 9000)))
+            pn=$(free_udp_port $((pk + 1)))
             mkdir -p "$TMP/nf$v"
             timeout 60 nfcapd -b 127.0.0.1 -p "$pn" -w "$TMP/nf$v" -t 3600 >/dev/null 2>&1 &
             np=$!
@@ -181,7 +190,7 @@ else
     # Flows of a SYN flood make the attack its packets make (kansoku ddos detect).
     SYN="$PCAPS/pkt.TCP.synflood.spoofed.first10000.pcap"
     if command -v softflowd >/dev/null && [ -r "$SYN" ]; then
-        pk=$((24000 + $$ % 9000))
+        pk=$(free_udp_port $((24000 + $$ % 9000)))
         "$KANSOKU" collect --netflow "127.0.0.1:$pk" --duration 60 --ddos --threshold-pps 100 \
             --start-after 1 --json >"$TMP/k.out" 2>"$TMP/k.err" &
         kp=$!
@@ -204,9 +213,9 @@ else
     else
         # fprobe watches loopback for datagrams to a closed port (sent by gen_flow) and exports
         # NetFlow v5 to both collectors at once.
-        pd=$((31000 + $$ % 9000))
-        pk=$((pd + 1))
-        pn=$((pd + 2))
+        pd=$(free_udp_port $((31000 + $$ % 9000)))
+        pk=$(free_udp_port $((pd + 1)))
+        pn=$(free_udp_port $((pk + 1)))
         mkdir -p "$TMP/nff"
         timeout 60 nfcapd -b 127.0.0.1 -p "$pn" -w "$TMP/nff" -t 3600 >/dev/null 2>&1 &
         np=$!
@@ -246,8 +255,8 @@ if ! command -v pmacctd >/dev/null || ! command -v sfacctd >/dev/null; then
 elif [ ! -r "$INPUT" ]; then
     echo "skip: $INPUT absent: sFlow comparison"
 else
-    pk=$((41000 + $$ % 9000))
-    ps=$((pk + 1))
+    pk=$(free_udp_port $((41000 + $$ % 9000)))
+    ps=$(free_udp_port $((pk + 1)))
     cat >"$TMP/sfa.conf" <<EOF
 daemonize: false
 sfacctd_ip: 127.0.0.1
