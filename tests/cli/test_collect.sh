@@ -261,6 +261,7 @@ else
 daemonize: false
 sfacctd_ip: 127.0.0.1
 sfacctd_port: $ps
+sfacctd_renormalize: true
 plugins: print
 aggregate: proto
 print_output: csv
@@ -276,18 +277,28 @@ EOF
     kp=$!
     wait_udp "$pk"
     wait_udp "$ps"
-    for port in "$pk" "$ps"; do
-        cat >"$TMP/pm.conf" <<EOF
+    # One run with a probe for each collector, kept running after the capture's end until its
+    # probes have sent their last datagrams (sent on their one-second tick: a run that exits at
+    # the end loses a varying tail), with pipes to the probes large enough for the whole capture
+    # (pmacctd reads the file at full speed and drops what a full pipe cannot take: the
+    # collectors then disagree).
+    cat >"$TMP/pm.conf" <<EOF
 daemonize: false
 pcap_savefile: $INPUT
-pcap_savefile_wait: false
-plugins: sfprobe
-sfprobe_receiver: 127.0.0.1:$port
+pcap_savefile_wait: true
+plugin_pipe_size: 67108864
+plugin_buffer_size: 65536
+plugins: sfprobe[k], sfprobe[s]
+sfprobe_receiver[k]: 127.0.0.1:$pk
+sfprobe_receiver[s]: 127.0.0.1:$ps
 sfprobe_agentip: 192.0.2.7
 sampling_rate: 1
 EOF
-        timeout 30 pmacctd -f "$TMP/pm.conf" >"$TMP/pm.log" 2>&1
-    done
+    timeout 30 pmacctd -f "$TMP/pm.conf" >"$TMP/pm.log" 2>&1 &
+    pm=$!
+    sleep 4
+    kill -INT "$pm" 2>/dev/null
+    wait "$pm" 2>/dev/null
     sleep 3
     kill -INT "$sp" 2>/dev/null
     sleep 2
