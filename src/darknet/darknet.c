@@ -577,50 +577,46 @@ static void srct_insert(struct ks_darknet *d, const struct ks_addr *a, uint32_t 
         d->b_evicted++;
 }
 
+/* Adds w packets to the source whose tag is `tag` and whose address begins with the n bytes of
+ * key, if the table holds it: false if not. n is 16, or 4 for an IPv4 source (an entry with
+ * an IPv4 tag has the same family, and its other twelve bytes are zero). Always inlined, so
+ * that the comparison is of a constant length. */
+static inline __attribute__((always_inline)) bool
+srct_bump(struct src_tab *t, uint32_t tag, const void *key, size_t n, uint32_t now, uint64_t w)
+{
+    uint32_t home = tag & t->mask;
+    for (uint32_t p = 0; p < t->window; p++) {
+        uint32_t bi = (home + p) & t->mask;
+        struct src_bucket *b = &t->b[bi];
+        for (unsigned k = 0; k < SB_WAYS; k++) {
+            if (b->tag[k] == tag && memcmp(b->addr[k], key, n) == 0) {
+                b->stamp[k] = now;
+                b->packets[k] += w;
+                return true;
+            }
+        }
+        if (!t->ovf[bi])
+            break;
+    }
+    return false;
+}
+
 /* Adds w packets to source a (hash h), inserting it, and evicting another when full. */
 static void srct_add(struct ks_darknet *d, const struct ks_addr *a, uint64_t h, uint32_t now,
                      uint64_t w)
 {
-    struct src_tab *t = &d->srcs;
-    uint32_t tag = src_tag(a, h), home = tag & t->mask;
-    for (uint32_t p = 0; p < t->window; p++) {
-        uint32_t bi = (home + p) & t->mask;
-        struct src_bucket *b = &t->b[bi];
-        for (unsigned k = 0; k < SB_WAYS; k++) {
-            if (b->tag[k] == tag && memcmp(b->addr[k], a->b, 16) == 0) {
-                b->stamp[k] = now;
-                b->packets[k] += w;
-                return;
-            }
-        }
-        if (!t->ovf[bi])
-            break;
-    }
-    srct_insert(d, a, tag, now, w);
+    uint32_t tag = src_tag(a, h);
+    if (!srct_bump(&d->srcs, tag, a->b, sizeof a->b, now, w))
+        srct_insert(d, a, tag, now, w);
 }
 
-/* srct_add of one packet of the IPv4 source a4 (as in ks_addr.b), for a compact ring slot: an
- * entry whose tag matches is of the same family, and an IPv4 entry's other twelve bytes are
- * zero, so four bytes decide; a new source takes srct_insert. */
+/* srct_add of one packet of the IPv4 source a4 (as in ks_addr.b), for a compact ring slot:
+ * four bytes decide (srct_bump). */
 static void srct_add4(struct ks_darknet *d, uint32_t a4, uint64_t h, uint32_t now)
 {
-    struct src_tab *t = &d->srcs;
-    uint32_t tag = ((uint32_t)h & TAG_HASH) | TAG_USED, home = tag & t->mask;
-    for (uint32_t p = 0; p < t->window; p++) {
-        uint32_t bi = (home + p) & t->mask;
-        struct src_bucket *b = &t->b[bi];
-        for (unsigned k = 0; k < SB_WAYS; k++) {
-            uint32_t x;
-            memcpy(&x, b->addr[k], sizeof x);
-            if (b->tag[k] == tag && x == a4) {
-                b->stamp[k] = now;
-                b->packets[k]++;
-                return;
-            }
-        }
-        if (!t->ovf[bi])
-            break;
-    }
+    uint32_t tag = ((uint32_t)h & TAG_HASH) | TAG_USED;
+    if (srct_bump(&d->srcs, tag, &a4, sizeof a4, now, 1))
+        return;
     struct ks_addr a = {.family = 4};
     memcpy(a.b, &a4, sizeof a4);
     srct_insert(d, &a, tag, now, 1);
