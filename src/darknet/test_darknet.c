@@ -492,7 +492,7 @@ static void feed_mix(struct ks_darknet *d)
     ks_darknet_flush(d, INT64_MAX);
 }
 
-static void same_records(struct rec *a, struct rec *b)
+static void same_records(const struct rec *a, const struct rec *b)
 {
     assert_int_equal(a->ncells, b->ncells);
     for (size_t i = 0; i < a->ncells; i++) { /* field by field: padding is not copied */
@@ -521,6 +521,27 @@ static void same_records(struct rec *a, struct rec *b)
     }
 }
 
+/* A darknet on 10.0.0.0/24 (and `extra`, if not NULL) with max_sources, fed by feed with 1 and
+ * with 2 workers, gives the counters sa and the records a of the caller's thread. */
+static void same_with_workers(const struct rec *a, const struct ks_darknet_stats *sa,
+                              uint32_t max_sources, const struct ks_prefix *extra,
+                              void (*feed)(struct ks_darknet *))
+{
+    for (uint32_t workers = 1; workers <= 2; workers++) {
+        struct rec *b = calloc(1, sizeof *b);
+        struct ks_darknet *db = make_with(b, "10.0.0.0/24", 0, max_sources, workers);
+        if (extra)
+            assert_int_equal(ks_darknet_add_prefix(db, extra), KS_OK);
+        feed(db);
+        struct ks_darknet_stats sb;
+        ks_darknet_stats(db, &sb);
+        assert_memory_equal(sa, &sb, sizeof *sa);
+        same_records(a, b);
+        ks_darknet_free(db);
+        free(b);
+    }
+}
+
 static void workers_emit_the_same_records_as_the_callers_thread(void **state)
 {
     struct rec *a = calloc(1, sizeof *a);
@@ -530,17 +551,7 @@ static void workers_emit_the_same_records_as_the_callers_thread(void **state)
     ks_darknet_stats(da, &sa);
     assert_true(sa.sources_evicted > 1000);
     assert_int_equal(sa.days, 2);
-    for (uint32_t workers = 1; workers <= 2; workers++) {
-        struct rec *b = calloc(1, sizeof *b);
-        struct ks_darknet *db = make_with(b, "10.0.0.0/24", 0, 50, workers);
-        feed_mix(db);
-        struct ks_darknet_stats sb;
-        ks_darknet_stats(db, &sb);
-        assert_memory_equal(&sa, &sb, sizeof sa);
-        same_records(a, b);
-        ks_darknet_free(db);
-        free(b);
-    }
+    same_with_workers(a, &sa, 50, NULL, feed_mix);
     ks_darknet_free(da);
     free(a);
 }
@@ -625,18 +636,7 @@ static void every_kind_of_event_crosses_the_ring_alike(void **state)
         day_packets += a->days[i].packets;
     assert_int_equal(bytes, bytes445);
     assert_int_equal(day_packets, weighted - 1); /* the late one is in its cell only */
-    for (uint32_t workers = 1; workers <= 2; workers++) {
-        struct rec *b = calloc(1, sizeof *b);
-        struct ks_darknet *db = make_with(b, "10.0.0.0/24", 0, 0, workers);
-        assert_int_equal(ks_darknet_add_prefix(db, &v6), KS_OK);
-        feed_odd_ones(db);
-        struct ks_darknet_stats sb;
-        ks_darknet_stats(db, &sb);
-        assert_memory_equal(&sa, &sb, sizeof sa);
-        same_records(a, b);
-        ks_darknet_free(db);
-        free(b);
-    }
+    same_with_workers(a, &sa, 0, &v6, feed_odd_ones);
     ks_darknet_free(da);
     free(a);
 }
