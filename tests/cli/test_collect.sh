@@ -248,15 +248,50 @@ else
     fi
 fi
 
-# sFlow: pmacctd's sfprobe plugin samples a capture (1:1) and exports sFlow v5; sfacctd
-# (pmacct's own collector) receives the same export.
+# sFlow: pmacctd's sfprobe plugin samples a capture (1:1) and exports sFlow v5, recorded once;
+# the recording is then sent to kansoku and to sfacctd (pmacct's own collector) alike. (Fed by
+# pmacctd directly, each collector got a different export: what a run sends of the capture's
+# end, and at what rates under load, varies from one probe to the next.)
+PY=/usr/bin/python3
 if ! command -v pmacctd >/dev/null || ! command -v sfacctd >/dev/null; then
     echo "skip: pmacct absent: sFlow comparison"
+elif [ ! -x "$PY" ]; then
+    echo "skip: $PY absent: sFlow comparison"
 elif [ ! -r "$INPUT" ]; then
     echo "skip: $INPUT absent: sFlow comparison"
 else
-    pk=$(free_udp_port $((41000 + $$ % 9000)))
+    pr=$(free_udp_port $((41000 + $$ % 9000)))
+    pk=$(free_udp_port $((pr + 1)))
     ps=$(free_udp_port $((pk + 1)))
+    # the recorder: datagrams to $pr, each with its length, until 3 s without one (20 s for the
+    # first)
+    "$PY" - "$pr" "$TMP/sflow.rec" <<'EOF' &
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(20)
+with open(sys.argv[2], "wb") as out:
+    try:
+        while True:
+            d = s.recv(65535)
+            out.write(struct.pack(">I", len(d)) + d)
+            s.settimeout(3)
+    except socket.timeout:
+        pass
+EOF
+    rp=$!
+    wait_udp "$pr"
+    cat >"$TMP/pm.conf" <<EOF
+daemonize: false
+pcap_savefile: $INPUT
+pcap_savefile_wait: false
+plugins: sfprobe
+sfprobe_receiver: 127.0.0.1:$pr
+sfprobe_agentip: 192.0.2.7
+sampling_rate: 1
+EOF
+    timeout 30 pmacctd -f "$TMP/pm.conf" >"$TMP/pm.log" 2>&1
+    wait "$rp"
     cat >"$TMP/sfa.conf" <<EOF
 daemonize: false
 sfacctd_ip: 127.0.0.1
@@ -277,29 +312,21 @@ EOF
     kp=$!
     wait_udp "$pk"
     wait_udp "$ps"
-    # One run with a probe for each collector, kept running after the capture's end until its
-    # probes have sent their last datagrams (sent on their one-second tick: a run that exits at
-    # the end loses a varying tail), with pipes to the probes large enough for the whole capture
-    # (pmacctd reads the file at full speed and drops what a full pipe cannot take: the
-    # collectors then disagree).
-    cat >"$TMP/pm.conf" <<EOF
-daemonize: false
-pcap_savefile: $INPUT
-pcap_savefile_wait: true
-plugin_pipe_size: 67108864
-plugin_buffer_size: 65536
-plugins: sfprobe[k], sfprobe[s]
-sfprobe_receiver[k]: 127.0.0.1:$pk
-sfprobe_receiver[s]: 127.0.0.1:$ps
-sfprobe_agentip: 192.0.2.7
-sampling_rate: 1
+    "$PY" - "$TMP/sflow.rec" "$pk" "$ps" <<'EOF'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+data = open(sys.argv[1], "rb").read()
+i = 0
+while i < len(data):
+    n = struct.unpack(">I", data[i:i + 4])[0]
+    for port in sys.argv[2:]:
+        s.sendto(data[i + 4:i + 4 + n], ("127.0.0.1", int(port)))
+    i += 4 + n
+    time.sleep(0.001)
 EOF
-    timeout 30 pmacctd -f "$TMP/pm.conf" >"$TMP/pm.log" 2>&1 &
-    pm=$!
-    sleep 4
-    kill -INT "$pm" 2>/dev/null
-    wait "$pm" 2>/dev/null
-    sleep 3
+    wait_drained "$pk"
+    wait_drained "$ps"
+    sleep 2
     kill -INT "$sp" 2>/dev/null
     sleep 2
     kill -KILL "$sp" 2>/dev/null
